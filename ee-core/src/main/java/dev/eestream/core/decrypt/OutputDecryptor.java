@@ -1,0 +1,64 @@
+package dev.eestream.core.decrypt;
+
+import dev.eestream.core.EeException;
+import dev.eestream.core.key.EeKey;
+import dev.eestream.core.key.Permutation;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns ciphertext outputs back into plaintext, on the trusted side: class scores through σ⁻¹,
+ * embeddings through ρ⁻¹, vocabulary logits and generated ids through π⁻¹.
+ */
+public final class OutputDecryptor {
+    private final EeKey key;
+
+    public OutputDecryptor(EeKey key) {
+        this.key = key;
+    }
+
+    /** {@code s[j] = s'[σ(j)]}: scores by label, in label order. */
+    public Map<String, Float> classScores(float[] cipherScores, List<String> labels) {
+        if (cipherScores.length != labels.size()) {
+            throw new EeException("got " + cipherScores.length + " scores for " + labels.size() + " labels");
+        }
+        Permutation sigma = key.labelPermutation(labels.size());
+        Map<String, Float> out = new LinkedHashMap<>();
+        for (int j = 0; j < labels.size(); j++) {
+            out.put(labels.get(j), cipherScores[sigma.apply(j)]);
+        }
+        return out;
+    }
+
+    /** {@code v[k] = v'[ρ(k)]}: the embedding in the plaintext basis. */
+    public float[] embedding(float[] cipherEmbedding) {
+        return unpermute(cipherEmbedding, key.hiddenPermutation(cipherEmbedding.length));
+    }
+
+    /** {@code l[t] = l'[π(t)]}: logits over plaintext token ids. */
+    public float[] vocabLogits(float[] cipherLogits) {
+        return unpermute(cipherLogits, key.vocabPermutation(cipherLogits.length));
+    }
+
+    /** {@code t = π⁻¹(c)}: plaintext ids of ciphertext ids from a vocabulary of {@code vocabSize}. */
+    public long[] tokenIds(long[] cipherIds, int vocabSize) {
+        Permutation pi = key.vocabPermutation(vocabSize);
+        long[] out = new long[cipherIds.length];
+        for (int i = 0; i < out.length; i++) {
+            if (cipherIds[i] < 0 || cipherIds[i] >= vocabSize) {
+                throw new EeException("ciphertext id " + cipherIds[i] + " is outside the vocabulary [0, " + vocabSize + ")");
+            }
+            out[i] = pi.invert((int) cipherIds[i]);
+        }
+        return out;
+    }
+
+    private static float[] unpermute(float[] v, Permutation p) {
+        float[] out = new float[v.length];
+        for (int k = 0; k < v.length; k++) {
+            out[k] = v[p.apply(k)];
+        }
+        return out;
+    }
+}

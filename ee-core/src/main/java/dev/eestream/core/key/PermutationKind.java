@@ -1,0 +1,28 @@
+package dev.eestream.core.key;
+
+/** The three transforms of Equivariant Encryption, each drawn from the key with its own domain. */
+public enum PermutationKind {
+    /** π over the vocabulary [0, V): token ids, embedding rows, vocabulary output heads. */
+    VOCAB("vocab", "π"),
+    /** ρ over the hidden width [0, d): every tensor on the residual stream along its hidden axis. */
+    HIDDEN("hidden", "ρ"),
+    /** σ over the classes [0, C): the classifier's output columns. */
+    LABELS("labels", "σ");
+
+    private final String domain;
+    private final String symbol;
+
+    PermutationKind(String domain, String symbol) {
+        this.domain = domain;
+        this.symbol = symbol;
+    }
+
+    /** The domain-separation string mixed into the DRBG for this kind. */
+    public String domain() {
+        return domain;
+    }
+
+    public String symbol() {
+        return symbol;
+    }
+}

@@ -1,0 +1,54 @@
+package dev.eestream.core.model;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonParseException;
+import dev.eestream.core.EeException;
+import dev.eestream.core.key.KeyFiles;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What a client needs besides its key to talk to one EE model: the label names in order, the
+ * tokenizer, the sizes. Written owner-only beside (never inside) the server's model directory,
+ * because label names can say what is being classified.
+ */
+public record ClientProfile(String format, int version, String modelId, String keyId, String task, List<String> labels,
+        String tokenizer, int vocabSize, int hiddenSize, int maxSequenceLength) {
+
+    public static final String FORMAT = "eestream-client-profile";
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
+
+    public static ClientProfile of(ModelManifest m, List<String> labels, String tokenizer) {
+        return new ClientProfile(FORMAT, 1, m.modelId(), m.keyId(), m.task(), labels == null ? List.of() : List.copyOf(labels),
+                tokenizer, m.vocabSize(), m.hiddenSize(), m.maxSequenceLength());
+    }
+
+    /** Where the profile of the model written to {@code modelDir} goes: {@code <modelDir>.client.json}. */
+    public static Path besides(Path modelDir) {
+        Path abs = modelDir.toAbsolutePath().normalize();
+        return abs.resolveSibling(abs.getFileName() + ".client.json");
+    }
+
+    public void write(Path file, boolean overwrite) throws IOException {
+        KeyFiles.writeOwnerOnly(file, (GSON.toJson(this) + "\n").getBytes(StandardCharsets.UTF_8), overwrite);
+    }
+
+    public static ClientProfile read(Path file) throws IOException {
+        try {
+            ClientProfile p = GSON.fromJson(Files.readString(file, StandardCharsets.UTF_8), ClientProfile.class);
+            if (p == null || !FORMAT.equals(p.format())) {
+                throw new EeException(file + " is not an eestream client profile");
+            }
+            return p;
+        } catch (NoSuchFileException e) {
+            throw new EeException("client profile " + file + " does not exist");
+        } catch (JsonParseException e) {
+            throw new EeException(file + " is not an eestream client profile: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package dev.eestream.core.model;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.eestream.core.EeException;
+import dev.eestream.core.model.transform.ModelTransformer;
+import dev.eestream.core.model.transform.TransformSpec;
+import dev.eestream.core.runtime.ModelSession;
+import dev.eestream.core.tokenizer.PrivateTokenizer;
+import dev.eestream.core.tokenizer.TokenizerJson;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * The whole model-encryption step on the trusted side: checks the tokenizer against the model,
+ * computes zero-shot label prototypes with the plaintext model, and builds the EE model.
+ */
+public final class ModelEncryptor {
+    private ModelEncryptor() {
+    }
+
+    /**
+     * @param labels   label texts for classify (ignored otherwise)
+     * @param progress receives a short line as each stage starts
+     */
+    public static ModelTransformer.Result encrypt(ModelProto source, TokenizerJson tokenizer, TransformSpec spec,
+            List<String> labels, Consumer<String> progress) throws IOException {
+        TransformSpec.Builder b = spec.toBuilder().tokenizerVocabSize(tokenizer.vocabSize())
+                .fallbackMaxSequenceLength(tokenizer.truncationLength());
+        if (spec.task() == Task.CLASSIFY) {
+            if (labels == null || labels.size() < 2) {
+                throw new EeException("classify needs at least two labels (--labels \"a,b,c\")");
+            }
+            if (labels.stream().anyMatch(l -> l.isBlank()) || labels.stream().distinct().count() != labels.size()) {
+                throw new EeException("labels must be distinct and non-empty: " + labels);
+            }
+            progress.accept("embedding " + labels.size() + " labels with the plaintext model");
+            b.labelPrototypes(labelPrototypes(source, tokenizer, spec, labels));
+        }
+        progress.accept("rewriting the graph");
+        return ModelTransformer.transform(source, b.build());
+    }
+
+    /** Embeddings of the label texts by the plaintext model with the embed head: unit length, in label order. */
+    public static float[][] labelPrototypes(ModelProto source, TokenizerJson tokenizer, TransformSpec spec, List<String> labels)
+            throws IOException {
+        TransformSpec reference = TransformSpec.builder(Task.EMBED).modelId("reference").idsInput(spec.idsInput())
+                .attentionMaskInput(spec.attentionMaskInput()).sourceOutput(spec.sourceOutput())
+                .maxSequenceLength(spec.maxSequenceLength()).fallbackMaxSequenceLength(tokenizer.truncationLength())
+                .build();
+        ModelTransformer.Result ref = ModelTransformer.transform(source, reference);
+        try (PrivateTokenizer plain = PrivateTokenizer.open(tokenizer, null, ref.manifest().vocabSize(),
+                Math.min(ref.manifest().maxSequenceLength(), tokenizer.truncationLength() != null ? tokenizer.truncationLength() : 512));
+             ModelSession session = ModelSession.open(ref.modelBytes(), ref.manifest())) {
+            List<long[]> ids = new ArrayList<>();
+            for (String label : labels) {
+                ids.add(plain.encodePlain(label));
+            }
+            return session.run(ids);
+        }
+    }
+}

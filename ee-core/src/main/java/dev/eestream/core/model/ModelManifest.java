@@ -1,0 +1,73 @@
+package dev.eestream.core.model;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonParseException;
+import dev.eestream.core.EeException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * Server-safe facts about an EE model ({@code manifest.json} beside {@code model.onnx}): nothing in
+ * it helps anyone decrypt. Label names are not in it: they stay with the client.
+ */
+public record ModelManifest(
+        String format,
+        int version,
+        String modelId,
+        String task,
+        String keyId,
+        String idsInput,
+        String attentionMaskInput,
+        String tokenTypeIdsInput,
+        String output,
+        int outputWidth,
+        int vocabSize,
+        int hiddenSize,
+        int maxSequenceLength,
+        boolean hiddenPermutation,
+        int labelCount) {
+
+    public static final String FORMAT = "eestream-model";
+    public static final int VERSION = 1;
+    public static final String FILE_NAME = "manifest.json";
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
+
+    public ModelManifest {
+        Objects.requireNonNull(modelId, "modelId");
+        Objects.requireNonNull(task, "task");
+        Objects.requireNonNull(idsInput, "idsInput");
+        Objects.requireNonNull(output, "output");
+    }
+
+    public Task taskKind() {
+        return Task.parse(task);
+    }
+
+    public String toJson() {
+        return GSON.toJson(this) + "\n";
+    }
+
+    public void write(Path file) throws IOException {
+        Files.writeString(file, toJson(), StandardCharsets.UTF_8);
+    }
+
+    public static ModelManifest read(Path file) throws IOException {
+        ModelManifest m;
+        try {
+            m = GSON.fromJson(Files.readString(file, StandardCharsets.UTF_8), ModelManifest.class);
+        } catch (JsonParseException | NullPointerException e) {
+            throw new EeException(file + " is not an eestream model manifest: " + e.getMessage(), e);
+        }
+        if (m == null || !FORMAT.equals(m.format())) {
+            throw new EeException(file + " is not an eestream model manifest (no \"format\": \"" + FORMAT + "\")");
+        }
+        if (m.version() != VERSION) {
+            throw new EeException(file + " is a manifest of version " + m.version() + "; this eestream reads version " + VERSION);
+        }
+        return m;
+    }
+}

@@ -1,0 +1,34 @@
+package dev.eestream.core.model;
+
+import dev.eestream.core.EeException;
+import java.util.Arrays;
+import java.util.Locale;
+
+/** What an encrypted model answers. */
+public enum Task {
+    /** Zero-shot classification: cosine scores against label prototypes, [batch, C], permuted by σ. */
+    CLASSIFY,
+    /** Sentence embedding: masked mean pooling and L2 normalisation, [batch, d], permuted by ρ. */
+    EMBED,
+    /** Language-model logits over the vocabulary, [batch, seq, V], permuted by π. */
+    LM;
+
+    public String id() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    public static Task parse(String text) {
+        for (Task t : values()) {
+            if (t.id().equalsIgnoreCase(text.trim())) {
+                return t;
+            }
+        }
+        throw new EeException("unknown task '" + text + "'; expected one of "
+                + Arrays.stream(values()).map(Task::id).toList());
+    }
+
+    /** The hidden permutation is on by default where the output would otherwise be in the plaintext basis. */
+    public boolean hiddenPermutationByDefault() {
+        return this == EMBED;
+    }
+}

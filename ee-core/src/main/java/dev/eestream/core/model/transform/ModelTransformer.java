@@ -1,0 +1,260 @@
+package dev.eestream.core.model.transform;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TensorShapeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.eestream.core.EeException;
+import dev.eestream.core.key.Permutation;
+import dev.eestream.core.key.PermutationKind;
+import dev.eestream.core.model.ModelManifest;
+import dev.eestream.core.model.Task;
+import dev.eestream.core.model.onnx.MutableGraph;
+import dev.eestream.core.model.onnx.OnnxTensors;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Turns a plaintext ONNX transformer into its Equivariant-Encryption form for one task: π on the
+ * token-embedding rows (and any vocabulary head), optionally ρ along the residual stream, σ on the
+ * classifier columns, the task head appended in-graph, and every other output removed.
+ */
+public final class ModelTransformer {
+    private static final Set<Integer> ID_TYPES = Set.of(TensorProto.DataType.INT64_VALUE, TensorProto.DataType.INT32_VALUE);
+
+    private ModelTransformer() {
+    }
+
+    /** The outcome: the model a server may hold, and its manifest. */
+    public record Result(ModelProto model, ModelManifest manifest) {
+        public byte[] modelBytes() {
+            return model.toByteArray();
+        }
+    }
+
+    /** Reads a self-contained .onnx file. */
+    public static ModelProto read(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            return read(in, file.toString());
+        } catch (NoSuchFileException e) {
+            throw new EeException("model file " + file + " does not exist");
+        }
+    }
+
+    public static ModelProto read(InputStream in, String what) throws IOException {
+        try {
+            CodedInputStream coded = CodedInputStream.newInstance(in);
+            coded.setSizeLimit(Integer.MAX_VALUE);
+            ModelProto m = ModelProto.parseFrom(coded);
+            if (!m.hasGraph() || m.getGraph().getNodeCount() == 0) {
+                throw new EeException(what + " is not an ONNX model (no graph)");
+            }
+            return m;
+        } catch (InvalidProtocolBufferException e) {
+            throw new EeException(what + " is not an ONNX model: " + e.getMessage(), e);
+        }
+    }
+
+    public static Result transform(ModelProto source, TransformSpec spec) {
+        MutableGraph g = MutableGraph.of(source);
+        String ids = findIdsInput(g, spec.idsInput());
+        TensorProto table = embeddingTable(g, ids);
+        long[] tableDims = OnnxTensors.dims(table);
+        int vocab = Math.toIntExact(tableDims[0]);
+        int hidden = Math.toIntExact(tableDims[1]);
+        if (spec.tokenizerVocabSize() != null && spec.tokenizerVocabSize() != vocab) {
+            throw new EeException("the tokenizer has " + spec.tokenizerVocabSize() + " token ids but the model's embedding "
+                    + "table '" + table.getName() + "' has " + vocab + " rows: this tokenizer does not belong to this model");
+        }
+        int maxLength = maxSequenceLength(g, spec, table.getName(), hidden);
+
+        Task task = spec.task();
+        boolean hiddenPerm = spec.hiddenPermutation() && spec.key() != null;
+        String output;
+        int width;
+        Map<Integer, PermutationKind> required = new java.util.TreeMap<>();
+        String mask = spec.attentionMaskInput() != null ? spec.attentionMaskInput() : "attention_mask";
+        switch (task) {
+            case EMBED, CLASSIFY -> {
+                if (g.input(mask).isEmpty()) {
+                    throw new EeException("the model has no attention-mask input '" + mask + "' to pool with; name it with "
+                            + "--mask-input");
+                }
+                String states = findOutput(g, spec.sourceOutput(), 3, hidden, "hidden states");
+                String embedding = TaskHeads.meanPoolNormalize(g, states, mask);
+                if (task == Task.EMBED) {
+                    output = TaskHeads.EMBEDDING_OUTPUT;
+                    width = hidden;
+                    if (hiddenPerm) {
+                        required.put(1, PermutationKind.HIDDEN);
+                    }
+                    TaskHeads.exposeOnly(g, embedding, output, "batch", width);
+                } else {
+                    float[][] prototypes = spec.labelPrototypes();
+                    if (prototypes == null || prototypes.length < 2) {
+                        throw new EeException("classify needs at least two labels");
+                    }
+                    for (float[] p : prototypes) {
+                        if (p.length != hidden) {
+                            throw new EeException("label prototypes have width " + p.length + " but the model's hidden width is " + hidden);
+                        }
+                    }
+                    output = TaskHeads.SCORES_OUTPUT;
+                    width = prototypes.length;
+                    required.put(1, PermutationKind.LABELS);
+                    TaskHeads.exposeOnly(g, TaskHeads.zeroShotScores(g, embedding, prototypes), output, "batch", width);
+                }
+            }
+            case LM -> {
+                output = findOutput(g, spec.sourceOutput(), 3, vocab, "vocabulary logits");
+                width = vocab;
+                required.put(2, PermutationKind.VOCAB);
+                TaskHeads.exposeOnly(g, output, output, "batch", "sequence", width);
+            }
+            default -> throw new IllegalStateException(task.toString());
+        }
+
+        Map<PermutationKind, Permutation> perms = new EnumMap<>(PermutationKind.class);
+        perms.put(PermutationKind.VOCAB, spec.key() != null ? spec.key().vocabPermutation(vocab) : Permutation.identity(vocab));
+        if (hiddenPerm) {
+            perms.put(PermutationKind.HIDDEN, spec.key().hiddenPermutation(hidden));
+        }
+        if (task == Task.CLASSIFY) {
+            perms.put(PermutationKind.LABELS, spec.key() != null ? spec.key().labelPermutation(width) : Permutation.identity(width));
+        }
+        PermutationPropagation analysis = new PermutationPropagation(g, perms, hiddenPerm, ids);
+        analysis.run();
+        analysis.requireOutput(output, required);
+        g.prune();
+
+        String typeIds = null;
+        for (ValueInfoProto in : g.inputs()) {
+            String name = in.getName();
+            if (name.equals(ids) || name.equals(mask)) {
+                continue;
+            }
+            if (name.contains("token_type")) {
+                typeIds = name;
+            } else {
+                throw new EeException("the model has an input '" + name + "' that eestream does not know how to fill "
+                        + "(it fills token ids, the attention mask and token type ids)");
+            }
+        }
+        ModelManifest manifest = new ModelManifest(ModelManifest.FORMAT, ModelManifest.VERSION, spec.modelId(), task.id(),
+                spec.key() == null ? null : spec.key().keyId(), ids, g.input(mask).isPresent() ? mask : null, typeIds,
+                output, width, vocab, hidden, maxLength, hiddenPerm, task == Task.CLASSIFY ? width : 0);
+        return new Result(g.build(), manifest);
+    }
+
+    /** The named input, else {@code input_ids}, else the one integer input that indexes an embedding table. */
+    private static String findIdsInput(MutableGraph g, String requested) {
+        if (requested != null) {
+            if (g.input(requested).isEmpty()) {
+                throw new EeException("the model has no input named '" + requested + "'; its inputs are "
+                        + g.inputs().stream().map(ValueInfoProto::getName).toList());
+            }
+            return requested;
+        }
+        if (g.input("input_ids").isPresent() && lookupTable(g, "input_ids") != null) {
+            return "input_ids";
+        }
+        List<String> candidates = new ArrayList<>();
+        for (ValueInfoProto in : g.inputs()) {
+            if (ID_TYPES.contains(in.getType().getTensorType().getElemType()) && lookupTable(g, in.getName()) != null) {
+                candidates.add(in.getName());
+            }
+        }
+        if (candidates.size() != 1) {
+            throw new EeException("cannot find the model's token-id input (an integer input read by a Gather over an "
+                    + "embedding table); inputs are " + g.inputs().stream().map(ValueInfoProto::getName).toList()
+                    + (candidates.isEmpty() ? "" : ", candidates " + candidates) + "; name it with --ids-input");
+        }
+        return candidates.get(0);
+    }
+
+    private static TensorProto embeddingTable(MutableGraph g, String ids) {
+        TensorProto t = lookupTable(g, ids);
+        if (t == null) {
+            throw new EeException("input '" + ids + "' is not read by a Gather over an embedding table, so it is not a "
+                    + "token-id input eestream can encrypt");
+        }
+        if (t.getDimsCount() != 2 || t.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
+            throw new EeException("the embedding table '" + t.getName() + "' is not a 2-D float matrix");
+        }
+        return t;
+    }
+
+    /** The initializer a Gather reads rows of with {@code ids} (through Cast/Identity), or null. */
+    private static TensorProto lookupTable(MutableGraph g, String ids) {
+        List<String> frontier = new ArrayList<>(List.of(ids));
+        for (int depth = 0; depth < 4 && !frontier.isEmpty(); depth++) {
+            List<String> next = new ArrayList<>();
+            for (String t : frontier) {
+                for (int i : g.consumersOf(t)) {
+                    NodeProto n = g.node(i);
+                    if (n.getOpType().equals("Gather") && n.getInput(1).equals(t) && g.isInitializer(n.getInput(0))) {
+                        return g.initializer(n.getInput(0));
+                    }
+                    if (n.getOpType().equals("Cast") || n.getOpType().equals("Identity")) {
+                        next.add(n.getOutput(0));
+                    }
+                }
+            }
+            frontier = next;
+        }
+        return null;
+    }
+
+    /** Explicit, else the largest position table [P, d] read by a Gather, else the fallback. */
+    private static int maxSequenceLength(MutableGraph g, TransformSpec spec, String wordTable, int hidden) {
+        if (spec.maxSequenceLength() != null) {
+            return spec.maxSequenceLength();
+        }
+        long best = -1;
+        for (NodeProto n : g.nodes()) {
+            if (n.getOpType().equals("Gather") && g.isInitializer(n.getInput(0)) && !n.getInput(0).equals(wordTable)) {
+                long[] dims = OnnxTensors.dims(g.initializer(n.getInput(0)));
+                if (dims.length == 2 && dims[1] == hidden && dims[0] > 2) {
+                    best = Math.max(best, dims[0]);
+                }
+            }
+        }
+        if (best > 0) {
+            return Math.toIntExact(best);
+        }
+        if (spec.fallbackMaxSequenceLength() != null) {
+            return spec.fallbackMaxSequenceLength();
+        }
+        throw new EeException("cannot tell the model's maximum sequence length (no position table); give it with --max-length");
+    }
+
+    /** The requested output, else the first graph output of the given rank whose last dim is {@code lastDim}. */
+    private static String findOutput(MutableGraph g, String requested, int rank, int lastDim, String what) {
+        if (requested != null) {
+            if (!g.isGraphOutput(requested)) {
+                throw new EeException("the model has no output named '" + requested + "'; its outputs are "
+                        + g.outputs().stream().map(ValueInfoProto::getName).toList());
+            }
+            return requested;
+        }
+        for (ValueInfoProto o : g.outputs()) {
+            List<TensorShapeProto.Dimension> dims = o.getType().getTensorType().getShape().getDimList();
+            if (dims.size() == rank && dims.get(rank - 1).getDimValue() == lastDim) {
+                return o.getName();
+            }
+        }
+        throw new EeException("cannot find the model's " + what + " output (rank " + rank + ", last dimension " + lastDim
+                + ") among " + g.outputs().stream().map(ValueInfoProto::getName).toList() + "; name it with --source-output");
+    }
+}

@@ -1,0 +1,65 @@
+package dev.eestream.core.model.transform;
+
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TensorShapeProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.eestream.core.model.onnx.MutableGraph;
+import dev.eestream.core.model.onnx.NodeFactory;
+import dev.eestream.core.model.onnx.OnnxTensors;
+
+/** The heads eestream appends inside the graph, so the server only ever emits the task's output. */
+final class TaskHeads {
+    static final String EMBEDDING_OUTPUT = "embedding";
+    static final String SCORES_OUTPUT = "scores";
+
+    private TaskHeads() {
+    }
+
+    /**
+     * Masked mean pooling over the sequence and L2 normalisation, as sentence-transformers does:
+     * {@code mean = Σ h·m / max(Σ m, 1e-9)}, {@code e = mean / max(‖mean‖, 1e-12)}. Returns the [batch, d] tensor.
+     */
+    static String meanPoolNormalize(MutableGraph g, String hidden, String mask) {
+        NodeFactory f = new NodeFactory(g);
+        String m = f.cast(f.unsqueeze(mask, -1), TensorProto.DataType.FLOAT_VALUE);
+        String sum = f.reduceSum(f.op("Mul", hidden, m), 1, false);
+        String count = f.op("Max", f.reduceSum(m, 1, false), f.scalar("min_count", 1e-9f));
+        String mean = f.op("Div", sum, count);
+        String norm = f.op("Sqrt", f.reduceSum(f.op("Mul", mean, mean), -1, true));
+        return f.op("Div", mean, f.op("Max", norm, f.scalar("min_norm", 1e-12f)));
+    }
+
+    /** Cosine scores against unit-length label prototypes: {@code embedding · Pᵀ}, [batch, C]. */
+    static String zeroShotScores(MutableGraph g, String embedding, float[][] prototypes) {
+        int c = prototypes.length;
+        int d = prototypes[0].length;
+        float[] pt = new float[d * c];
+        for (int j = 0; j < c; j++) {
+            for (int k = 0; k < d; k++) {
+                pt[k * c + j] = prototypes[j][k];
+            }
+        }
+        String name = g.freshName("label_prototypes");
+        g.putInitializer(OnnxTensors.floatTensor(name, new long[] {d, c}, pt));
+        return new NodeFactory(g).op("MatMul", embedding, name);
+    }
+
+    /** Renames {@code tensor} to {@code outputName} with an Identity and makes it the graph's only output. */
+    static void exposeOnly(MutableGraph g, String tensor, String outputName, Object... dims) {
+        if (!tensor.equals(outputName)) {
+            g.addNode(ai.onnx.proto.OnnxMl.NodeProto.newBuilder().setOpType("Identity").setName("ee/" + outputName)
+                    .addInput(tensor).addOutput(outputName).build());
+        }
+        TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
+        for (Object d : dims) {
+            shape.addDim(d instanceof Number n ? TensorShapeProto.Dimension.newBuilder().setDimValue(n.longValue())
+                    : TensorShapeProto.Dimension.newBuilder().setDimParam(d.toString()));
+        }
+        ValueInfoProto out = ValueInfoProto.newBuilder().setName(outputName).setType(TypeProto.newBuilder()
+                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE).setShape(shape)))
+                .build();
+        g.outputs().clear();
+        g.outputs().add(out);
+    }
+}
