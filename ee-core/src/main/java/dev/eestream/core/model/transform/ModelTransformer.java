@@ -81,6 +81,10 @@ public final class ModelTransformer {
 
         Task task = spec.task();
         boolean hiddenPerm = spec.hiddenPermutation() && spec.key() != null;
+        if (task == Task.EMBED && spec.key() != null && !hiddenPerm) {
+            throw new EeException("an embed model without the hidden permutation would hand the server embeddings in the "
+                    + "plaintext basis, which reveal the text; keep --hidden-permutation on for embed");
+        }
         String output;
         int width;
         Map<Integer, PermutationKind> required = new java.util.TreeMap<>();

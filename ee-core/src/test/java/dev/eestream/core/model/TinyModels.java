@@ -1,0 +1,255 @@
+package dev.eestream.core.model;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TensorShapeProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.eestream.core.model.onnx.OnnxTensors;
+import java.util.List;
+import java.util.Random;
+
+/** Small transformers with random weights, built in code to exercise the transform on other architectures. */
+public final class TinyModels {
+    public static final int ENCODER_VOCAB = 50;
+    public static final int DECODER_VOCAB = 64;
+    public static final int HIDDEN = 16;
+    public static final int HEADS = 2;
+    public static final int MAX_POSITIONS = 32;
+    public static final int DECODER_LENGTH = 8;
+
+    private TinyModels() {
+    }
+
+    /**
+     * A BERT-like encoder (opset 17): word + position embeddings, LayerNormalization, masked
+     * multi-head attention, Erf-GELU feed-forward, residuals; output last_hidden_state [B, S, d].
+     * With {@code extraOp} non-null, a node of that op type named "suspicious" is applied to the
+     * residual stream after the first LayerNorm.
+     */
+    public static ModelProto encoder(long seed, String extraOp) {
+        Builder b = new Builder(seed, 17);
+        b.input("input_ids", TensorProto.DataType.INT64_VALUE, "batch", "sequence");
+        b.input("attention_mask", TensorProto.DataType.INT64_VALUE, "batch", "sequence");
+        String words = b.gather(b.random("word_embeddings", ENCODER_VOCAB, HIDDEN), "input_ids");
+        String positions = b.node("Slice", b.longs("position_ids", new long[] {1, MAX_POSITIONS}, range(MAX_POSITIONS)),
+                b.longs("zero", new long[] {1}, 0), b.node("Gather", b.node("Shape", "input_ids"), b.longs("one", new long[] {1}, 1)),
+                b.longs("axis1", new long[] {1}, 1));
+        String x = b.node("Add", words, b.gather(b.random("position_embeddings", MAX_POSITIONS, HIDDEN), positions));
+        x = b.layerNorm(x);
+        if (extraOp != null) {
+            x = b.named("suspicious", extraOp, x, b.longs("axis_last", new long[0], -1));
+        }
+        String maskBias = b.node("Mul", b.node("Sub", b.scalar(1f), b.cast(b.unsqueeze(b.unsqueeze("attention_mask", 1), 2))),
+                b.scalar(-10000f));
+        x = b.layerNorm(b.node("Add", x, b.attention(x, maskBias)));
+        String up = b.node("Add", b.node("MatMul", x, b.random("ffn_in", HIDDEN, 4 * HIDDEN)), b.random("ffn_in_bias", 4 * HIDDEN));
+        String gelu = b.node("Mul", b.node("Mul", up, b.node("Add", b.node("Erf", b.node("Div", up, b.scalar((float) Math.sqrt(2)))),
+                b.scalar(1f))), b.scalar(0.5f));
+        String down = b.node("Add", b.random("ffn_out_bias", HIDDEN), b.node("MatMul", gelu, b.random("ffn_out", 4 * HIDDEN, HIDDEN)));
+        x = b.layerNorm(b.node("Add", down, x));
+        b.output(b.identity(x, "last_hidden_state"), "batch", "sequence", HIDDEN);
+        return b.build();
+    }
+
+    /**
+     * A decoder (opset 13): word embeddings, decomposed RMSNorm, causal attention over a fixed
+     * length of {@value #DECODER_LENGTH}, SiLU-gated feed-forward, a final RMSNorm and a vocabulary
+     * head, tied (the embedding table through a Transpose) or untied; output logits [B, S, V].
+     */
+    public static ModelProto decoder(long seed, boolean tiedHead) {
+        Builder b = new Builder(seed, 13);
+        b.input("input_ids", TensorProto.DataType.INT64_VALUE, "batch", DECODER_LENGTH);
+        String table = b.random("word_embeddings", DECODER_VOCAB, HIDDEN);
+        String x = b.gather(table, "input_ids");
+        float[] causal = new float[DECODER_LENGTH * DECODER_LENGTH];
+        for (int i = 0; i < DECODER_LENGTH; i++) {
+            for (int j = i + 1; j < DECODER_LENGTH; j++) {
+                causal[i * DECODER_LENGTH + j] = -10000f;
+            }
+        }
+        String mask = b.floats("causal_mask", new long[] {DECODER_LENGTH, DECODER_LENGTH}, causal);
+        x = b.node("Add", x, b.attention(b.rmsNorm(x), mask));
+        String h = b.rmsNorm(x);
+        String gate = b.node("MatMul", h, b.random("ffn_gate", HIDDEN, 3 * HIDDEN));
+        String silu = b.node("Mul", gate, b.node("Sigmoid", gate));
+        String upProj = b.node("MatMul", h, b.random("ffn_up", HIDDEN, 3 * HIDDEN));
+        x = b.node("Add", x, b.node("MatMul", b.node("Mul", silu, upProj), b.random("ffn_down", 3 * HIDDEN, HIDDEN)));
+        x = b.rmsNorm(x);
+        String head = tiedHead ? b.transpose(table, 1, 0) : b.random("lm_head", HIDDEN, DECODER_VOCAB);
+        b.output(b.identityNamed(b.node("MatMul", x, head), "logits"), "batch", DECODER_LENGTH, DECODER_VOCAB);
+        return b.build();
+    }
+
+    private static long[] range(int n) {
+        long[] r = new long[n];
+        for (int i = 0; i < n; i++) {
+            r[i] = i;
+        }
+        return r;
+    }
+
+    /** A minimal ONNX graph builder for tests. */
+    static final class Builder {
+        private final Random random;
+        private final int opset;
+        private final GraphProto.Builder graph = GraphProto.newBuilder().setName("tiny");
+        private int counter;
+
+        Builder(long seed, int opset) {
+            this.random = new Random(seed);
+            this.opset = opset;
+        }
+
+        void input(String name, int type, Object... dims) {
+            graph.addInput(valueInfo(name, type, dims));
+        }
+
+        void output(String name, Object... dims) {
+            graph.addOutput(valueInfo(name, TensorProto.DataType.FLOAT_VALUE, dims));
+        }
+
+        String random(String name, int... dims) {
+            int n = 1;
+            long[] d = new long[dims.length];
+            for (int i = 0; i < dims.length; i++) {
+                n *= dims[i];
+                d[i] = dims[i];
+            }
+            float[] v = new float[n];
+            double scale = 1.0 / Math.sqrt(dims[0]);
+            for (int i = 0; i < n; i++) {
+                v[i] = (float) (random.nextGaussian() * scale);
+            }
+            return floats(name, d, v);
+        }
+
+        String floats(String name, long[] dims, float[] values) {
+            graph.addInitializer(OnnxTensors.floatTensor(name, dims, values));
+            return name;
+        }
+
+        String longs(String name, long[] dims, long... values) {
+            String unique = name + "_" + (counter++);
+            graph.addInitializer(OnnxTensors.longTensor(unique, dims, values));
+            return unique;
+        }
+
+        String scalar(float v) {
+            return floats("c" + (counter++), new long[0], new float[] {v});
+        }
+
+        String node(String op, String... inputs) {
+            return named(op.toLowerCase() + "_" + (counter++), op, inputs);
+        }
+
+        String named(String name, String op, String... inputs) {
+            graph.addNode(NodeProto.newBuilder().setName(name).setOpType(op).addAllInput(List.of(inputs)).addOutput(name));
+            return name;
+        }
+
+        String nodeWith(String op, List<AttributeProto> attrs, String... inputs) {
+            String name = op.toLowerCase() + "_" + (counter++);
+            graph.addNode(NodeProto.newBuilder().setName(name).setOpType(op).addAllInput(List.of(inputs)).addOutput(name)
+                    .addAllAttribute(attrs));
+            return name;
+        }
+
+        String gather(String table, String ids) {
+            return node("Gather", table, ids);
+        }
+
+        String cast(String x) {
+            return nodeWith("Cast", List.of(intAttr("to", TensorProto.DataType.FLOAT_VALUE)), x);
+        }
+
+        String unsqueeze(String x, long axis) {
+            return opset >= 13 ? node("Unsqueeze", x, longs("axes", new long[] {1}, axis))
+                    : nodeWith("Unsqueeze", List.of(intsAttr("axes", axis)), x);
+        }
+
+        String transpose(String x, long... perm) {
+            return nodeWith("Transpose", List.of(intsAttr("perm", perm)), x);
+        }
+
+        String identity(String x, String name) {
+            return identityNamed(x, name);
+        }
+
+        String identityNamed(String x, String name) {
+            graph.addNode(NodeProto.newBuilder().setName(name).setOpType("Identity").addInput(x).addOutput(name));
+            return name;
+        }
+
+        String layerNorm(String x) {
+            return nodeWith("LayerNormalization", List.of(intAttr("axis", -1), floatAttr("epsilon", 1e-12f)), x,
+                    gammaLike("ln_gamma"), random("ln_beta" + (counter++), HIDDEN));
+        }
+
+        String rmsNorm(String x) {
+            String ms = nodeWith("ReduceMean", List.of(intsAttr("axes", -1), intAttr("keepdims", 1)), node("Pow", x, scalar(2f)));
+            String rms = node("Sqrt", node("Add", ms, scalar(1e-6f)));
+            return node("Mul", node("Div", x, rms), gammaLike("rms_gamma"));
+        }
+
+        private String gammaLike(String name) {
+            float[] g = new float[HIDDEN];
+            for (int i = 0; i < HIDDEN; i++) {
+                g[i] = 1f + 0.1f * (float) random.nextGaussian();
+            }
+            return floats(name + "_" + (counter++), new long[] {HIDDEN}, g);
+        }
+
+        /** Multi-head self-attention on [B, S, d]; {@code maskBias} is added to the scores. */
+        String attention(String x, String maskBias) {
+            int dh = HIDDEN / HEADS;
+            String shape = longs("heads_shape", new long[] {4}, 0, 0, HEADS, dh);
+            String[] qkv = new String[3];
+            for (int i = 0; i < 3; i++) {
+                String proj = node("Add", random("attn_b" + (counter++), HIDDEN), node("MatMul", x, random("attn_w" + (counter++), HIDDEN, HIDDEN)));
+                qkv[i] = transpose(node("Reshape", proj, shape), 0, 2, 1, 3);
+            }
+            String scores = node("Div", node("MatMul", qkv[0], transpose(qkv[1], 0, 1, 3, 2)), scalar((float) Math.sqrt(dh)));
+            String probs = nodeWith("Softmax", List.of(intAttr("axis", -1)), node("Add", scores, maskBias));
+            String ctx = node("Reshape", transpose(node("MatMul", probs, qkv[2]), 0, 2, 1, 3),
+                    longs("merge_shape", new long[] {3}, 0, 0, HIDDEN));
+            return node("Add", node("MatMul", ctx, random("attn_out" + (counter++), HIDDEN, HIDDEN)), random("attn_out_b" + (counter++), HIDDEN));
+        }
+
+        ModelProto build() {
+            return ModelProto.newBuilder().setIrVersion(8).setProducerName("eestream-tests")
+                    .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset))
+                    .setGraph(graph).build();
+        }
+
+        private static ValueInfoProto valueInfo(String name, int type, Object... dims) {
+            TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
+            for (Object d : dims) {
+                shape.addDim(d instanceof Number n ? TensorShapeProto.Dimension.newBuilder().setDimValue(n.longValue())
+                        : TensorShapeProto.Dimension.newBuilder().setDimParam(d.toString()));
+            }
+            return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
+                    TypeProto.Tensor.newBuilder().setElemType(type).setShape(shape))).build();
+        }
+
+        private static AttributeProto intAttr(String name, long v) {
+            return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
+        }
+
+        private static AttributeProto intsAttr(String name, long... v) {
+            AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
+            for (long x : v) {
+                a.addInts(x);
+            }
+            return a.build();
+        }
+
+        private static AttributeProto floatAttr(String name, float v) {
+            return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
+        }
+    }
+}
