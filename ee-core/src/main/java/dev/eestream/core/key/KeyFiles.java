@@ -93,15 +93,15 @@ public final class KeyFiles {
                 tmp.toFile().setWritable(true, true);
             }
             Files.write(tmp, bytes);
-            try {
-                if (overwrite) {
+            if (overwrite) {
+                try {
                     Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } else {
-                    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
                 }
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, overwrite ? new StandardCopyOption[] {StandardCopyOption.REPLACE_EXISTING}
-                        : new StandardCopyOption[0]);
+            } else {
+                // Not ATOMIC_MOVE: on Linux that is rename(2), which silently replaces an existing file.
+                Files.move(tmp, file);
             }
         } catch (FileAlreadyExistsException e) {
             throw new EeException(file + " already exists; pass --force to replace it");

@@ -38,14 +38,16 @@ public final class ModelSession implements AutoCloseable {
      * Opens a session. With {@link Device#CUDA} requested but unavailable, falls back to the CPU
      * with a warning; {@link #device()} says which one runs.
      */
-    public static ModelSession open(byte[] model, ModelManifest manifest, Device requested, int intraOpThreads) {
+    public static ModelSession open(byte[] model, ModelManifest manifest, SessionSettings settings) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
+        Device requested = settings.device();
         Device device = requested;
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            if (intraOpThreads > 0) {
-                options.setIntraOpNumThreads(intraOpThreads);
+            if (settings.intraOpThreads() > 0) {
+                options.setIntraOpNumThreads(settings.intraOpThreads());
             }
+            options.addConfigEntry("session.intra_op.allow_spinning", settings.spinning() ? "1" : "0");
             if (requested == Device.CUDA) {
                 try {
                     options.addCUDA(0);
@@ -62,7 +64,7 @@ public final class ModelSession implements AutoCloseable {
     }
 
     public static ModelSession open(byte[] model, ModelManifest manifest) {
-        return open(model, manifest, Device.CPU, 0);
+        return open(model, manifest, SessionSettings.defaults());
     }
 
     public Device device() {

@@ -1,0 +1,49 @@
+package dev.eestream.ops;
+
+import dev.eestream.core.EeException;
+import dev.eestream.ops.commands.BenchmarkEeCommand;
+import dev.eestream.ops.commands.DecryptCommand;
+import dev.eestream.ops.commands.EncryptCommand;
+import dev.eestream.ops.commands.EncryptModelCommand;
+import dev.eestream.ops.commands.ExportTokenizerCommand;
+import dev.eestream.ops.commands.KeygenCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code eestream} command line. */
+@Command(name = "eestream", mixinStandardHelpOptions = true, version = "eestream 0.1.0",
+        description = "Private AI inference as a Kafka stream: Equivariant-Encryption models on ciphertext token ids.",
+        subcommands = {KeygenCommand.class, EncryptCommand.class, DecryptCommand.class, ExportTokenizerCommand.class,
+            EncryptModelCommand.class, BenchmarkEeCommand.class, CommandLine.HelpCommand.class},
+        footer = {"", "Keys and key-derived files stay on the trusted side; model directories go to the server.",
+            "Run 'eestream COMMAND --help' for a command's options."})
+public final class EestreamCli implements Runnable {
+    /** Exit code for errors in what the user gave (bad file, wrong passphrase, unsupported model). */
+    public static final int EXIT_USER_ERROR = 1;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** A command line with eestream's error handling: user errors print one line, no stack trace. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new EestreamCli());
+        cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            if (e instanceof EeException) {
+                commandLine.getErr().println("eestream: error: " + e.getMessage());
+                commandLine.getErr().flush();
+                return EXIT_USER_ERROR;
+            }
+            throw e;
+        });
+        return cl;
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+}

@@ -1,0 +1,75 @@
+package dev.eestream.ops.commands;
+
+import dev.eestream.core.EeException;
+import dev.eestream.core.model.Task;
+import dev.eestream.core.runtime.SessionSettings;
+import dev.eestream.ops.bench.EeBenchmark;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "benchmark-ee", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Benchmark plaintext against EE all-MiniLM-L6-v2, side by side in one process.",
+            "Prints throughput of each, the EE/plaintext ratio at each batch size and sequence length,",
+            "and the transform time."})
+public final class BenchmarkEeCommand implements Callable<Integer> {
+    @Option(names = "--task", defaultValue = "embed", paramLabel = "TASK",
+            description = "embed (with ρ) or classify (zero-shot, σ only) (default: ${DEFAULT-VALUE}).")
+    String task;
+
+    @Option(names = "--batch-sizes", defaultValue = "1,8,32", split = ",", paramLabel = "N",
+            description = "Batch sizes (default: ${DEFAULT-VALUE}).")
+    int[] batchSizes;
+
+    @Option(names = "--lengths", defaultValue = "16,128", split = ",", paramLabel = "N",
+            description = "Sequence lengths in tokens (default: ${DEFAULT-VALUE}).")
+    int[] lengths;
+
+    @Option(names = "--min-pairs", defaultValue = "21", paramLabel = "N",
+            description = "At least N alternating plaintext/EE run pairs per point (default: ${DEFAULT-VALUE}).")
+    int minPairs;
+
+    @Option(names = "--seconds", defaultValue = "8", paramLabel = "S",
+            description = "Keep pairing for at least S seconds per point (default: ${DEFAULT-VALUE}).")
+    double seconds;
+
+    @Option(names = "--threads", defaultValue = "0", paramLabel = "N",
+            description = "ONNX Runtime intra-op threads, 0 for its default (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--spinning", negatable = true, defaultValue = "false", fallbackValue = "true",
+            description = "Let idle ONNX Runtime threads spin-wait (default: off, as the processor runs).")
+    boolean spinning;
+
+    @Option(names = "--control", description = "A/A control: compare plaintext against a second plaintext session, "
+            + "to see the harness's own bias and noise.")
+    boolean control;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        if (minPairs < 1 || seconds < 0) {
+            throw new EeException("--min-pairs must be at least 1 and --seconds not negative");
+        }
+        for (int l : lengths) {
+            if (l < 2 || l > 512) {
+                throw new EeException("--lengths must lie in [2, 512], got " + l);
+            }
+        }
+        for (int b : batchSizes) {
+            if (b < 1) {
+                throw new EeException("--batch-sizes must be positive, got " + b);
+            }
+        }
+        Task t = Task.parse(task);
+        if (t == Task.LM) {
+            throw new EeException("all-MiniLM-L6-v2 is an encoder: benchmark embed or classify");
+        }
+        SessionSettings settings = SessionSettings.builder().intraOpThreads(threads).spinning(spinning).build();
+        new EeBenchmark(t, minPairs, seconds, settings, control, spec.commandLine().getOut()).run(batchSizes, lengths);
+        return 0;
+    }
+}

@@ -1,0 +1,157 @@
+package dev.eestream.ops.commands;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.eestream.core.EeException;
+import dev.eestream.core.key.EeKey;
+import dev.eestream.core.model.BundledModel;
+import dev.eestream.core.model.ClientProfile;
+import dev.eestream.core.model.ModelEncryptor;
+import dev.eestream.core.model.ModelManifest;
+import dev.eestream.core.model.Task;
+import dev.eestream.core.model.transform.ModelTransformer;
+import dev.eestream.core.model.transform.TransformSpec;
+import dev.eestream.core.tokenizer.TokenizerJson;
+import dev.eestream.ops.support.KeyOptions;
+import dev.eestream.ops.support.StageProgress;
+import dev.eestream.ops.support.Tokenizers;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "encrypt-model", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Turn a plaintext ONNX transformer into its Equivariant-Encryption form for one task.",
+            "Writes OUT/model.onnx (the only thing a server ever gets), OUT/manifest.json (server-safe facts) and,",
+            "beside the directory, OUT.client.json (label names and tokenizer for the client; owner-only)."})
+public final class EncryptModelCommand implements Callable<Integer> {
+    private static final Pattern MODEL_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+
+    @Mixin
+    KeyOptions key;
+
+    @Option(names = "--model", required = true, paramLabel = "MODEL",
+            description = "A self-contained .onnx file, or 'all-minilm-l6-v2' for the model bundled with eestream.")
+    String model;
+
+    @Option(names = "--tokenizer", paramLabel = "TOKENIZER",
+            description = "The model's tokenizer.json (not needed for a bundled model).")
+    String tokenizer;
+
+    @Option(names = "--task", required = true, paramLabel = "TASK",
+            description = "classify (zero-shot scores over --labels), embed (sentence embedding) or lm (vocabulary logits).")
+    String task;
+
+    @Option(names = "--labels", paramLabel = "\"a,b,c\"", description = "Comma-separated label texts (classify).")
+    String labels;
+
+    @Option(names = "--hidden-permutation", negatable = true, paramLabel = "",
+            description = "Apply ρ along the residual stream (default: on for embed, off otherwise).")
+    Boolean hiddenPermutation;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
+    Path out;
+
+    @Option(names = "--model-id", paramLabel = "ID", description = "Model id (default: the output directory's name).")
+    String modelId;
+
+    @Option(names = "--force", description = "Replace an existing model in --out.")
+    boolean force;
+
+    @Option(names = "--ids-input", paramLabel = "NAME", description = "The graph input holding token ids (default: found by analysis).")
+    String idsInput;
+
+    @Option(names = "--mask-input", paramLabel = "NAME", description = "The attention-mask input (default: attention_mask).")
+    String maskInput;
+
+    @Option(names = "--source-output", paramLabel = "NAME",
+            description = "The graph output the task head reads (default: the hidden states, or the logits for lm).")
+    String sourceOutput;
+
+    @Option(names = "--max-length", paramLabel = "N",
+            description = "Maximum sequence length for the manifest (default: the model's position table, else the tokenizer's).")
+    Integer maxLength;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        long started = System.nanoTime();
+        Task t = Task.parse(task);
+        String id = modelId != null ? modelId : out.toAbsolutePath().normalize().getFileName().toString();
+        if (!MODEL_ID.matcher(id).matches()) {
+            throw new EeException("model id '" + id + "' must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit");
+        }
+        Path modelFile = out.resolve("model.onnx");
+        Path manifestFile = out.resolve(ModelManifest.FILE_NAME);
+        if (!force && (Files.exists(modelFile) || Files.exists(manifestFile))) {
+            throw new EeException("output directory " + out + " already holds a model; pass --force to replace it");
+        }
+        List<String> labelList = labels == null ? null
+                : Arrays.stream(labels.split(",")).map(String::trim).toList();
+        if (t == Task.CLASSIFY && labelList == null) {
+            throw new EeException("--task classify needs --labels \"a,b,c\"");
+        }
+        if (t != Task.CLASSIFY && labelList != null) {
+            throw new EeException("--labels only applies to --task classify");
+        }
+        EeKey k = key.load();
+        Optional<BundledModel> bundled = BundledModel.byId(model);
+        String tokenizerName = tokenizer != null ? tokenizer : bundled.map(BundledModel::id).orElseThrow(
+                () -> new EeException("--tokenizer is required for a model given by path"));
+        ModelTransformer.Result result;
+        try (StageProgress progress = new StageProgress("encrypt-model", t == Task.CLASSIFY ? 4 : 3)) {
+            progress.stage("reading model");
+            TokenizerJson tokenizerJson = Tokenizers.load(tokenizerName);
+            ModelProto source;
+            if (bundled.isPresent()) {
+                try (InputStream in = bundled.get().openModel()) {
+                    source = ModelTransformer.read(in, "bundled model " + model);
+                }
+            } else {
+                source = ModelTransformer.read(Path.of(model));
+            }
+            TransformSpec transform = TransformSpec.builder(t).key(k).hiddenPermutation(hiddenPermutation).modelId(id)
+                    .idsInput(idsInput).attentionMaskInput(maskInput).sourceOutput(sourceOutput).maxSequenceLength(maxLength)
+                    .build();
+            result = ModelEncryptor.encrypt(source, tokenizerJson, transform, labelList, progress::stage);
+            progress.stage("writing " + out);
+            Files.createDirectories(out);
+            writeAtomically(modelFile, result.modelBytes());
+            writeAtomically(manifestFile, result.manifest().toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            String tokenizerRef = bundled.isPresent() && tokenizer == null ? tokenizerName
+                    : BundledModel.byId(tokenizerName).isPresent() ? tokenizerName : Path.of(tokenizerName).toAbsolutePath().toString();
+            ClientProfile.of(result.manifest(), labelList, tokenizerRef).write(ClientProfile.besides(out), true);
+        }
+        ModelManifest m = result.manifest();
+        double seconds = (System.nanoTime() - started) / 1e9;
+        spec.commandLine().getOut().printf("wrote EE model '%s' (%s, %d outputs, hidden permutation %s, key %s) to %s in %.1f s%n",
+                m.modelId(), m.task(), m.outputWidth(), m.hiddenPermutation() ? "on" : "off", m.keyId(), out, seconds);
+        spec.commandLine().getOut().printf("  server files: %s (%.1f MB), %s%n  client profile (owner-only, keep with the key): %s%n",
+                modelFile, Files.size(modelFile) / 1e6, manifestFile, ClientProfile.besides(out));
+        return 0;
+    }
+
+    private static void writeAtomically(Path file, byte[] bytes) throws java.io.IOException {
+        Path tmp = Files.createTempFile(file.getParent(), ".eestream-", ".tmp");
+        try {
+            Files.write(tmp, bytes);
+            // Server files hold nothing secret: readable like any other file (temp files start owner-only).
+            if (Files.getFileAttributeView(tmp, java.nio.file.attribute.PosixFileAttributeView.class) != null) {
+                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            }
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}

@@ -1,0 +1,233 @@
+package dev.eestream.ops;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnx.proto.OnnxMl;
+import com.google.gson.JsonParser;
+import dev.eestream.core.model.ClientProfile;
+import dev.eestream.core.model.ModelManifest;
+import dev.eestream.core.model.TinyModels;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The command line as a user runs it, in-process: exit codes, output, files and their permissions. */
+class CliTest {
+    @TempDir
+    Path dir;
+
+    record Run(int exit, String out, String err) {
+    }
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = EestreamCli.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int exit = cl.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    private Path keygen(String name, String... extra) {
+        Path key = dir.resolve(name);
+        List<String> args = new ArrayList<>(List.of("keygen", "--out", key.toString()));
+        args.addAll(List.of(extra));
+        Run r = run(args.toArray(String[]::new));
+        assertEquals(0, r.exit(), r.err());
+        return key;
+    }
+
+    @Test
+    void everyCommandHasHelp() {
+        Run top = run("--help");
+        assertEquals(0, top.exit());
+        for (String command : new CommandLine(new EestreamCli()).getSubcommands().keySet()) {
+            Run r = run(command, "--help");
+            assertEquals(0, r.exit(), command);
+            assertTrue(r.out().contains("Usage: eestream " + command), command + ": " + r.out());
+            assertTrue(top.out().contains(command), "top-level help lists " + command);
+        }
+    }
+
+    @Test
+    void keygenWritesAnOwnerOnlyKeyAndRefusesToOverwrite() throws Exception {
+        Path key = keygen("a.key");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(key)));
+        String before = Files.readString(key);
+        Run again = run("keygen", "--out", key.toString());
+        assertEquals(EestreamCli.EXIT_USER_ERROR, again.exit());
+        assertTrue(again.err().contains("--force"), again.err());
+        assertEquals(before, Files.readString(key));
+        assertEquals(0, run("keygen", "--out", key.toString(), "--force").exit());
+        assertNotEquals(before, Files.readString(key));
+    }
+
+    @Test
+    void encryptPrintsCiphertextIdsThatDecryptBack() {
+        Path key = keygen("k");
+        Run enc = run("encrypt", "--key", key.toString(), "--text", "Private inference over Kafka.");
+        assertEquals(0, enc.exit(), enc.err());
+        var ids = JsonParser.parseString(enc.out().trim()).getAsJsonArray();
+        assertTrue(ids.size() >= 5);
+        assertNotEquals(101, ids.get(0).getAsInt(), "[CLS] must not appear in the clear");
+        Run dec = run("decrypt", "--key", key.toString(), "--ids", enc.out().trim());
+        assertEquals(0, dec.exit(), dec.err());
+        assertEquals("private inference over kafka.", dec.out().trim());
+        Run other = run("decrypt", "--key", keygen("other").toString(), "--ids", enc.out().trim());
+        assertNotEquals("private inference over kafka.", other.out().trim());
+    }
+
+    @Test
+    void passphraseProtectedKeysNeedTheRightPassphrase() {
+        // The passphrase is read from a named environment variable; PATH and HOME exist in every test run.
+        Path key = keygen("sealed.key", "--passphrase-env", "PATH");
+        assertEquals(0, run("encrypt", "--key", key.toString(), "--passphrase-env", "PATH", "--text", "x").exit());
+        Run wrong = run("encrypt", "--key", key.toString(), "--passphrase-env", "HOME", "--text", "x");
+        assertEquals(EestreamCli.EXIT_USER_ERROR, wrong.exit());
+        assertTrue(wrong.err().contains("wrong passphrase"), wrong.err());
+        Run none = run("encrypt", "--key", key.toString(), "--text", "x");
+        assertTrue(none.err().contains("passphrase-protected"), none.err());
+        Run unset = run("encrypt", "--key", key.toString(), "--passphrase-env", "EESTREAM_NO_SUCH_VARIABLE", "--text", "x");
+        assertTrue(unset.err().contains("EESTREAM_NO_SUCH_VARIABLE"), unset.err());
+    }
+
+    @Test
+    void aFileThatIsNotAKeyIsRefused() throws Exception {
+        Path notKey = dir.resolve("notes.txt");
+        Files.writeString(notKey, "{\"hello\": 1}");
+        Files.setPosixFilePermissions(notKey, PosixFilePermissions.fromString("rw-------"));
+        Run r = run("encrypt", "--key", notKey.toString(), "--text", "x");
+        assertEquals(EestreamCli.EXIT_USER_ERROR, r.exit());
+        assertTrue(r.err().contains("not an eestream key file"), r.err());
+        assertFalse(r.err().contains("Exception"), "no stack trace for user errors: " + r.err());
+    }
+
+    @Test
+    void exportTokenizerWritesAnOwnerOnlyPrivateTokenizer() throws Exception {
+        Path key = keygen("k");
+        Path out = dir.resolve("private.json");
+        Run r = run("export-tokenizer", "--key", key.toString(), "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(out)));
+        assertTrue(Files.readString(out).contains("\"WordPiece\""));
+        assertEquals(EestreamCli.EXIT_USER_ERROR, run("export-tokenizer", "--key", key.toString(), "--out", out.toString()).exit());
+    }
+
+    @Test
+    void encryptModelOnAModelGivenByPath() throws Exception {
+        Path key = keygen("k");
+        Path model = dir.resolve("tiny.onnx");
+        Files.write(model, TinyModels.encoder(3, null).toByteArray());
+        Path tokenizer = tinyTokenizer();
+        Path out = dir.resolve("models").resolve("tiny-topics");
+        Run r = run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--task", "classify", "--labels", "w3 w4,w5 w6,w7", "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        ModelManifest m = ModelManifest.read(out.resolve("manifest.json"));
+        assertEquals("tiny-topics", m.modelId());
+        assertEquals("classify", m.task());
+        assertEquals(3, m.outputWidth());
+        assertEquals(TinyModels.ENCODER_VOCAB, m.vocabSize());
+        assertEquals(TinyModels.MAX_POSITIONS, m.maxSequenceLength());
+        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(out.resolve("model.onnx"))));
+        Path profile = ClientProfile.besides(out);
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(profile)));
+        assertEquals(List.of("w3 w4", "w5 w6", "w7"), ClientProfile.read(profile).labels());
+        assertFalse(Files.readString(out.resolve("manifest.json")).contains("w5 w6"), "label names stay with the client");
+        OnnxMl.ModelProto written = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(out.resolve("model.onnx")));
+        assertEquals(List.of("scores"), written.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName).toList());
+
+        Run again = run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--task", "embed", "--out", out.toString());
+        assertEquals(EestreamCli.EXIT_USER_ERROR, again.exit());
+        assertTrue(again.err().contains("--force"), again.err());
+        assertEquals(0, run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer",
+                tokenizer.toString(), "--task", "embed", "--out", out.toString(), "--force").exit());
+        assertEquals("embed", ModelManifest.read(out.resolve("manifest.json")).task());
+        assertTrue(ModelManifest.read(out.resolve("manifest.json")).hiddenPermutation());
+    }
+
+    @Test
+    void encryptModelOnTheBundledModel() throws Exception {
+        Path key = keygen("k");
+        Path out = dir.resolve("minilm");
+        Run r = run("encrypt-model", "--key", key.toString(), "--model", "all-minilm-l6-v2", "--task", "embed",
+                "--out", out.toString(), "--model-id", "minilm-embed");
+        assertEquals(0, r.exit(), r.err());
+        ModelManifest m = ModelManifest.read(out.resolve("manifest.json"));
+        assertEquals("minilm-embed", m.modelId());
+        assertEquals(384, m.outputWidth());
+        assertEquals(30522, m.vocabSize());
+        assertTrue(m.hiddenPermutation());
+    }
+
+    @Test
+    void encryptModelRefusesWhatItCannotDoSafely() throws Exception {
+        Path key = keygen("k");
+        Path tokenizer = tinyTokenizer();
+        Path noIds = dir.resolve("no-ids.onnx");
+        Files.write(noIds, floatOnlyModel().toByteArray());
+        assertRefused("cannot find the model's token-id input", "encrypt-model", "--key", key.toString(), "--model",
+                noIds.toString(), "--tokenizer", tokenizer.toString(), "--task", "embed", "--out", dir.resolve("o1").toString());
+        assertRefused("does not belong to this model", "encrypt-model", "--key", key.toString(), "--model", "all-minilm-l6-v2",
+                "--tokenizer", tokenizer.toString(), "--task", "embed", "--out", dir.resolve("o2").toString());
+        Path garbage = dir.resolve("garbage.onnx");
+        Files.writeString(garbage, "this is not a model");
+        assertRefused("not an ONNX model", "encrypt-model", "--key", key.toString(), "--model", garbage.toString(),
+                "--tokenizer", tokenizer.toString(), "--task", "embed", "--out", dir.resolve("o3").toString());
+        assertRefused("needs --labels", "encrypt-model", "--key", key.toString(), "--model", "all-minilm-l6-v2",
+                "--task", "classify", "--out", dir.resolve("o4").toString());
+        assertRefused("plaintext basis", "encrypt-model", "--key", key.toString(), "--model", "all-minilm-l6-v2",
+                "--task", "embed", "--no-hidden-permutation", "--out", dir.resolve("o5").toString());
+        Path sealed = keygen("sealed", "--passphrase-env", "PATH");
+        assertRefused("wrong passphrase", "encrypt-model", "--key", sealed.toString(), "--passphrase-env", "HOME",
+                "--model", "all-minilm-l6-v2", "--task", "embed", "--out", dir.resolve("o6").toString());
+        for (String o : List.of("o1", "o2", "o3", "o4", "o5", "o6")) {
+            assertFalse(Files.exists(dir.resolve(o).resolve("model.onnx")), "nothing written for a refused run: " + o);
+        }
+    }
+
+    private static void assertRefused(String why, String... args) {
+        Run r = run(args);
+        assertEquals(EestreamCli.EXIT_USER_ERROR, r.exit(), String.join(" ", args) + " -> " + r.out() + r.err());
+        assertTrue(r.err().contains(why), "expected '" + why + "' in: " + r.err());
+    }
+
+    /** A WordLevel tokenizer over the tiny encoder's 50 ids: "[UNK]" = 0, "w1" … "w49". */
+    private Path tinyTokenizer() throws Exception {
+        StringBuilder vocab = new StringBuilder("\"[UNK]\": 0");
+        for (int i = 1; i < TinyModels.ENCODER_VOCAB; i++) {
+            vocab.append(", \"w").append(i).append("\": ").append(i);
+        }
+        String json = "{\"version\": \"1.0\", \"truncation\": null, \"padding\": null, \"added_tokens\": [],"
+                + " \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"Whitespace\"}, \"post_processor\": null,"
+                + " \"decoder\": null, \"model\": {\"type\": \"WordLevel\", \"vocab\": {" + vocab + "}, \"unk_token\": \"[UNK]\"}}";
+        Path file = dir.resolve("tiny-tokenizer.json");
+        Files.writeString(file, json, StandardCharsets.UTF_8);
+        return file;
+    }
+
+    private static OnnxMl.ModelProto floatOnlyModel() {
+        OnnxMl.TypeProto floatType = OnnxMl.TypeProto.newBuilder().setTensorType(OnnxMl.TypeProto.Tensor.newBuilder()
+                .setElemType(OnnxMl.TensorProto.DataType.FLOAT_VALUE)).build();
+        return OnnxMl.ModelProto.newBuilder().setIrVersion(8)
+                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setVersion(17))
+                .setGraph(OnnxMl.GraphProto.newBuilder().setName("relu")
+                        .addInput(OnnxMl.ValueInfoProto.newBuilder().setName("x").setType(floatType))
+                        .addOutput(OnnxMl.ValueInfoProto.newBuilder().setName("y").setType(floatType))
+                        .addNode(OnnxMl.NodeProto.newBuilder().setOpType("Relu").setName("relu").addInput("x").addOutput("y")))
+                .build();
+    }
+}
