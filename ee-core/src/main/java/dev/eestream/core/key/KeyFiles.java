@@ -6,14 +6,12 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import dev.eestream.core.EeException;
+import dev.eestream.core.io.SafeFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -40,8 +38,6 @@ public final class KeyFiles {
     static final String FORMAT = "eestream-key";
     static final int VERSION = 1;
     static final int PBKDF2_ITERATIONS = 600_000;
-    private static final Set<PosixFilePermission> OWNER_ONLY =
-            EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
 
     private KeyFiles() {
@@ -74,40 +70,9 @@ public final class KeyFiles {
         writeOwnerOnly(file, bytes, overwrite);
     }
 
-    /**
-     * Writes {@code bytes} to {@code file} with owner-only permissions from the first byte on:
-     * a temporary file is created 0600 beside the target, then moved into place.
-     */
+    /** Writes key material (a key, a private tokenizer, a client profile): owner-only from the first byte on. */
     public static void writeOwnerOnly(Path file, byte[] bytes, boolean overwrite) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        boolean posix = Files.getFileAttributeView(dir, PosixFileAttributeView.class) != null;
-        Path tmp = posix
-                ? Files.createTempFile(dir, ".eestream-", ".tmp", PosixFilePermissions.asFileAttribute(OWNER_ONLY))
-                : Files.createTempFile(dir, ".eestream-", ".tmp");
-        try {
-            if (!posix) {
-                tmp.toFile().setReadable(false, false);
-                tmp.toFile().setReadable(true, true);
-                tmp.toFile().setWritable(false, false);
-                tmp.toFile().setWritable(true, true);
-            }
-            Files.write(tmp, bytes);
-            if (overwrite) {
-                try {
-                    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-                }
-            } else {
-                // Not ATOMIC_MOVE: on Linux that is rename(2), which silently replaces an existing file.
-                Files.move(tmp, file);
-            }
-        } catch (FileAlreadyExistsException e) {
-            throw new EeException(file + " already exists; pass --force to replace it");
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        SafeFiles.write(file, bytes, true, overwrite);
     }
 
     /**

@@ -7,7 +7,7 @@ import com.google.gson.JsonParser;
 import dev.eestream.core.EeException;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
 import dev.eestream.ops.support.KeyOptions;
-import dev.eestream.ops.support.Tokenizers;
+import dev.eestream.ops.support.TokenizerOption;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -20,9 +20,8 @@ public final class DecryptCommand implements Callable<Integer> {
     @Mixin
     KeyOptions key;
 
-    @Option(names = "--tokenizer", paramLabel = "TOKENIZER", defaultValue = Tokenizers.DEFAULT,
-            description = "A tokenizer.json path, or the name of a bundled model (default: ${DEFAULT-VALUE}).")
-    String tokenizer;
+    @Mixin
+    TokenizerOption tokenizer;
 
     @Option(names = "--ids", required = true, paramLabel = "JSON", description = "Ciphertext ids, e.g. [17380,42,13442].")
     String ids;
@@ -43,7 +42,7 @@ public final class DecryptCommand implements Callable<Integer> {
         } catch (JsonParseException | IllegalStateException | NumberFormatException | UnsupportedOperationException e) {
             throw new EeException("--ids must be a JSON array of integers, got: " + ids);
         }
-        try (PrivateTokenizer tok = PrivateTokenizer.open(Tokenizers.load(tokenizer), key.load(), null, null)) {
+        try (PrivateTokenizer tok = PrivateTokenizer.open(tokenizer.load(), key.load(), null, null)) {
             spec.commandLine().getOut().println(tok.decrypt(cipher));
         }
         return 0;

@@ -2,7 +2,7 @@ package dev.eestream.ops.commands;
 
 import dev.eestream.core.tokenizer.PrivateTokenizer;
 import dev.eestream.ops.support.KeyOptions;
-import dev.eestream.ops.support.Tokenizers;
+import dev.eestream.ops.support.TokenizerOption;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
@@ -17,9 +17,8 @@ public final class EncryptCommand implements Callable<Integer> {
     @Mixin
     KeyOptions key;
 
-    @Option(names = "--tokenizer", paramLabel = "TOKENIZER", defaultValue = Tokenizers.DEFAULT,
-            description = "A tokenizer.json path, or the name of a bundled model (default: ${DEFAULT-VALUE}).")
-    String tokenizer;
+    @Mixin
+    TokenizerOption tokenizer;
 
     @Option(names = "--text", required = true, paramLabel = "TEXT", description = "The plaintext.")
     String text;
@@ -32,7 +31,7 @@ public final class EncryptCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (PrivateTokenizer tok = PrivateTokenizer.open(Tokenizers.load(tokenizer), key.load(), null, maxLength)) {
+        try (PrivateTokenizer tok = PrivateTokenizer.open(tokenizer.load(), key.load(), null, maxLength)) {
             long[] ids = tok.encrypt(text);
             spec.commandLine().getOut().println(Arrays.stream(ids).mapToObj(Long::toString).collect(Collectors.joining(",", "[", "]")));
         }

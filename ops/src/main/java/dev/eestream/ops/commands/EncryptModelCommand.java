@@ -2,6 +2,7 @@ package dev.eestream.ops.commands;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.eestream.core.EeException;
+import dev.eestream.core.io.SafeFiles;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.model.BundledModel;
 import dev.eestream.core.model.ClientProfile;
@@ -17,7 +18,6 @@ import dev.eestream.ops.support.Tokenizers;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -126,8 +126,8 @@ public final class EncryptModelCommand implements Callable<Integer> {
             result = ModelEncryptor.encrypt(source, tokenizerJson, transform, labelList, progress::stage);
             progress.stage("writing " + out);
             Files.createDirectories(out);
-            writeAtomically(modelFile, result.modelBytes());
-            writeAtomically(manifestFile, result.manifest().toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            SafeFiles.write(modelFile, result.modelBytes(), false, true);
+            SafeFiles.write(manifestFile, result.manifest().toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8), false, true);
             String tokenizerRef = bundled.isPresent() && tokenizer == null ? tokenizerName
                     : BundledModel.byId(tokenizerName).isPresent() ? tokenizerName : Path.of(tokenizerName).toAbsolutePath().toString();
             ClientProfile.of(result.manifest(), labelList, tokenizerRef).write(ClientProfile.besides(out), true);
@@ -139,19 +139,5 @@ public final class EncryptModelCommand implements Callable<Integer> {
         spec.commandLine().getOut().printf("  server files: %s (%.1f MB), %s%n  client profile (owner-only, keep with the key): %s%n",
                 modelFile, Files.size(modelFile) / 1e6, manifestFile, ClientProfile.besides(out));
         return 0;
-    }
-
-    private static void writeAtomically(Path file, byte[] bytes) throws java.io.IOException {
-        Path tmp = Files.createTempFile(file.getParent(), ".eestream-", ".tmp");
-        try {
-            Files.write(tmp, bytes);
-            // Server files hold nothing secret: readable like any other file (temp files start owner-only).
-            if (Files.getFileAttributeView(tmp, java.nio.file.attribute.PosixFileAttributeView.class) != null) {
-                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-            }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
     }
 }

@@ -5,7 +5,7 @@ import dev.eestream.core.key.KeyFiles;
 import dev.eestream.core.tokenizer.PrivateTokenizerExport;
 import dev.eestream.core.tokenizer.TokenizerJson;
 import dev.eestream.ops.support.KeyOptions;
-import dev.eestream.ops.support.Tokenizers;
+import dev.eestream.ops.support.TokenizerOption;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -22,9 +22,8 @@ public final class ExportTokenizerCommand implements Callable<Integer> {
     @Mixin
     KeyOptions key;
 
-    @Option(names = "--tokenizer", paramLabel = "TOKENIZER", defaultValue = Tokenizers.DEFAULT,
-            description = "A tokenizer.json path, or the name of a bundled model (default: ${DEFAULT-VALUE}).")
-    String tokenizer;
+    @Mixin
+    TokenizerOption tokenizer;
 
     @Option(names = "--out", required = true, paramLabel = "PRIVATE.json", description = "Where to write the private tokenizer.")
     Path out;
@@ -37,7 +36,7 @@ public final class ExportTokenizerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        TokenizerJson json = Tokenizers.load(tokenizer);
+        TokenizerJson json = tokenizer.load();
         EeKey k = key.load();
         String exported = PrivateTokenizerExport.export(json, k.vocabPermutation(json.vocabSize()));
         KeyFiles.writeOwnerOnly(out, exported.getBytes(StandardCharsets.UTF_8), force);

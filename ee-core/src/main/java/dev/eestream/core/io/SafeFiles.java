@@ -1,0 +1,58 @@
+package dev.eestream.core.io;
+
+import dev.eestream.core.EeException;
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
+
+/**
+ * Writes a whole file or nothing: the bytes go to a temporary file beside the target, which gets
+ * its final permissions before any byte is written, and is then moved into place. A reader never
+ * sees half a file, and secrets are never readable by others, not even for a moment.
+ */
+public final class SafeFiles {
+    private SafeFiles() {
+    }
+
+    /**
+     * @param ownerOnly 0600 (key material) rather than 0644
+     * @param overwrite replace an existing file; otherwise an existing file is an error and stays intact
+     */
+    public static void write(Path file, byte[] bytes, boolean ownerOnly, boolean overwrite) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        boolean posix = Files.getFileAttributeView(dir, PosixFileAttributeView.class) != null;
+        // createTempFile makes the file 0600 on POSIX file systems.
+        Path tmp = Files.createTempFile(dir, ".eestream-", ".tmp");
+        try {
+            if (!posix && ownerOnly) {
+                tmp.toFile().setReadable(false, false);
+                tmp.toFile().setReadable(true, true);
+                tmp.toFile().setWritable(false, false);
+                tmp.toFile().setWritable(true, true);
+            } else if (posix && !ownerOnly) {
+                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+            }
+            Files.write(tmp, bytes);
+            if (overwrite) {
+                try {
+                    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+                }
+            } else {
+                // Not ATOMIC_MOVE: on Linux that is rename(2), which silently replaces an existing file.
+                Files.move(tmp, file);
+            }
+        } catch (FileAlreadyExistsException e) {
+            throw new EeException(file + " already exists; pass --force to replace it");
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}
