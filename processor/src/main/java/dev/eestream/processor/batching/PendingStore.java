@@ -1,0 +1,152 @@
+package dev.eestream.processor.batching;
+
+import dev.eestream.schemas.AvroClasses;
+import dev.eestream.schemas.InferenceRequest;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.specific.SpecificDatumWriter;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+
+/**
+ * The durable buffer: requests waiting for a batch live in a changelogged state store, so a crash
+ * or rebalance loses none (Kafka Streams commits input offsets on its own schedule; a buffer only in
+ * memory would drop what was consumed but not yet answered). Keys are {@code modelId NUL seq} so a
+ * model's requests sort in arrival order; values are the arrival time and the request in Avro binary.
+ * An in-memory index per model, rebuilt from the store on start, answers "how many, how long, how old".
+ */
+public final class PendingStore {
+    public static final String STORE_NAME = "eestream-pending-requests";
+
+    static {
+        AvroClasses.trust();
+    }
+
+    private static final SpecificDatumWriter<InferenceRequest> WRITER = new SpecificDatumWriter<>(InferenceRequest.class);
+    private static final SpecificDatumReader<InferenceRequest> READER = new SpecificDatumReader<>(InferenceRequest.class);
+
+    private final KeyValueStore<String, byte[]> store;
+    private final Map<String, Deque<PendingRequest>> byModel = new HashMap<>();
+    private final Map<String, Long> tokensByModel = new HashMap<>();
+    private long nextSeq;
+
+    public PendingStore(KeyValueStore<String, byte[]> store) {
+        this.store = store;
+        try (KeyValueIterator<String, byte[]> it = store.all()) {
+            while (it.hasNext()) {
+                KeyValue<String, byte[]> kv = it.next();
+                PendingRequest p = decode(kv.key, kv.value);
+                index(p);
+                nextSeq = Math.max(nextSeq, p.seq() + 1);
+            }
+        }
+    }
+
+    public PendingRequest add(InferenceRequest request, long arrivalMillis) {
+        long seq = nextSeq++;
+        String key = request.getModelId() + '\u0000' + String.format("%019d", seq);
+        PendingRequest p = new PendingRequest(key, seq, arrivalMillis, request);
+        store.put(key, encode(p));
+        index(p);
+        return p;
+    }
+
+    public int count(String modelId) {
+        Deque<PendingRequest> q = byModel.get(modelId);
+        return q == null ? 0 : q.size();
+    }
+
+    public long tokens(String modelId) {
+        return tokensByModel.getOrDefault(modelId, 0L);
+    }
+
+    /** Arrival time of the model's oldest waiting request, or -1 when none waits. */
+    public long oldestArrival(String modelId) {
+        Deque<PendingRequest> q = byModel.get(modelId);
+        return q == null || q.isEmpty() ? -1 : q.peekFirst().arrivalMillis();
+    }
+
+    public List<String> modelsWaiting() {
+        List<String> out = new ArrayList<>();
+        byModel.forEach((m, q) -> {
+            if (!q.isEmpty()) {
+                out.add(m);
+            }
+        });
+        return out;
+    }
+
+    /** The model's oldest waiting requests, at most {@code max}, in arrival order; still stored. */
+    public List<PendingRequest> oldest(String modelId, int max) {
+        Deque<PendingRequest> q = byModel.get(modelId);
+        List<PendingRequest> out = new ArrayList<>();
+        if (q != null) {
+            for (PendingRequest p : q) {
+                if (out.size() == max) {
+                    break;
+                }
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    /** Removes answered requests (in the same transaction as their responses, under exactly-once). */
+    public void remove(List<PendingRequest> answered) {
+        for (PendingRequest p : answered) {
+            store.delete(p.storeKey());
+            Deque<PendingRequest> q = byModel.get(p.modelId());
+            if (q != null && q.remove(p)) {
+                tokensByModel.merge(p.modelId(), (long) -p.length(), Long::sum);
+            }
+        }
+    }
+
+    public int size() {
+        return byModel.values().stream().mapToInt(Deque::size).sum();
+    }
+
+    private void index(PendingRequest p) {
+        byModel.computeIfAbsent(p.modelId(), m -> new ArrayDeque<>()).addLast(p);
+        tokensByModel.merge(p.modelId(), (long) p.length(), Long::sum);
+    }
+
+    private static byte[] encode(PendingRequest p) {
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(64 + p.length() * 3);
+            out.write(ByteBuffer.allocate(Long.BYTES).putLong(p.arrivalMillis()).array());
+            BinaryEncoder enc = EncoderFactory.get().binaryEncoder(out, null);
+            WRITER.write(p.request(), enc);
+            enc.flush();
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static PendingRequest decode(String key, byte[] value) {
+        try {
+            long arrival = ByteBuffer.wrap(value, 0, Long.BYTES).getLong();
+            BinaryDecoder dec = DecoderFactory.get().binaryDecoder(value, Long.BYTES, value.length - Long.BYTES, null);
+            InferenceRequest r = READER.read(null, dec);
+            long seq = Long.parseLong(key.substring(key.lastIndexOf('\u0000') + 1));
+            return new PendingRequest(key, seq, arrival, r);
+        } catch (IOException e) {
+            throw new UncheckedIOException("state store entry " + key + " cannot be decoded", e);
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package dev.eestream.processor.models;
+
+import dev.eestream.core.model.ModelManifest;
+import dev.eestream.core.runtime.ModelSession;
+import dev.eestream.core.runtime.SessionSettings;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The EE models a processor serves: {@code DIR/<model-id>/model.onnx} with its
+ * {@code manifest.json}, as {@code eestream encrypt-model} writes them. Rescans the directory so a
+ * model added while running is picked up; a model that fails to load is logged and skipped, and the
+ * others keep serving. Holds ONNX Runtime sessions: close it.
+ */
+public final class ModelRepository implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ModelRepository.class);
+
+    private final Path directory;
+    private final SessionSettings settings;
+    private final Map<String, ModelSession> models = new ConcurrentHashMap<>();
+    private final Map<String, String> failures = new ConcurrentHashMap<>();
+    /** Size and time of each model file that failed, so an unchanged broken file is not retried every scan. */
+    private final Map<String, String> failedStamps = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService scanner;
+
+    private ModelRepository(Path directory, SessionSettings settings, long scanIntervalMs) {
+        this.directory = directory;
+        this.settings = settings;
+        scan();
+        if (scanIntervalMs > 0) {
+            scanner = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "eestream-model-scanner");
+                t.setDaemon(true);
+                return t;
+            });
+            scanner.scheduleWithFixedDelay(this::scanQuietly, scanIntervalMs, scanIntervalMs, TimeUnit.MILLISECONDS);
+        } else {
+            scanner = null;
+        }
+    }
+
+    /** Loads every model in {@code directory} now, and rescans every {@code scanIntervalMs} (0: never). */
+    public static ModelRepository open(Path directory, SessionSettings settings, long scanIntervalMs) throws IOException {
+        if (!Files.isDirectory(directory)) {
+            throw new IOException("model directory " + directory + " does not exist");
+        }
+        return new ModelRepository(directory, settings, scanIntervalMs);
+    }
+
+    public Optional<ModelSession> model(String modelId) {
+        return Optional.ofNullable(models.get(modelId));
+    }
+
+    public Set<String> modelIds() {
+        return Set.copyOf(models.keySet());
+    }
+
+    /** Models that failed to load, with the reason. */
+    public Map<String, String> failures() {
+        return Map.copyOf(failures);
+    }
+
+    /** Loads the model directories not loaded yet. */
+    public synchronized void scan() {
+        try (Stream<Path> dirs = Files.list(directory)) {
+            dirs.filter(Files::isDirectory).forEach(this::loadIfNew);
+        } catch (IOException e) {
+            LOG.warn("cannot list model directory {}: {}", directory, e.getMessage());
+        }
+    }
+
+    private void scanQuietly() {
+        try {
+            scan();
+        } catch (RuntimeException e) {
+            LOG.warn("model scan failed: {}", e.getMessage());
+        }
+    }
+
+    private void loadIfNew(Path dir) {
+        Path manifestFile = dir.resolve(ModelManifest.FILE_NAME);
+        Path modelFile = dir.resolve("model.onnx");
+        String id = dir.getFileName().toString();
+        if (models.containsKey(id) || !Files.exists(manifestFile) || !Files.exists(modelFile)) {
+            return;
+        }
+        String stamp = stamp(modelFile);
+        if (stamp.equals(failedStamps.get(id))) {
+            return;
+        }
+        try {
+            ModelManifest manifest = ModelManifest.read(manifestFile);
+            if (!manifest.modelId().equals(id)) {
+                throw new IOException("manifest says model id '" + manifest.modelId() + "' but the directory is '" + id + "'");
+            }
+            ModelSession session = ModelSession.open(Files.readAllBytes(modelFile), manifest, settings);
+            models.put(id, session);
+            failures.remove(id);
+            failedStamps.remove(id);
+            LOG.info("serving model {} ({}, {} outputs, device {})", id, manifest.task(), manifest.outputWidth(), session.device().id());
+        } catch (IOException | RuntimeException e) {
+            failures.put(id, String.valueOf(e.getMessage()));
+            failedStamps.put(id, stamp);
+            LOG.error("cannot load model {} from {}: {}", id, dir, e.getMessage());
+        }
+    }
+
+    private static String stamp(Path file) {
+        try {
+            return Files.getLastModifiedTime(file) + "/" + Files.size(file);
+        } catch (IOException e) {
+            return "unreadable";
+        }
+    }
+
+    @Override
+    public void close() {
+        if (scanner != null) {
+            scanner.shutdownNow();
+        }
+        models.values().forEach(ModelSession::close);
+        models.clear();
+    }
+}

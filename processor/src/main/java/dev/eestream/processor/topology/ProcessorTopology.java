@@ -1,0 +1,48 @@
+package dev.eestream.processor.topology;
+
+import dev.eestream.processor.batching.BatchPolicy;
+import dev.eestream.processor.batching.PendingStore;
+import dev.eestream.processor.models.ModelRepository;
+import dev.eestream.schemas.InferenceRequest;
+import dev.eestream.schemas.InferenceResponse;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.processor.TopicNameExtractor;
+import org.apache.kafka.streams.state.Stores;
+
+/**
+ * requests topic → inference processor (durable buffer, batching, ONNX Runtime) → the request's
+ * reply topic, else the responses topic; undecodable bytes → dead-letter topic.
+ */
+public final class ProcessorTopology {
+    private ProcessorTopology() {
+    }
+
+    public record Topics(String requests, String responses, String deadLetters) {
+        public static final Topics DEFAULT = new Topics("eestream.requests", "eestream.responses", "eestream.requests.dlq");
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public static Topology build(Topics topics, ModelRepository models, BatchPolicy policy,
+            Deserializer<InferenceRequest> requestDeserializer, Serializer<InferenceResponse> responseSerializer) {
+        Topology t = new Topology();
+        t.addSource("requests", new StringDeserializer(), Serdes.ByteArray().deserializer(), topics.requests());
+        t.addProcessor("inference", () -> new InferenceProcessor(models, requestDeserializer, policy), "requests");
+        t.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(PendingStore.STORE_NAME),
+                Serdes.String(), Serdes.ByteArray()), "inference");
+        TopicNameExtractor<String, InferenceResponse> replyTopic = (key, response, ctx) -> {
+            var header = ctx.headers() == null ? null : ctx.headers().lastHeader(InferenceProcessor.HEADER_REPLY_TOPIC);
+            return header != null ? new String(header.value(), java.nio.charset.StandardCharsets.UTF_8) : topics.responses();
+        };
+        t.addSink(InferenceProcessor.RESPONSES, (TopicNameExtractor) replyTopic, new StringSerializer(),
+                (Serializer) responseSerializer, "inference");
+        t.addSink(InferenceProcessor.DEAD_LETTERS, topics.deadLetters(), new StringSerializer(),
+                (Serializer) new ByteArraySerializer(), "inference");
+        return t;
+    }
+}

@@ -1,0 +1,215 @@
+package dev.eestream.processor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.eestream.core.key.EeKey;
+import dev.eestream.core.model.TinyModels;
+import dev.eestream.core.model.transform.ModelTransformer;
+import dev.eestream.core.runtime.ModelSession;
+import dev.eestream.core.runtime.SessionSettings;
+import dev.eestream.processor.batching.BatchPolicy;
+import dev.eestream.processor.models.ModelRepository;
+import dev.eestream.processor.topology.ProcessorTopology;
+import dev.eestream.schemas.InferenceRequest;
+import dev.eestream.schemas.InferenceResponse;
+import dev.eestream.schemas.ResponseStatus;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The batching rules and error routing, on a TopologyTestDriver with a real tiny EE model. */
+class BatchingTopologyTest {
+    private static final ProcessorTopology.Topics TOPICS = ProcessorTopology.Topics.DEFAULT;
+    private static final String MODEL = "tiny-embed";
+
+    @TempDir
+    Path modelDir;
+
+    private final EeKey key = EeKey.generate();
+    private ModelTransformer.Result model;
+    private ModelRepository repository;
+    private TopologyTestDriver driver;
+    private TestInputTopic<String, byte[]> requests;
+    private TestOutputTopic<String, InferenceResponse> responses;
+    private final Random random = new Random(3);
+    private int next;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        model = TestModels.writeTinyEmbed(modelDir, MODEL, key);
+        repository = ModelRepository.open(modelDir, SessionSettings.defaults(), 0);
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (driver != null) {
+            driver.close();
+        }
+        repository.close();
+    }
+
+    private void start(BatchPolicy policy) {
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "batching-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        driver = new TopologyTestDriver(ProcessorTopology.build(TOPICS, repository, policy,
+                PlainAvro.deserializer(InferenceRequest.class), PlainAvro.serializer(InferenceResponse.class)), props,
+                Instant.ofEpochMilli(1_000_000));
+        requests = driver.createInputTopic(TOPICS.requests(), new StringSerializer(), new ByteArraySerializer());
+        responses = driver.createOutputTopic(TOPICS.responses(), new StringDeserializer(),
+                PlainAvro.deserializer(InferenceResponse.class));
+    }
+
+    private InferenceRequest request(int length) {
+        List<Long> ids = new ArrayList<>();
+        for (int i = 0; i < length; i++) {
+            ids.add((long) random.nextInt(TinyModels.ENCODER_VOCAB));
+        }
+        return InferenceRequest.newBuilder().setRequestId("r" + (next++)).setModelId(MODEL).setTokenIds(ids)
+                .setCreatedAt(Instant.ofEpochMilli(5)).setAttributes(Map.of("doc", "d" + next)).build();
+    }
+
+    private void send(InferenceRequest r) {
+        requests.pipeInput(r.getRequestId(), PlainAvro.serializer(InferenceRequest.class).serialize("t", r));
+    }
+
+    @Test
+    void flushesWhenTheBatchIsFull() {
+        start(new BatchPolicy(4, 100_000, Duration.ofHours(1)));
+        for (int i = 0; i < 3; i++) {
+            send(request(5));
+        }
+        driver.advanceWallClockTime(Duration.ofSeconds(10));
+        assertTrue(responses.isEmpty(), "three of four: nothing yet");
+        send(request(5));
+        List<InferenceResponse> out = responses.readValuesToList();
+        assertEquals(4, out.size());
+        out.forEach(r -> assertEquals(4, r.getBatchSize()));
+        out.forEach(r -> assertEquals(ResponseStatus.OK, r.getStatus()));
+    }
+
+    @Test
+    void flushesAtTheTokenBudgetAndCutsBatchesByPaddedTokens() {
+        start(new BatchPolicy(100, 20, Duration.ofHours(1)));
+        send(request(8));
+        send(request(8));
+        assertTrue(responses.isEmpty(), "16 of 20 tokens: nothing yet");
+        send(request(8));
+        List<InferenceResponse> out = responses.readValuesToList();
+        assertEquals(3, out.size());
+        // 3 × 8 = 24 padded tokens exceed the budget of 20: the flush is cut into batches of 2 and 1.
+        assertEquals(List.of(1, 2, 2), out.stream().map(InferenceResponse::getBatchSize).sorted().toList());
+    }
+
+    @Test
+    void flushesAfterTheDelay() {
+        start(new BatchPolicy(100, 100_000, Duration.ofMillis(50)));
+        send(request(3));
+        send(request(9));
+        driver.advanceWallClockTime(Duration.ofMillis(40));
+        assertTrue(responses.isEmpty(), "40 of 50 ms: nothing yet");
+        driver.advanceWallClockTime(Duration.ofMillis(20));
+        List<InferenceResponse> out = responses.readValuesToList();
+        assertEquals(2, out.size());
+        out.forEach(r -> assertEquals(2, r.getBatchSize()));
+        out.forEach(r -> assertTrue(r.getQueuedMs() >= 50, "queued " + r.getQueuedMs() + " ms"));
+    }
+
+    @Test
+    void answersEqualTheModelRunAloneAndAttributesTravelBack() {
+        start(new BatchPolicy(8, 100_000, Duration.ofMillis(10)));
+        List<InferenceRequest> sent = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            InferenceRequest r = request(1 + random.nextInt(TinyModels.MAX_POSITIONS));
+            sent.add(r);
+            send(r);
+        }
+        driver.advanceWallClockTime(Duration.ofMillis(20));
+        Map<String, InferenceResponse> byId = new java.util.HashMap<>();
+        responses.readValuesToList().forEach(r -> byId.put(r.getRequestId(), r));
+        assertEquals(20, byId.size());
+        try (ModelSession alone = ModelSession.open(model.modelBytes(), model.manifest())) {
+            for (InferenceRequest r : sent) {
+                InferenceResponse resp = byId.get(r.getRequestId());
+                assertEquals(r.getAttributes(), resp.getAttributes());
+                assertEquals(r.getCreatedAt(), resp.getCreatedAt());
+                float[] expected = alone.run(List.of(r.getTokenIds().stream().mapToLong(Long::longValue).toArray()))[0];
+                for (int k = 0; k < expected.length; k++) {
+                    assertEquals(expected[k], resp.getScores().get(k), 1e-5f, "output " + k + " of " + r.getRequestId());
+                }
+            }
+        }
+    }
+
+    @Test
+    void invalidRequestsGetErrorsAndUndecodableBytesGoToTheDeadLetterTopic() {
+        start(new BatchPolicy(1, 100_000, Duration.ofMillis(10)));
+        TestOutputTopic<String, byte[]> dlq = driver.createOutputTopic(TOPICS.deadLetters(), new StringDeserializer(),
+                new ByteArrayDeserializer());
+        send(InferenceRequest.newBuilder(request(3)).setModelId("no-such-model").build());
+        send(InferenceRequest.newBuilder(request(3)).setTokenIds(List.of(1L, (long) TinyModels.ENCODER_VOCAB)).build());
+        send(InferenceRequest.newBuilder(request(3)).setTokenIds(List.of(-1L)).build());
+        send(InferenceRequest.newBuilder(request(3)).setTokenIds(Collections.emptyList()).build());
+        send(request(TinyModels.MAX_POSITIONS + 1));
+        send(InferenceRequest.newBuilder(request(3)).setReplyTopic("bad topic!").build());
+        requests.pipeInput("junk", "this is not avro at all, not even close".getBytes(StandardCharsets.UTF_8));
+        requests.pipeInput("null-value", (byte[]) null);
+        send(request(4));
+        List<String> errors = new ArrayList<>();
+        InferenceResponse last = null;
+        while (!responses.isEmpty()) {
+            last = responses.readValue();
+            if (last.getStatus() == ResponseStatus.ERROR) {
+                errors.add(last.getError());
+            }
+        }
+        assertEquals(6, errors.size(), errors.toString());
+        assertTrue(errors.get(0).contains("unknown model 'no-such-model'"), errors.get(0));
+        assertTrue(errors.get(1).contains("outside the vocabulary"), errors.get(1));
+        assertTrue(errors.get(2).contains("outside the vocabulary"), errors.get(2));
+        assertTrue(errors.get(3).contains("empty token sequence"), errors.get(3));
+        assertTrue(errors.get(4).contains("exceeds the maximum of " + TinyModels.MAX_POSITIONS), errors.get(4));
+        assertTrue(errors.get(5).contains("not a legal Kafka topic name"), errors.get(5));
+        assertNotNull(last);
+        assertEquals(ResponseStatus.OK, last.getStatus(), "the stream keeps going after bad input");
+        List<TestRecord<String, byte[]>> dead = dlq.readRecordsToList();
+        assertEquals(2, dead.size());
+        assertEquals("junk", dead.get(0).key());
+        String reason = new String(dead.get(0).headers().lastHeader("eestream.dlq.reason").value(), StandardCharsets.UTF_8);
+        assertTrue(reason.contains("not an Avro InferenceRequest"), reason);
+        assertNotNull(dead.get(0).headers().lastHeader("eestream.dlq.offset"));
+    }
+
+    @Test
+    void responsesGoToTheRequestsReplyTopic() {
+        start(new BatchPolicy(1, 100_000, Duration.ofMillis(10)));
+        TestOutputTopic<String, InferenceResponse> replies = driver.createOutputTopic("client-7.replies",
+                new StringDeserializer(), PlainAvro.deserializer(InferenceResponse.class));
+        send(InferenceRequest.newBuilder(request(3)).setReplyTopic("client-7.replies").build());
+        send(request(3));
+        assertEquals(1, replies.readValuesToList().size());
+        assertEquals(1, responses.readValuesToList().size());
+    }
+}
