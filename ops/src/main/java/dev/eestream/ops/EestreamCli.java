@@ -6,15 +6,23 @@ import dev.eestream.ops.commands.DecryptCommand;
 import dev.eestream.ops.commands.EncryptCommand;
 import dev.eestream.ops.commands.EncryptModelCommand;
 import dev.eestream.ops.commands.ExportTokenizerCommand;
+import dev.eestream.ops.commands.ClassifyCommand;
+import dev.eestream.ops.commands.ConsumeCommand;
+import dev.eestream.ops.commands.DecryptStreamCommand;
+import dev.eestream.ops.commands.DemoCommand;
 import dev.eestream.ops.commands.KeygenCommand;
+import dev.eestream.ops.commands.LocalCommand;
+import dev.eestream.ops.commands.ProcessorCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code eestream} command line. */
 @Command(name = "eestream", mixinStandardHelpOptions = true, version = "eestream 0.1.0",
         description = "Private AI inference as a Kafka stream: Equivariant-Encryption models on ciphertext token ids.",
-        subcommands = {KeygenCommand.class, EncryptCommand.class, DecryptCommand.class, ExportTokenizerCommand.class,
-            EncryptModelCommand.class, BenchmarkEeCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {DemoCommand.class, KeygenCommand.class, EncryptCommand.class, DecryptCommand.class,
+            ExportTokenizerCommand.class, EncryptModelCommand.class, LocalCommand.class, ProcessorCommand.class,
+            ClassifyCommand.class, ConsumeCommand.class, DecryptStreamCommand.class, BenchmarkEeCommand.class,
+            CommandLine.HelpCommand.class},
         footer = {"", "Keys and key-derived files stay on the trusted side; model directories go to the server.",
             "Run 'eestream COMMAND --help' for a command's options."})
 public final class EestreamCli implements Runnable {
@@ -32,6 +40,7 @@ public final class EestreamCli implements Runnable {
     /** A command line with eestream's error handling: user errors print one line, no stack trace. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new EestreamCli());
+        cl.getSubcommands().get("processor").getCommandSpec().usageMessage().footer(ProcessorCommand.settingsTable());
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (e instanceof EeException) {
                 commandLine.getErr().println("eestream: error: " + e.getMessage());

@@ -15,7 +15,8 @@ import org.apache.kafka.common.serialization.Serializer;
 /** Avro binary without a registry: for topology tests, where the wire format is not under test. */
 final class PlainAvro {
     static {
-        dev.eestream.schemas.AvroClasses.trust();
+        dev.eestream.schemas.serde.AvroTrust.declare(dev.eestream.schemas.InferenceRequest.class);
+        dev.eestream.schemas.serde.AvroTrust.declare(dev.eestream.schemas.InferenceResponse.class);
     }
 
     private PlainAvro() {

@@ -3,19 +3,27 @@ package dev.eestream.core.decrypt;
 import dev.eestream.core.EeException;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.Permutation;
+import dev.eestream.core.key.PermutationKind;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Turns ciphertext outputs back into plaintext, on the trusted side: class scores through σ⁻¹,
- * embeddings through ρ⁻¹, vocabulary logits and generated ids through π⁻¹.
+ * embeddings through ρ⁻¹, vocabulary logits and generated ids through π⁻¹. Thread-safe; each
+ * permutation is derived once per size.
  */
 public final class OutputDecryptor {
     private final EeKey key;
+    private final Map<String, Permutation> cache = new ConcurrentHashMap<>();
 
     public OutputDecryptor(EeKey key) {
         this.key = key;
+    }
+
+    private Permutation permutation(PermutationKind kind, int size) {
+        return cache.computeIfAbsent(kind + "/" + size, k -> key.permutation(kind, size));
     }
 
     /** {@code s[j] = s'[σ(j)]}: scores by label, in label order. */
@@ -23,7 +31,7 @@ public final class OutputDecryptor {
         if (cipherScores.length != labels.size()) {
             throw new EeException("got " + cipherScores.length + " scores for " + labels.size() + " labels");
         }
-        Permutation sigma = key.labelPermutation(labels.size());
+        Permutation sigma = permutation(PermutationKind.LABELS, labels.size());
         Map<String, Float> out = new LinkedHashMap<>();
         for (int j = 0; j < labels.size(); j++) {
             out.put(labels.get(j), cipherScores[sigma.apply(j)]);
@@ -33,17 +41,17 @@ public final class OutputDecryptor {
 
     /** {@code v[k] = v'[ρ(k)]}: the embedding in the plaintext basis. */
     public float[] embedding(float[] cipherEmbedding) {
-        return unpermute(cipherEmbedding, key.hiddenPermutation(cipherEmbedding.length));
+        return unpermute(cipherEmbedding, permutation(PermutationKind.HIDDEN, cipherEmbedding.length));
     }
 
     /** {@code l[t] = l'[π(t)]}: logits over plaintext token ids. */
     public float[] vocabLogits(float[] cipherLogits) {
-        return unpermute(cipherLogits, key.vocabPermutation(cipherLogits.length));
+        return unpermute(cipherLogits, permutation(PermutationKind.VOCAB, cipherLogits.length));
     }
 
     /** {@code t = π⁻¹(c)}: plaintext ids of ciphertext ids from a vocabulary of {@code vocabSize}. */
     public long[] tokenIds(long[] cipherIds, int vocabSize) {
-        Permutation pi = key.vocabPermutation(vocabSize);
+        Permutation pi = permutation(PermutationKind.VOCAB, vocabSize);
         long[] out = new long[cipherIds.length];
         for (int i = 0; i < out.length; i++) {
             if (cipherIds[i] < 0 || cipherIds[i] >= vocabSize) {

@@ -1,7 +1,7 @@
 package dev.eestream.processor.batching;
 
-import dev.eestream.schemas.AvroClasses;
 import dev.eestream.schemas.InferenceRequest;
+import dev.eestream.schemas.serde.AvroTrust;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -33,7 +33,7 @@ public final class PendingStore {
     public static final String STORE_NAME = "eestream-pending-requests";
 
     static {
-        AvroClasses.trust();
+        AvroTrust.declare(InferenceRequest.class);
     }
 
     private static final SpecificDatumWriter<InferenceRequest> WRITER = new SpecificDatumWriter<>(InferenceRequest.class);

@@ -10,6 +10,8 @@ import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.processor.validation.RequestValidator;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
+import dev.eestream.schemas.serde.DecodeResult;
+import dev.eestream.schemas.serde.WireFormat;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -68,17 +70,20 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
 
     @Override
     public void process(Record<String, byte[]> record) {
-        InferenceRequest request;
-        try {
-            if (record.value() == null) {
-                throw new IllegalArgumentException("record has no value (null)");
-            }
-            request = decoder.deserialize(topic(), record.headers(), record.value());
-            if (request == null) {
-                throw new IllegalArgumentException("record decodes to null");
-            }
-        } catch (RuntimeException e) {
-            deadLetter(record, reasonOf(e));
+        if (record.value() == null) {
+            deadLetter(record, "record has no value (null)");
+            return;
+        }
+        // A registry outage is re-thrown (the stream thread is replaced and the record retried):
+        // only bytes that are themselves bad go to the dead-letter topic.
+        DecodeResult<InferenceRequest> decoded = WireFormat.tryDecode(decoder, topic(), record.value());
+        if (!decoded.isSuccess()) {
+            deadLetter(record, decoded.failureReason().orElse("undecodable"));
+            return;
+        }
+        InferenceRequest request = decoded.value();
+        if (request == null) {
+            deadLetter(record, "record decodes to null");
             return;
         }
         Optional<String> problem = validator.problem(request);
@@ -207,14 +212,6 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
 
     private long now() {
         return context.currentSystemTimeMs();
-    }
-
-    private static String reasonOf(Throwable e) {
-        StringBuilder sb = new StringBuilder(String.valueOf(e.getMessage()));
-        for (Throwable c = e.getCause(); c != null && sb.length() < 500; c = c.getCause()) {
-            sb.append(": ").append(c.getMessage());
-        }
-        return sb.length() > 1000 ? sb.substring(0, 1000) : sb.toString();
     }
 
     private static List<Float> boxed(float[] v) {

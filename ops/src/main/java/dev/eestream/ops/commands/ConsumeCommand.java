@@ -1,0 +1,109 @@
+package dev.eestream.ops.commands;
+
+import dev.eestream.client.consumer.ClientProfiles;
+import dev.eestream.client.consumer.DecryptedResult;
+import dev.eestream.client.consumer.DecryptingConsumer;
+import dev.eestream.client.consumer.ResponseDecryptor;
+import dev.eestream.core.EeException;
+import dev.eestream.core.model.ClientProfile;
+import dev.eestream.ops.support.ConnectionOptions;
+import dev.eestream.ops.support.KeyOptions;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "consume", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Read encrypted responses from a topic, decrypt them, and print one JSON object per line.",
+            "Reads only committed records. Runs until Ctrl-C, --max-records, or --idle-timeout-ms without records."})
+public final class ConsumeCommand implements Callable<Integer> {
+    @Mixin
+    ConnectionOptions connection;
+
+    @Mixin
+    KeyOptions key;
+
+    @Option(names = "--topic", defaultValue = "eestream.responses", paramLabel = "T", description = "Topic to read (default: ${DEFAULT-VALUE}).")
+    String topic;
+
+    @Option(names = "--from-beginning", description = "Read from the start of the topic, not only new records.")
+    boolean fromBeginning;
+
+    @Option(names = "--output", paramLabel = "FILE", description = "Write to FILE instead of standard output.")
+    Path output;
+
+    @Option(names = "--models", defaultValue = "models", paramLabel = "DIR",
+            description = "Directory with the models' client profiles (*.client.json) (default: ${DEFAULT-VALUE}).")
+    Path models;
+
+    @Option(names = "--profile", paramLabel = "FILE", description = "A client profile (repeatable), besides those in --models.")
+    List<Path> profiles = new ArrayList<>();
+
+    @Option(names = "--group", paramLabel = "ID", description = "Consumer group: share the work and remember the position.")
+    String group;
+
+    @Option(names = "--max-records", paramLabel = "N", description = "Stop after N records.")
+    Long maxRecords;
+
+    @Option(names = "--idle-timeout-ms", paramLabel = "MS", description = "Stop after this long without a record.")
+    Long idleTimeoutMs;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, ClientProfile> known = ClientProfiles.load(profiles, List.of(models));
+        if (known.isEmpty()) {
+            throw new EeException("no client profiles found in " + models + " (or given with --profile): cannot decrypt");
+        }
+        Map<String, Object> config = connection.properties();
+        if (group != null) {
+            config.put("group.id", group);
+        }
+        ResponseDecryptor decryptor = new ResponseDecryptor(key.load(), known, null);
+        PrintWriter out = output == null ? spec.commandLine().getOut()
+                : new PrintWriter(Files.newBufferedWriter(output, StandardCharsets.UTF_8));
+        long count = 0;
+        long idleSince = System.nanoTime();
+        try (DecryptingConsumer consumer = new DecryptingConsumer(config, topic, fromBeginning, decryptor)) {
+            Runtime.getRuntime().addShutdownHook(new Thread(consumer::wakeup));
+            while (maxRecords == null || count < maxRecords) {
+                List<DecryptedResult> batch;
+                try {
+                    batch = consumer.poll(Duration.ofMillis(200));
+                } catch (org.apache.kafka.common.errors.WakeupException e) {
+                    break;
+                }
+                for (DecryptedResult r : batch) {
+                    if (maxRecords != null && count >= maxRecords) {
+                        break;
+                    }
+                    out.println(r.toJson());
+                    count++;
+                }
+                out.flush();
+                if (!batch.isEmpty()) {
+                    idleSince = System.nanoTime();
+                } else if (idleTimeoutMs != null && System.nanoTime() - idleSince > idleTimeoutMs * 1_000_000) {
+                    break;
+                }
+            }
+        } finally {
+            if (output != null) {
+                out.close();
+            }
+        }
+        spec.commandLine().getErr().println("consumed " + count + " responses from " + topic);
+        return 0;
+    }
+}

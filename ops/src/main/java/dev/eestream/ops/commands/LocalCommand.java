@@ -1,0 +1,49 @@
+package dev.eestream.ops.commands;
+
+import dev.eestream.ops.local.LocalMode;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "local", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Run everything on this machine: a real single-node Kafka broker (KRaft), the schema registry",
+            "REST subset and the processor, bound to 127.0.0.1. Prints the addresses and runs until Ctrl-C."})
+public final class LocalCommand implements Callable<Integer> {
+    @Option(names = "--kafka-port", defaultValue = "9092", paramLabel = "P", description = "Broker port, 0 for any free one (default: ${DEFAULT-VALUE}).")
+    int kafkaPort;
+
+    @Option(names = "--registry-port", defaultValue = "8081", paramLabel = "R", description = "Schema registry port, 0 for any (default: ${DEFAULT-VALUE}).")
+    int registryPort;
+
+    @Option(names = "--models", defaultValue = "models", paramLabel = "DIR",
+            description = "Directory of EE models, as encrypt-model writes them; rescanned every second (default: ${DEFAULT-VALUE}).")
+    Path models;
+
+    @Option(names = "--data-dir", defaultValue = "eestream-data", paramLabel = "DIR",
+            description = "Where the broker and the processor keep their data; kept across runs (default: ${DEFAULT-VALUE}).")
+    Path dataDir;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        LocalMode local = LocalMode.start(new LocalMode.Options(kafkaPort, registryPort, models, dataDir, null));
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            local.close();
+            stopped.countDown();
+        }, "eestream-shutdown"));
+        var out = spec.commandLine().getOut();
+        out.println("bootstrap.servers=" + local.bootstrapServers());
+        out.println("schema.registry.url=" + local.registryUrl());
+        out.println("models: " + local.processor().models().modelIds() + " from " + models.toAbsolutePath()
+                + "; data in " + dataDir.toAbsolutePath() + "; Ctrl-C to stop");
+        out.flush();
+        stopped.await();
+        return 0;
+    }
+}

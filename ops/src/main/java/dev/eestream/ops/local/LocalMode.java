@@ -1,0 +1,120 @@
+package dev.eestream.ops.local;
+
+import dev.eestream.kafka.local.LocalKafka;
+import dev.eestream.processor.ProcessorApp;
+import dev.eestream.processor.config.ProcessorSettings;
+import dev.eestream.processor.topology.ProcessorTopology;
+import dev.eestream.schemas.registry.InMemorySchemaRegistryServer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Everything on one machine: a real single-node Kafka broker (KRaft), the Schema Registry REST subset
+ * in memory, and the processor over a model directory. Binds to 127.0.0.1 only.
+ */
+public final class LocalMode implements AutoCloseable {
+    private final LocalKafka kafka;
+    private final InMemorySchemaRegistryServer registry;
+    private final ProcessorApp processor;
+    private final Path dataDirectory;
+
+    private LocalMode(LocalKafka kafka, InMemorySchemaRegistryServer registry, ProcessorApp processor, Path dataDirectory) {
+        this.kafka = kafka;
+        this.registry = registry;
+        this.processor = processor;
+        this.dataDirectory = dataDirectory;
+    }
+
+    /** Options of local mode. */
+    public record Options(int kafkaPort, int registryPort, Path modelsDir, Path dataDirectory, Map<String, String> processorSettings) {
+        public Options {
+            processorSettings = processorSettings == null ? Map.of() : Map.copyOf(processorSettings);
+        }
+
+        public static Options of(Path modelsDir) {
+            return new Options(0, 0, modelsDir, null, Map.of());
+        }
+
+        public Options withProcessorSetting(String key, String value) {
+            Map<String, String> m = new HashMap<>(processorSettings);
+            m.put(key, value);
+            return new Options(kafkaPort, registryPort, modelsDir, dataDirectory, m);
+        }
+    }
+
+    public static LocalMode start(Options options) throws IOException, InterruptedException {
+        if (!Files.isDirectory(options.modelsDir())) {
+            Files.createDirectories(options.modelsDir());
+        }
+        Path kafkaData = options.dataDirectory() == null ? null : options.dataDirectory().resolve("kafka");
+        LocalKafka kafka = LocalKafka.builder().port(options.kafkaPort()).dataDirectory(kafkaData).build().start();
+        InMemorySchemaRegistryServer registry = null;
+        try {
+            ProcessorTopology.Topics topics = ProcessorTopology.Topics.DEFAULT;
+            kafka.createTopic(topics.requests(), 3);
+            kafka.createTopic(topics.responses(), 3);
+            kafka.createTopic(topics.deadLetters(), 1);
+            registry = InMemorySchemaRegistryServer.builder().port(options.registryPort()).start();
+            Path stateDir = options.dataDirectory() != null ? options.dataDirectory().resolve("streams")
+                    : Files.createTempDirectory("eestream-streams-");
+            Map<String, String> settings = new HashMap<>();
+            settings.put("bootstrap.servers", kafka.bootstrapServers());
+            settings.put("schema.registry.url", registry.url());
+            settings.put(ProcessorSettings.MODELS_DIR, options.modelsDir().toString());
+            settings.put("state.dir", stateDir.toString());
+            settings.put(ProcessorSettings.MODELS_SCAN_INTERVAL_MS, "1000");
+            settings.putAll(options.processorSettings());
+            ProcessorApp processor = ProcessorApp.start(ProcessorSettings.load(null, Map.of(), settings));
+            if (!processor.awaitRunning(Duration.ofSeconds(60))) {
+                processor.close();
+                throw new IllegalStateException("the processor did not reach RUNNING within 60 s (state " + processor.state() + ")");
+            }
+            return new LocalMode(kafka, registry, processor, options.dataDirectory());
+        } catch (IOException | RuntimeException | InterruptedException e) {
+            if (registry != null) {
+                registry.close();
+            }
+            kafka.close();
+            throw e;
+        }
+    }
+
+    public String bootstrapServers() {
+        return kafka.bootstrapServers();
+    }
+
+    public String registryUrl() {
+        return registry.url();
+    }
+
+    public ProcessorApp processor() {
+        return processor;
+    }
+
+    public LocalKafka kafka() {
+        return kafka;
+    }
+
+    /** Settings a client needs to talk to this local mode. */
+    public Map<String, Object> clientProperties() {
+        return Map.of("bootstrap.servers", bootstrapServers(), "schema.registry.url", registryUrl());
+    }
+
+    public Path dataDirectory() {
+        return dataDirectory;
+    }
+
+    @Override
+    public void close() {
+        try {
+            processor.close(Duration.ofSeconds(30));
+        } finally {
+            registry.close();
+            kafka.close();
+        }
+    }
+}

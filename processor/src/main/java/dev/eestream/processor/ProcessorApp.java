@@ -1,0 +1,141 @@
+package dev.eestream.processor;
+
+import dev.eestream.processor.config.ProcessorSettings;
+import dev.eestream.processor.models.ModelRepository;
+import dev.eestream.processor.topology.ProcessorTopology;
+import dev.eestream.schemas.InferenceRequest;
+import dev.eestream.schemas.InferenceResponse;
+import dev.eestream.schemas.serde.AvroDeserializer;
+import dev.eestream.schemas.serde.AvroSerializer;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The running processor: a Kafka Streams application over a model directory. Never holds a key. */
+public final class ProcessorApp implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ProcessorApp.class);
+
+    private final ModelRepository models;
+    private final KafkaStreams streams;
+
+    private ProcessorApp(ModelRepository models, KafkaStreams streams) {
+        this.models = models;
+        this.streams = streams;
+    }
+
+    public static ProcessorApp start(ProcessorSettings settings) throws IOException {
+        Map<String, Object> kafka = settings.kafkaProperties();
+        if (settings.createTopics()) {
+            createTopics(kafka, settings);
+        }
+        ModelRepository models = ModelRepository.open(settings.modelsDir(), settings.sessionSettings(),
+                settings.modelsScanIntervalMs());
+        try {
+            AvroDeserializer<InferenceRequest> requests = new AvroDeserializer<>(InferenceRequest.class);
+            requests.configure(kafka, false);
+            AvroSerializer<InferenceResponse> responses = new AvroSerializer<>();
+            responses.configure(kafka, false);
+            Topology topology = ProcessorTopology.build(settings.topics(), models, settings.batchPolicy(), requests, responses);
+            Properties props = new Properties();
+            props.putAll(kafka);
+            KafkaStreams streams = new KafkaStreams(topology, props);
+            // A failure the stream cannot handle (e.g. a broken broker connection) replaces the thread: the
+            // pending requests are in the state store, so the new thread picks them up.
+            streams.setUncaughtExceptionHandler(e -> {
+                LOG.error("stream thread failed; replacing it: {}", e.toString());
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+            });
+            streams.start();
+            LOG.info("processor '{}' started: models {} from {}, {} ({} processing)", kafka.get(StreamsConfig.APPLICATION_ID_CONFIG),
+                    models.modelIds(), settings.modelsDir(), settings.batchPolicy(), kafka.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG));
+            return new ProcessorApp(models, streams);
+        } catch (RuntimeException e) {
+            models.close();
+            throw e;
+        }
+    }
+
+    /** Waits until the stream is RUNNING; false if it did not get there in time. */
+    public boolean awaitRunning(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (streams.state() == KafkaStreams.State.RUNNING) {
+                return true;
+            }
+            if (streams.state() == KafkaStreams.State.ERROR || streams.state() == KafkaStreams.State.NOT_RUNNING) {
+                return false;
+            }
+            Thread.sleep(50);
+        }
+        return false;
+    }
+
+    public KafkaStreams.State state() {
+        return streams.state();
+    }
+
+    public ModelRepository models() {
+        return models;
+    }
+
+    /** Stops within {@code timeout}; under exactly-once, what was not committed is answered after restart. */
+    public void close(Duration timeout) {
+        streams.close(timeout);
+        models.close();
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(30));
+    }
+
+    private static void createTopics(Map<String, Object> kafka, ProcessorSettings settings) {
+        Map<String, Object> adminConfig = new java.util.HashMap<>();
+        kafka.forEach((k, v) -> {
+            if (AdminClientConfig.configNames().contains(k)) {
+                adminConfig.put(k, v);
+            }
+        });
+        ProcessorTopology.Topics t = settings.topics();
+        try (Admin admin = Admin.create(adminConfig)) {
+            Set<String> existing = admin.listTopics().names().get();
+            List<NewTopic> missing = new ArrayList<>();
+            for (String name : List.of(t.requests(), t.responses(), t.deadLetters())) {
+                if (!existing.contains(name)) {
+                    missing.add(new NewTopic(name, Optional.of(settings.topicPartitions()), Optional.of(settings.topicReplication())));
+                }
+            }
+            for (var f : admin.createTopics(missing).values().entrySet()) {
+                try {
+                    f.getValue().get();
+                    LOG.info("created topic {}", f.getKey());
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw new IllegalStateException("cannot create topic " + f.getKey() + ": " + e.getCause().getMessage(), e);
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating topics", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot list topics at " + kafka.get("bootstrap.servers") + ": " + e.getCause().getMessage(), e);
+        }
+    }
+}

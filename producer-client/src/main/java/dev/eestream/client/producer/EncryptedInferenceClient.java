@@ -1,0 +1,397 @@
+package dev.eestream.client.producer;
+
+import dev.eestream.client.consumer.DecryptedResult;
+import dev.eestream.client.consumer.ResponseDecryptor;
+import dev.eestream.core.EeException;
+import dev.eestream.core.key.EeKey;
+import dev.eestream.core.model.BundledModel;
+import dev.eestream.core.model.ClientProfile;
+import dev.eestream.core.model.Task;
+import dev.eestream.core.tokenizer.PrivateTokenizer;
+import dev.eestream.core.tokenizer.TokenizerJson;
+import dev.eestream.schemas.InferenceRequest;
+import dev.eestream.schemas.InferenceResponse;
+import dev.eestream.schemas.serde.AvroDeserializer;
+import dev.eestream.schemas.serde.AvroSerializer;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Private inference over Kafka from the trusted side: encrypts text with the client's key, sends an
+ * {@link InferenceRequest}, awaits the answer on a reply topic (correlated by request id, read
+ * committed) and decrypts it. Thread-safe. Build with {@link #builder()}; close it.
+ *
+ * <pre>{@code
+ * try (EncryptedInferenceClient client = EncryptedInferenceClient.builder()
+ *         .bootstrapServers("127.0.0.1:9092").key(key).profile(profile)
+ *         .property("schema.registry.url", "http://127.0.0.1:8081").build()) {
+ *     DecryptedResult.Classification c = client.classify("The invoice is overdue").get();
+ * }
+ * }</pre>
+ */
+public final class EncryptedInferenceClient implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(EncryptedInferenceClient.class);
+
+    private final ClientProfile profile;
+    private final PrivateTokenizer tokenizer;
+    private final ResponseDecryptor decryptor;
+    private final KafkaProducer<String, InferenceRequest> producer;
+    private final KafkaConsumer<String, InferenceResponse> consumer;
+    private final String requestsTopic;
+    private final String replyTopic;
+    private final Duration timeout;
+    private final int maxInFlight;
+    private final Map<String, CompletableFuture<DecryptedResult>> pending = new ConcurrentHashMap<>();
+    private final Thread poller;
+    private volatile boolean closed;
+
+    private EncryptedInferenceClient(Builder b) throws IOException {
+        this.profile = b.profile;
+        this.requestsTopic = b.requestsTopic;
+        this.replyTopic = b.replyTopic != null ? b.replyTopic : "eestream.replies." + UUID.randomUUID().toString().substring(0, 8);
+        this.timeout = b.timeout;
+        this.maxInFlight = b.maxInFlight;
+        TokenizerJson tokenizerJson = b.tokenizer != null ? b.tokenizer : tokenizerOf(profile);
+        this.tokenizer = PrivateTokenizer.open(tokenizerJson, b.key, profile.vocabSize(),
+                Math.min(profile.maxSequenceLength(), Optional.ofNullable(tokenizerJson.truncationLength()).orElse(profile.maxSequenceLength())));
+        this.decryptor = new ResponseDecryptor(b.key, Map.of(profile.modelId(), profile), null);
+
+        Map<String, Object> common = new HashMap<>(b.properties);
+        common.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, b.bootstrapServers);
+        if (b.createReplyTopic) {
+            ensureTopic(common, replyTopic, b.replyTopicPartitions);
+        }
+        Map<String, Object> producerConfig = new HashMap<>(common);
+        producerConfig.putIfAbsent(ProducerConfig.ACKS_CONFIG, "all");
+        producerConfig.putIfAbsent(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        producerConfig.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "2");
+        AvroSerializer<InferenceRequest> requestSerializer = new AvroSerializer<>();
+        requestSerializer.configure(common, false);
+        this.producer = new KafkaProducer<>(producerConfig, new StringSerializer(), requestSerializer);
+
+        Map<String, Object> consumerConfig = new HashMap<>(common);
+        // Only committed answers: an aborted processor transaction must not answer twice.
+        consumerConfig.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        consumerConfig.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        consumerConfig.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        AvroDeserializer<InferenceResponse> responseDeserializer = new AvroDeserializer<>(InferenceResponse.class);
+        responseDeserializer.configure(common, false);
+        this.consumer = new KafkaConsumer<>(consumerConfig, new StringDeserializer(), responseDeserializer);
+        List<TopicPartition> partitions = new ArrayList<>();
+        consumer.partitionsFor(replyTopic, Duration.ofSeconds(30)).forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
+        if (partitions.isEmpty()) {
+            throw new EeException("reply topic '" + replyTopic + "' does not exist");
+        }
+        consumer.assign(partitions);
+        consumer.seekToEnd(partitions);
+        // Resolve the end offsets now, before anything is sent, so no answer can slip past.
+        partitions.forEach(consumer::position);
+        this.poller = new Thread(this::pollAnswers, "eestream-client-replies");
+        poller.setDaemon(true);
+        poller.start();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public String replyTopic() {
+        return replyTopic;
+    }
+
+    public ClientProfile profile() {
+        return profile;
+    }
+
+    /** Classifies a text; completes with the decrypted scores, or exceptionally (ERROR response, timeout). */
+    public CompletableFuture<DecryptedResult.Classification> classify(String text) {
+        requireTask(Task.CLASSIFY);
+        return send(new Document(UUID.randomUUID().toString(), text)).thenApply(r -> (DecryptedResult.Classification) r);
+    }
+
+    /** Embeds a text; completes with the embedding in the plaintext basis. */
+    public CompletableFuture<DecryptedResult.Embedding> embed(String text) {
+        requireTask(Task.EMBED);
+        return send(new Document(UUID.randomUUID().toString(), text)).thenApply(r -> (DecryptedResult.Embedding) r);
+    }
+
+    /** Sends one document; its id travels in the "id" attribute. */
+    public CompletableFuture<DecryptedResult> send(Document document) {
+        if (closed) {
+            return CompletableFuture.failedFuture(new IllegalStateException("client is closed"));
+        }
+        String requestId = UUID.randomUUID().toString();
+        long[] ids = tokenizer.encrypt(document.text());
+        List<Long> boxed = new ArrayList<>(ids.length);
+        for (long id : ids) {
+            boxed.add(id);
+        }
+        Map<String, String> attributes = new HashMap<>(document.attributes());
+        attributes.put("id", document.id());
+        InferenceRequest request = InferenceRequest.newBuilder().setRequestId(requestId).setModelId(profile.modelId())
+                .setTokenIds(boxed).setReplyTopic(replyTopic).setCreatedAt(Instant.now()).setAttributes(attributes).build();
+        CompletableFuture<DecryptedResult> future = new CompletableFuture<>();
+        pending.put(requestId, future);
+        future.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((r, e) -> pending.remove(requestId));
+        producer.send(new ProducerRecord<>(requestsTopic, requestId, request), (meta, e) -> {
+            if (e != null) {
+                future.completeExceptionally(new EeException("cannot send request " + requestId + ": " + e.getMessage(), e));
+            }
+        });
+        return future.exceptionallyCompose(e -> CompletableFuture.failedFuture(e instanceof TimeoutException
+                ? new TimeoutException("no answer to request " + requestId + " within " + timeout.toMillis() + " ms") : e));
+    }
+
+    /** What a batch run produced. */
+    public record BatchSummary(long sent, long ok, long failed, Duration elapsed) {
+        public double docsPerSecond() {
+            return elapsed.isZero() ? 0 : sent / (elapsed.toNanos() / 1e9);
+        }
+    }
+
+    /** Receives each document's outcome in a batch run: a result, or the error. Called from client threads. */
+    @FunctionalInterface
+    public interface BatchListener {
+        void onResult(Document document, DecryptedResult result, Throwable error);
+    }
+
+    /**
+     * Sends many documents keeping at most {@code maxInFlight} unanswered, and returns when every one
+     * is answered or has failed. ERROR responses and timeouts reach the listener; nothing is dropped.
+     */
+    public BatchSummary runBatch(Iterable<Document> documents, BatchListener listener) throws InterruptedException {
+        Semaphore window = new Semaphore(maxInFlight);
+        AtomicLong ok = new AtomicLong();
+        AtomicLong failed = new AtomicLong();
+        long sent = 0;
+        long start = System.nanoTime();
+        for (Document d : documents) {
+            window.acquire();
+            sent++;
+            send(d).whenComplete((r, e) -> {
+                try {
+                    Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                    (cause == null ? ok : failed).incrementAndGet();
+                    listener.onResult(d, r, cause);
+                } catch (RuntimeException listenerFailure) {
+                    LOG.warn("batch listener failed for document {}: {}", d.id(), listenerFailure.toString());
+                } finally {
+                    window.release();
+                }
+            });
+        }
+        window.acquire(maxInFlight);
+        window.release(maxInFlight);
+        return new BatchSummary(sent, ok.get(), failed.get(), Duration.ofNanos(System.nanoTime() - start));
+    }
+
+    private void pollAnswers() {
+        try {
+            while (!closed) {
+                for (ConsumerRecord<String, InferenceResponse> rec : consumer.poll(Duration.ofMillis(100))) {
+                    InferenceResponse response = rec.value();
+                    if (response == null) {
+                        continue;
+                    }
+                    CompletableFuture<DecryptedResult> future = pending.get(response.getRequestId());
+                    if (future == null) {
+                        continue; // another client's answer on a shared reply topic, or one that timed out
+                    }
+                    try {
+                        DecryptedResult result = decryptor.decrypt(response);
+                        if (result instanceof DecryptedResult.Failure f) {
+                            future.completeExceptionally(new InferenceErrorException(f.requestId(), f.error()));
+                        } else {
+                            future.complete(result);
+                        }
+                    } catch (RuntimeException e) {
+                        future.completeExceptionally(e);
+                    }
+                }
+            }
+        } catch (WakeupException e) {
+            // close() woke us up
+        } catch (RuntimeException e) {
+            LOG.error("reading answers from {} failed: {}", replyTopic, e.toString());
+            pending.values().forEach(f -> f.completeExceptionally(e));
+        }
+    }
+
+    private void requireTask(Task task) {
+        if (Task.parse(profile.task()) != task) {
+            throw new EeException("model '" + profile.modelId() + "' is a " + profile.task() + " model, not " + task.id());
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        producer.close(Duration.ofSeconds(10));
+        consumer.wakeup();
+        try {
+            poller.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        consumer.close(Duration.ofSeconds(5));
+        pending.values().forEach(f -> f.completeExceptionally(new IllegalStateException("client closed")));
+        tokenizer.close();
+    }
+
+    private static TokenizerJson tokenizerOf(ClientProfile profile) throws IOException {
+        Optional<BundledModel> bundled = BundledModel.byId(profile.tokenizer());
+        return bundled.isPresent() ? bundled.get().tokenizer() : TokenizerJson.read(Path.of(profile.tokenizer()));
+    }
+
+    private static void ensureTopic(Map<String, Object> config, String topic, int partitions) {
+        Map<String, Object> adminConfig = new HashMap<>();
+        config.forEach((k, v) -> {
+            if (AdminClientConfig.configNames().contains(k)) {
+                adminConfig.put(k, v);
+            }
+        });
+        try (Admin admin = Admin.create(adminConfig)) {
+            if (!admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic)) {
+                admin.createTopics(List.of(new NewTopic(topic, Optional.of(partitions), Optional.empty()))).all()
+                        .get(30, TimeUnit.SECONDS);
+            }
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw new EeException("cannot create reply topic '" + topic + "': " + e.getCause().getMessage(), e);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new EeException("interrupted while creating the reply topic", e);
+        } catch (TimeoutException e) {
+            throw new EeException("no answer from Kafka at " + config.get(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG)
+                    + " while creating the reply topic", e);
+        }
+    }
+
+    /** Options of an {@link EncryptedInferenceClient}. */
+    public static final class Builder {
+        private String bootstrapServers;
+        private EeKey key;
+        private ClientProfile profile;
+        private TokenizerJson tokenizer;
+        private final Map<String, Object> properties = new HashMap<>();
+        private String requestsTopic = "eestream.requests";
+        private String replyTopic;
+        private boolean createReplyTopic = true;
+        private int replyTopicPartitions = 1;
+        private Duration timeout = Duration.ofSeconds(60);
+        private int maxInFlight = 256;
+
+        private Builder() {
+        }
+
+        public Builder bootstrapServers(String servers) {
+            this.bootstrapServers = servers;
+            return this;
+        }
+
+        public Builder key(EeKey key) {
+            this.key = key;
+            return this;
+        }
+
+        /** The model's client profile (written by encrypt-model beside the model directory). */
+        public Builder profile(ClientProfile profile) {
+            this.profile = profile;
+            return this;
+        }
+
+        /** The plaintext tokenizer; by default the one the profile names. */
+        public Builder tokenizer(TokenizerJson tokenizer) {
+            this.tokenizer = tokenizer;
+            return this;
+        }
+
+        /** Any Kafka client or schema registry setting (security, schema.registry.url, …). */
+        public Builder property(String name, Object value) {
+            properties.put(name, value);
+            return this;
+        }
+
+        public Builder properties(Map<String, ?> values) {
+            properties.putAll(values);
+            return this;
+        }
+
+        public Builder requestsTopic(String topic) {
+            this.requestsTopic = topic;
+            return this;
+        }
+
+        /** Where answers come back; by default a new topic per client, created on start. */
+        public Builder replyTopic(String topic) {
+            this.replyTopic = topic;
+            return this;
+        }
+
+        public Builder createReplyTopic(boolean create) {
+            this.createReplyTopic = create;
+            return this;
+        }
+
+        public Builder timeout(Duration timeout) {
+            this.timeout = timeout;
+            return this;
+        }
+
+        /** Most unanswered requests a batch run keeps in flight. */
+        public Builder maxInFlight(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("maxInFlight must be at least 1");
+            }
+            this.maxInFlight = n;
+            return this;
+        }
+
+        public EncryptedInferenceClient build() throws IOException {
+            Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+            Objects.requireNonNull(key, "key");
+            Objects.requireNonNull(profile, "profile");
+            if (profile.keyId() != null && !profile.keyId().equals(key.keyId())) {
+                throw new EeException("model '" + profile.modelId() + "' was encrypted with key " + profile.keyId()
+                        + ", but the key given is " + key.keyId());
+            }
+            return new EncryptedInferenceClient(this);
+        }
+    }
+}

@@ -1,0 +1,179 @@
+package dev.eestream.schemas.registry;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.eestream.schemas.InferenceRequest;
+import dev.eestream.schemas.InferenceResponse;
+import dev.eestream.schemas.TestSupport.Reply;
+import org.apache.avro.Schema;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static dev.eestream.schemas.TestSupport.get;
+import static dev.eestream.schemas.TestSupport.http;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The REST subset, spoken to over plain HTTP as kcat or curl would. */
+class InMemorySchemaRegistryServerTest {
+
+    private static final String V1 = "{\"type\":\"record\",\"name\":\"Thing\",\"namespace\":\"t\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"}]}";
+    private static final String V2 = "{\"type\":\"record\",\"name\":\"Thing\",\"namespace\":\"t\",\"fields\":["
+            + "{\"name\":\"a\",\"type\":\"int\"},{\"name\":\"b\",\"type\":\"string\",\"default\":\"\"}]}";
+    private static final String INCOMPATIBLE = "{\"type\":\"record\",\"name\":\"Thing\",\"namespace\":\"t\",\"fields\":["
+            + "{\"name\":\"a\",\"type\":\"int\"},{\"name\":\"c\",\"type\":\"string\"}]}";
+
+    private InMemorySchemaRegistryServer registry;
+
+    @BeforeEach
+    void start() {
+        registry = InMemorySchemaRegistryServer.builder().port(0).start();
+    }
+
+    @AfterEach
+    void stop() {
+        registry.close();
+    }
+
+    @Test
+    void registersVersionsAndGlobalIds() {
+        assertEquals(1, register("things-value", V1));
+        // Whitespace and key order do not matter: the canonical schema is the same.
+        assertEquals(1, register("things-value", "{ \"namespace\": \"t\", \"type\": \"record\", \"name\": \"Thing\","
+                + " \"fields\": [ {\"name\": \"a\", \"type\": \"int\"} ] }"));
+        assertEquals(1, register("other-value", V1), "same schema text, same global id across subjects");
+        assertEquals(2, register("things-value", V2));
+
+        assertEquals("[1,2]", get(registry.url() + "/subjects/things-value/versions").body());
+        assertEquals("[\"other-value\",\"things-value\"]", get(registry.url() + "/subjects").body());
+        JsonObject latest = json(get(registry.url() + "/subjects/things-value/versions/latest"));
+        assertEquals("things-value", latest.get("subject").getAsString());
+        assertEquals(2, latest.get("version").getAsInt());
+        assertEquals(2, latest.get("id").getAsInt());
+        assertEquals(new Schema.Parser().parse(V2), new Schema.Parser().parse(latest.get("schema").getAsString()));
+        assertEquals(1, json(get(registry.url() + "/subjects/things-value/versions/1")).get("id").getAsInt());
+        assertEquals(new Schema.Parser().parse(V1).toString(), get(registry.url() + "/subjects/things-value/versions/1/schema").body());
+    }
+
+    @Test
+    void servesSchemasById() {
+        int id = register("requests-value", InferenceRequest.getClassSchema().toString());
+        Reply reply = get(registry.url() + "/schemas/ids/" + id);
+        assertEquals(200, reply.status());
+        assertEquals(InferenceRequest.getClassSchema(), new Schema.Parser().parse(json(reply).get("schema").getAsString()));
+        Reply raw = get(registry.url() + "/schemas/ids/" + id + "/schema");
+        assertEquals(InferenceRequest.getClassSchema(), new Schema.Parser().parse(raw.body()));
+        assertError(get(registry.url() + "/schemas/ids/42"), 404, 40403, "Schema 42 not found");
+    }
+
+    @Test
+    void looksUpWithoutRegistering() {
+        int id = register("things-value", V1);
+        JsonObject found = json(http("POST", registry.url() + "/subjects/things-value", body(V1)));
+        assertEquals("things-value", found.get("subject").getAsString());
+        assertEquals(1, found.get("version").getAsInt());
+        assertEquals(id, found.get("id").getAsInt());
+        assertTrue(found.has("schema"));
+        assertError(http("POST", registry.url() + "/subjects/things-value", body(V2)), 404, 40403, "Schema not found");
+        assertError(http("POST", registry.url() + "/subjects/nothing-value", body(V1)), 404, 40401, "Subject 'nothing-value' not found.");
+        assertEquals("[1]", get(registry.url() + "/subjects/things-value/versions").body(), "lookup registered nothing");
+    }
+
+    @Test
+    void decodesUrlEncodedSubjects() {
+        String subject = "orders eu+1/x-value";
+        int id = register(subject, V1);
+        assertEquals("[\"" + subject + "\"]", get(registry.url() + "/subjects").body());
+        String encoded = SchemaRegistryClient.encode(subject);
+        assertEquals("orders%20eu%2B1%2Fx-value", encoded);
+        assertEquals(id, json(get(registry.url() + "/subjects/" + encoded + "/versions/latest")).get("id").getAsInt());
+    }
+
+    @Test
+    void answersErrorsAsConfluentJson() {
+        register("things-value", V1);
+        assertEquals("{\"compatibilityLevel\":\"BACKWARD\"}", get(registry.url() + "/config").body());
+        assertError(http("POST", registry.url() + "/subjects/things-value/versions", body(INCOMPATIBLE)), 409, 409,
+                "Schema being registered is incompatible with an earlier schema for subject \"things-value\"");
+        assertError(http("POST", registry.url() + "/subjects/things-value/versions", body("{\"type\":\"nonsense\"}")), 422, 42201, "Invalid schema");
+        assertError(http("POST", registry.url() + "/subjects/things-value/versions", "not json"), 422, 42201, "The request body must be a JSON object");
+        assertError(get(registry.url() + "/subjects/things-value/versions/abc"), 422, 42202, "The specified version 'abc' is not a valid version id");
+        assertError(get(registry.url() + "/subjects/things-value/versions/9"), 404, 40402, "Version 9 not found");
+        assertError(get(registry.url() + "/subjects/unknown-value/versions"), 404, 40401, "Subject 'unknown-value' not found");
+        assertError(get(registry.url() + "/no/such/path"), 404, 404, "HTTP 404 Not Found");
+        assertError(http("DELETE", registry.url() + "/subjects/things-value/versions", null), 405, 405, "HTTP 405 Method Not Allowed");
+        assertError(http("PUT", registry.url() + "/config", "{}"), 405, 405, "HTTP 405 Method Not Allowed");
+    }
+
+    @Test
+    void countsEveryRequestAndInjectsFailures() {
+        int before = registry.requestCount();
+        registry.failNextRequests(1, 503);
+        assertError(get(registry.url() + "/subjects"), 503, 503, "injected failure");
+        assertEquals(200, get(registry.url() + "/subjects").status());
+        assertEquals(before + 2, registry.requestCount());
+    }
+
+    @Test
+    void registersConcurrently() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<Integer>> ids = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                String schema = "{\"type\":\"record\",\"name\":\"R" + (i % 20) + "\",\"fields\":[]}";
+                String subject = "s" + i + "-value";
+                ids.add(pool.submit(() -> register(subject, schema)));
+            }
+            Set<Integer> distinct = new HashSet<>();
+            for (Future<Integer> id : ids) {
+                distinct.add(id.get());
+            }
+            assertEquals(20, distinct.size(), "20 distinct schemas, 20 ids");
+            assertEquals(40, JsonParser.parseString(get(registry.url() + "/subjects").body()).getAsJsonArray().size());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void registersTheGeneratedResponseSchema() {
+        int id = register("responses-value", InferenceResponse.getClassSchema().toString());
+        JsonArray versions = JsonParser.parseString(get(registry.url() + "/subjects/responses-value/versions").body()).getAsJsonArray();
+        assertEquals(1, versions.size());
+        assertEquals(InferenceResponse.getClassSchema().toString(), get(registry.url() + "/schemas/ids/" + id + "/schema").body());
+    }
+
+    private int register(String subject, String schema) {
+        Reply reply = http("POST", registry.url() + "/subjects/" + SchemaRegistryClient.encode(subject) + "/versions", body(schema));
+        assertEquals(200, reply.status(), reply.body());
+        return json(reply).get("id").getAsInt();
+    }
+
+    private static String body(String schema) {
+        JsonObject body = new JsonObject();
+        body.addProperty("schema", schema);
+        return body.toString();
+    }
+
+    private static JsonObject json(Reply reply) {
+        assertEquals(200, reply.status(), reply.body());
+        return JsonParser.parseString(reply.body()).getAsJsonObject();
+    }
+
+    private static void assertError(Reply reply, int status, int errorCode, String messagePrefix) {
+        assertEquals(status, reply.status(), reply.body());
+        JsonObject error = JsonParser.parseString(reply.body()).getAsJsonObject();
+        assertEquals(errorCode, error.get("error_code").getAsInt(), reply.body());
+        assertTrue(error.get("message").getAsString().startsWith(messagePrefix), reply.body());
+    }
+}
