@@ -1,0 +1,333 @@
+package dev.eestream.ops.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.eestream.client.consumer.DecryptedResult;
+import dev.eestream.client.producer.Document;
+import dev.eestream.client.producer.EncryptedInferenceClient;
+import dev.eestream.client.producer.InferenceErrorException;
+import dev.eestream.core.TestTexts;
+import dev.eestream.core.key.EeKey;
+import dev.eestream.core.model.BundledModel;
+import dev.eestream.core.model.ClientProfile;
+import dev.eestream.core.model.ModelEncryptor;
+import dev.eestream.core.model.Task;
+import dev.eestream.core.model.transform.ModelTransformer;
+import dev.eestream.core.model.transform.TransformSpec;
+import dev.eestream.core.runtime.ModelSession;
+import dev.eestream.core.tokenizer.PrivateTokenizer;
+import dev.eestream.core.tokenizer.TokenizerJson;
+import dev.eestream.ops.local.LocalMode;
+import dev.eestream.schemas.InferenceRequest;
+import dev.eestream.schemas.InferenceResponse;
+import dev.eestream.schemas.ResponseStatus;
+import dev.eestream.schemas.serde.AvroDeserializer;
+import dev.eestream.schemas.serde.AvroSerializer;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** End to end through a real Kafka broker (KRaft), the schema registry REST subset and the processor. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class PipelineIntegrationTest {
+    private static final List<String> LABELS = List.of("finance", "sports", "technology", "health", "politics");
+
+    private Path work;
+    private LocalMode local;
+    private final EeKey key = EeKey.generate();
+    private TokenizerJson tokenizer;
+    private ModelProto source;
+    private ClientProfile classifyProfile;
+    private ModelTransformer.Result plainClassifier;
+
+    @BeforeAll
+    void start() throws Exception {
+        work = Files.createTempDirectory("eestream-it-");
+        tokenizer = BundledModel.ALL_MINILM_L6_V2.tokenizer();
+        try (InputStream in = BundledModel.ALL_MINILM_L6_V2.openModel()) {
+            source = ModelTransformer.read(in, "bundled");
+        }
+        Path models = work.resolve("models");
+        ModelTransformer.Result ee = ModelEncryptor.encrypt(source, tokenizer,
+                TransformSpec.builder(Task.CLASSIFY).key(key).modelId("topics").build(), LABELS, s -> { });
+        write(models, ee);
+        classifyProfile = ClientProfile.of(ee.manifest(), LABELS, "all-minilm-l6-v2");
+        plainClassifier = ModelEncryptor.encrypt(source, tokenizer, TransformSpec.builder(Task.CLASSIFY).modelId("plain").build(),
+                LABELS, s -> { });
+        local = LocalMode.start(new LocalMode.Options(0, 0, models, work.resolve("data"), Map.of()));
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        if (local != null) {
+            local.close();
+        }
+        try (var paths = Files.walk(work)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    private EncryptedInferenceClient client(ClientProfile profile) throws Exception {
+        return EncryptedInferenceClient.builder().bootstrapServers(local.bootstrapServers())
+                .properties(local.clientProperties()).key(key).profile(profile).timeout(Duration.ofSeconds(120)).build();
+    }
+
+    /** Plaintext class scores of each text, computed on this side with the plaintext model. */
+    private Map<String, float[]> plaintextScores(List<String> texts) throws Exception {
+        Map<String, float[]> out = new HashMap<>();
+        try (PrivateTokenizer tok = PrivateTokenizer.open(tokenizer, null, 30522, null);
+             ModelSession s = ModelSession.open(plainClassifier.modelBytes(), plainClassifier.manifest())) {
+            for (int from = 0; from < texts.size(); from += 32) {
+                List<String> chunk = texts.subList(from, Math.min(texts.size(), from + 32));
+                List<long[]> ids = new ArrayList<>();
+                chunk.forEach(t -> ids.add(tok.encodePlain(t)));
+                float[][] scores = s.run(ids);
+                for (int i = 0; i < chunk.size(); i++) {
+                    out.put(chunk.get(i), scores[i]);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void assertEqualsPlaintext(DecryptedResult.Classification c, float[] expected, String what) {
+        int best = 0;
+        for (int j = 0; j < LABELS.size(); j++) {
+            float got = c.scores().get(LABELS.get(j));
+            assertEquals(expected[j], got, 1e-5f * Math.max(1f, Math.abs(expected[j])), what + " score of " + LABELS.get(j));
+            best = expected[j] > expected[best] ? j : best;
+        }
+        assertEquals(LABELS.get(best), c.label(), what);
+    }
+
+    @Test
+    void fiveHundredDocumentsThroughTheBatchApiEqualPlaintextInference() throws Exception {
+        List<String> texts = TestTexts.varied(500, 77);
+        List<Document> docs = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            docs.add(new Document("doc-" + i, texts.get(i)));
+        }
+        Map<String, DecryptedResult> results = new ConcurrentHashMap<>();
+        Map<String, Throwable> errors = new ConcurrentHashMap<>();
+        EncryptedInferenceClient.BatchSummary summary;
+        try (EncryptedInferenceClient client = client(classifyProfile)) {
+            summary = client.runBatch(docs, (d, r, e) -> {
+                if (e != null) {
+                    errors.put(d.id(), e);
+                } else {
+                    results.put(d.id(), r);
+                }
+            });
+        }
+        assertTrue(errors.isEmpty(), "errors: " + errors);
+        assertEquals(500, summary.ok());
+        assertEquals(500, results.size());
+        Map<String, float[]> expected = plaintextScores(texts);
+        for (Document d : docs) {
+            DecryptedResult.Classification c = assertInstanceOf(DecryptedResult.Classification.class, results.get(d.id()));
+            assertEquals(d.id(), c.attributes().get("id"), "the id travels back in the attributes");
+            assertEqualsPlaintext(c, expected.get(d.text()), d.id());
+        }
+        System.out.printf("500 documents through the pipeline: %.1f docs/s%n", summary.docsPerSecond());
+    }
+
+    @Test
+    void twoHundredConcurrentAsyncRequests() throws Exception {
+        List<String> texts = TestTexts.varied(200, 5);
+        Map<String, float[]> expected = plaintextScores(texts);
+        try (EncryptedInferenceClient client = client(classifyProfile)) {
+            List<CompletableFuture<DecryptedResult.Classification>> futures = new ArrayList<>();
+            for (String t : texts) {
+                futures.add(client.classify(t));
+            }
+            CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).get(180, TimeUnit.SECONDS);
+            for (int i = 0; i < texts.size(); i++) {
+                assertEqualsPlaintext(futures.get(i).get(), expected.get(texts.get(i)), "request " + i);
+            }
+        }
+    }
+
+    @Test
+    void secondModelAddedWhileRunningIsServedAlongsideTheFirst() throws Exception {
+        ModelTransformer.Result embed = ModelEncryptor.encrypt(source, tokenizer,
+                TransformSpec.builder(Task.EMBED).key(key).modelId("embeddings").build(), null, s -> { });
+        ModelTransformer.Result plainEmbed = ModelEncryptor.encrypt(source, tokenizer,
+                TransformSpec.builder(Task.EMBED).modelId("plain-embed").build(), null, s -> { });
+        write(work.resolve("models"), embed);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!local.processor().models().modelIds().contains("embeddings") && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertTrue(local.processor().models().modelIds().contains("embeddings"), "the new model was picked up");
+        ClientProfile embedProfile = ClientProfile.of(embed.manifest(), null, "all-minilm-l6-v2");
+        String text = "Encrypted embeddings over Kafka";
+        try (EncryptedInferenceClient embedClient = client(embedProfile); EncryptedInferenceClient classifyClient = client(classifyProfile);
+             PrivateTokenizer tok = PrivateTokenizer.open(tokenizer, null, 30522, null);
+             ModelSession plain = ModelSession.open(plainEmbed.modelBytes(), plainEmbed.manifest())) {
+            CompletableFuture<DecryptedResult.Embedding> e = embedClient.embed(text);
+            CompletableFuture<DecryptedResult.Classification> c = classifyClient.classify(text);
+            float[] expected = plain.run(List.of(tok.encodePlain(text)))[0];
+            float[] got = e.get(60, TimeUnit.SECONDS).vector();
+            for (int k = 0; k < expected.length; k++) {
+                assertEquals(expected[k], got[k], 1e-5f, "embedding element " + k);
+            }
+            assertEqualsPlaintext(c.get(60, TimeUnit.SECONDS), plaintextScores(List.of(text)).get(text), "classify next to embed");
+        }
+    }
+
+    @Test
+    void invalidRequestsAreAnsweredWithErrorsAndUndecodableRecordsGoToTheDeadLetterTopic() throws Exception {
+        String reply = "it.errors.replies";
+        local.kafka().createTopic(reply, 1);
+        Map<String, Object> cfg = new HashMap<>(local.clientProperties());
+        AvroSerializer<InferenceRequest> serializer = new AvroSerializer<>();
+        serializer.configure(cfg, false);
+        Map<String, String> expectedErrors = new HashMap<>();
+        expectedErrors.put("unknown-model", "unknown model 'nope'");
+        expectedErrors.put("out-of-range", "outside the vocabulary");
+        expectedErrors.put("negative", "outside the vocabulary");
+        expectedErrors.put("empty", "empty token sequence");
+        expectedErrors.put("too-long", "exceeds the maximum of 512");
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(cfg, new StringSerializer(), new ByteArraySerializer());
+             KafkaConsumer<String, byte[]> dlq = consumer(cfg);
+             KafkaConsumer<String, byte[]> replies = consumer(cfg)) {
+            dlq.subscribe(List.of("eestream.requests.dlq"));
+            replies.subscribe(List.of(reply));
+            send(producer, serializer, request("unknown-model", "nope", List.of(101L, 102L), reply));
+            send(producer, serializer, request("out-of-range", "topics", List.of(101L, 30522L, 102L), reply));
+            send(producer, serializer, request("negative", "topics", List.of(-5L), reply));
+            send(producer, serializer, request("empty", "topics", List.of(), reply));
+            send(producer, serializer, request("too-long", "topics", Collections.nCopies(600, 1000L), reply));
+            producer.send(new ProducerRecord<>("eestream.requests", "garbage", "definitely not avro".getBytes(StandardCharsets.UTF_8))).get();
+            send(producer, serializer, request("valid-after", "topics", List.of(101L, 2000L, 102L), reply));
+
+            AvroDeserializer<InferenceResponse> responses = new AvroDeserializer<>(InferenceResponse.class);
+            responses.configure(cfg, false);
+            Map<String, InferenceResponse> answers = new HashMap<>();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (answers.size() < 6 && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : replies.poll(Duration.ofMillis(200))) {
+                    InferenceResponse resp = responses.deserialize(reply, r.value());
+                    answers.put(resp.getRequestId(), resp);
+                }
+            }
+            expectedErrors.forEach((id, why) -> {
+                InferenceResponse r = answers.get(id);
+                assertNotNull(r, "no answer to " + id);
+                assertEquals(ResponseStatus.ERROR, r.getStatus(), id);
+                assertTrue(r.getError().contains(why), id + ": " + r.getError());
+            });
+            assertEquals(ResponseStatus.OK, answers.get("valid-after").getStatus(), "the stream keeps going after bad input");
+
+            ConsumerRecord<String, byte[]> dead = null;
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (dead == null && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : dlq.poll(Duration.ofMillis(200))) {
+                    if ("garbage".equals(r.key())) {
+                        dead = r;
+                    }
+                }
+            }
+            assertNotNull(dead, "the undecodable record reached the dead-letter topic");
+            String reason = new String(dead.headers().lastHeader("eestream.dlq.reason").value(), StandardCharsets.UTF_8);
+            assertTrue(reason.contains("magic byte"), reason);
+            assertEquals("definitely not avro", new String(dead.value(), StandardCharsets.UTF_8), "the original bytes are kept");
+        }
+    }
+
+    @Test
+    void requestsWithoutAReplyTopicAreAnsweredOnTheResponsesTopic() throws Exception {
+        Map<String, Object> cfg = new HashMap<>(local.clientProperties());
+        AvroSerializer<InferenceRequest> serializer = new AvroSerializer<>();
+        serializer.configure(cfg, false);
+        AvroDeserializer<InferenceResponse> responses = new AvroDeserializer<>(InferenceResponse.class);
+        responses.configure(cfg, false);
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(cfg, new StringSerializer(), new ByteArraySerializer());
+             KafkaConsumer<String, byte[]> consumer = consumer(cfg)) {
+            consumer.subscribe(List.of("eestream.responses"));
+            consumer.poll(Duration.ofMillis(500)); // join the group before sending
+            send(producer, serializer, request("no-reply-topic", "topics", List.of(101L, 3000L, 102L), null));
+            InferenceResponse found = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (found == null && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    InferenceResponse resp = responses.deserialize("eestream.responses", r.value());
+                    if (resp.getRequestId().equals("no-reply-topic")) {
+                        found = resp;
+                    }
+                }
+            }
+            assertNotNull(found, "answer on eestream.responses");
+            assertEquals(ResponseStatus.OK, found.getStatus());
+            assertEquals(LABELS.size(), found.getScores().size());
+        }
+    }
+
+    @Test
+    void anErrorResponseCompletesTheClientsFutureExceptionally() throws Exception {
+        ClientProfile wrongModel = new ClientProfile(ClientProfile.FORMAT, 1, "not-served", key.keyId(), "classify", LABELS,
+                "all-minilm-l6-v2", 30522, 384, 512);
+        try (EncryptedInferenceClient client = client(wrongModel)) {
+            ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                    () -> client.classify("hello").get(60, TimeUnit.SECONDS));
+            InferenceErrorException cause = assertInstanceOf(InferenceErrorException.class, e.getCause());
+            assertTrue(cause.getMessage().contains("unknown model 'not-served'"), cause.getMessage());
+        }
+    }
+
+    private static KafkaConsumer<String, byte[]> consumer(Map<String, Object> cfg) {
+        Map<String, Object> c = new HashMap<>(cfg);
+        c.put(ConsumerConfig.GROUP_ID_CONFIG, "it-" + java.util.UUID.randomUUID());
+        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        return new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    private static InferenceRequest request(String id, String model, List<Long> ids, String reply) {
+        return InferenceRequest.newBuilder().setRequestId(id).setModelId(model).setTokenIds(ids).setReplyTopic(reply)
+                .setCreatedAt(Instant.now()).build();
+    }
+
+    private static void send(KafkaProducer<String, byte[]> producer, AvroSerializer<InferenceRequest> serializer,
+            InferenceRequest r) throws Exception {
+        producer.send(new ProducerRecord<>("eestream.requests", r.getRequestId(), serializer.serialize("eestream.requests", r))).get();
+    }
+
+    private static void write(Path models, ModelTransformer.Result r) throws Exception {
+        Path dir = models.resolve(r.manifest().modelId());
+        Files.createDirectories(dir);
+        // model.onnx before manifest.json: the scanner loads a model once both exist.
+        Files.write(dir.resolve("model.onnx.tmp"), r.modelBytes());
+        Files.move(dir.resolve("model.onnx.tmp"), dir.resolve("model.onnx"));
+        r.manifest().write(dir.resolve("manifest.json"));
+    }
+}
