@@ -2,6 +2,7 @@ package dev.eestream.ops;
 
 import dev.eestream.core.EeException;
 import dev.eestream.ops.commands.BenchmarkEeCommand;
+import dev.eestream.ops.commands.BenchmarkPipelineCommand;
 import dev.eestream.ops.commands.DecryptCommand;
 import dev.eestream.ops.commands.EncryptCommand;
 import dev.eestream.ops.commands.EncryptModelCommand;
@@ -22,6 +23,7 @@ import picocli.CommandLine.Command;
         subcommands = {DemoCommand.class, KeygenCommand.class, EncryptCommand.class, DecryptCommand.class,
             ExportTokenizerCommand.class, EncryptModelCommand.class, LocalCommand.class, ProcessorCommand.class,
             ClassifyCommand.class, ConsumeCommand.class, DecryptStreamCommand.class, BenchmarkEeCommand.class,
+            BenchmarkPipelineCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Keys and key-derived files stay on the trusted side; model directories go to the server.",
             "Run 'eestream COMMAND --help' for a command's options."})

@@ -19,14 +19,15 @@ import java.util.Map;
 public final class LocalMode implements AutoCloseable {
     private final LocalKafka kafka;
     private final InMemorySchemaRegistryServer registry;
-    private final ProcessorApp processor;
-    private final Path dataDirectory;
+    private final Options options;
+    private final Path stateDirectory;
+    private ProcessorApp processor;
 
-    private LocalMode(LocalKafka kafka, InMemorySchemaRegistryServer registry, ProcessorApp processor, Path dataDirectory) {
+    private LocalMode(LocalKafka kafka, InMemorySchemaRegistryServer registry, Options options, Path stateDirectory) {
         this.kafka = kafka;
         this.registry = registry;
-        this.processor = processor;
-        this.dataDirectory = dataDirectory;
+        this.options = options;
+        this.stateDirectory = stateDirectory;
     }
 
     /** Options of local mode. */
@@ -47,40 +48,57 @@ public final class LocalMode implements AutoCloseable {
     }
 
     public static LocalMode start(Options options) throws IOException, InterruptedException {
+        LocalMode local = startInfrastructure(options);
+        try {
+            local.startProcessor();
+            return local;
+        } catch (IOException | RuntimeException | InterruptedException e) {
+            local.close();
+            throw e;
+        }
+    }
+
+    /** The broker and the schema registry only; {@link #startProcessor()} adds the processor. */
+    public static LocalMode startInfrastructure(Options options) throws IOException {
         if (!Files.isDirectory(options.modelsDir())) {
             Files.createDirectories(options.modelsDir());
         }
         Path kafkaData = options.dataDirectory() == null ? null : options.dataDirectory().resolve("kafka");
         LocalKafka kafka = LocalKafka.builder().port(options.kafkaPort()).dataDirectory(kafkaData).build().start();
-        InMemorySchemaRegistryServer registry = null;
         try {
             ProcessorTopology.Topics topics = ProcessorTopology.Topics.DEFAULT;
             kafka.createTopic(topics.requests(), 3);
             kafka.createTopic(topics.responses(), 3);
             kafka.createTopic(topics.deadLetters(), 1);
-            registry = InMemorySchemaRegistryServer.builder().port(options.registryPort()).start();
+            InMemorySchemaRegistryServer registry = InMemorySchemaRegistryServer.builder().port(options.registryPort()).start();
             Path stateDir = options.dataDirectory() != null ? options.dataDirectory().resolve("streams")
                     : Files.createTempDirectory("eestream-streams-");
-            Map<String, String> settings = new HashMap<>();
-            settings.put("bootstrap.servers", kafka.bootstrapServers());
-            settings.put("schema.registry.url", registry.url());
-            settings.put(ProcessorSettings.MODELS_DIR, options.modelsDir().toString());
-            settings.put("state.dir", stateDir.toString());
-            settings.put(ProcessorSettings.MODELS_SCAN_INTERVAL_MS, "1000");
-            settings.putAll(options.processorSettings());
-            ProcessorApp processor = ProcessorApp.start(ProcessorSettings.load(null, Map.of(), settings));
-            if (!processor.awaitRunning(Duration.ofSeconds(60))) {
-                processor.close();
-                throw new IllegalStateException("the processor did not reach RUNNING within 60 s (state " + processor.state() + ")");
-            }
-            return new LocalMode(kafka, registry, processor, options.dataDirectory());
-        } catch (IOException | RuntimeException | InterruptedException e) {
-            if (registry != null) {
-                registry.close();
-            }
+            return new LocalMode(kafka, registry, options, stateDir);
+        } catch (IOException | RuntimeException e) {
             kafka.close();
             throw e;
         }
+    }
+
+    /** Starts the processor and waits until its stream is RUNNING. */
+    public synchronized ProcessorApp startProcessor() throws IOException, InterruptedException {
+        if (processor != null) {
+            return processor;
+        }
+        Map<String, String> settings = new HashMap<>();
+        settings.put("bootstrap.servers", kafka.bootstrapServers());
+        settings.put("schema.registry.url", registry.url());
+        settings.put(ProcessorSettings.MODELS_DIR, options.modelsDir().toString());
+        settings.put("state.dir", stateDirectory.toString());
+        settings.put(ProcessorSettings.MODELS_SCAN_INTERVAL_MS, "1000");
+        settings.putAll(options.processorSettings());
+        ProcessorApp app = ProcessorApp.start(ProcessorSettings.load(null, Map.of(), settings));
+        if (!app.awaitRunning(Duration.ofSeconds(60))) {
+            app.close();
+            throw new IllegalStateException("the processor did not reach RUNNING within 60 s (state " + app.state() + ")");
+        }
+        processor = app;
+        return app;
     }
 
     public String bootstrapServers() {
@@ -105,13 +123,15 @@ public final class LocalMode implements AutoCloseable {
     }
 
     public Path dataDirectory() {
-        return dataDirectory;
+        return options.dataDirectory();
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         try {
-            processor.close(Duration.ofSeconds(30));
+            if (processor != null) {
+                processor.close(Duration.ofSeconds(30));
+            }
         } finally {
             registry.close();
             kafka.close();

@@ -33,8 +33,10 @@ public final class ProcessorTopology {
         Topology t = new Topology();
         t.addSource("requests", new StringDeserializer(), Serdes.ByteArray().deserializer(), topics.requests());
         t.addProcessor("inference", () -> new InferenceProcessor(models, requestDeserializer, policy), "requests");
+        // Caching: a request parked and answered within one commit interval reaches the changelog once
+        // (a tombstone), not twice; what is still waiting at commit is written in the same transaction.
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(PendingStore.STORE_NAME),
-                Serdes.String(), Serdes.ByteArray()), "inference");
+                Serdes.String(), Serdes.ByteArray()).withCachingEnabled(), "inference");
         TopicNameExtractor<String, InferenceResponse> replyTopic = (key, response, ctx) -> {
             var header = ctx.headers() == null ? null : ctx.headers().lastHeader(InferenceProcessor.HEADER_REPLY_TOPIC);
             return header != null ? new String(header.value(), java.nio.charset.StandardCharsets.UTF_8) : topics.responses();
