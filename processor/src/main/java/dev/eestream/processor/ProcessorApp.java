@@ -1,5 +1,6 @@
 package dev.eestream.processor;
 
+import dev.eestream.processor.batching.InferenceWorker;
 import dev.eestream.processor.config.ProcessorSettings;
 import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.processor.topology.ProcessorTopology;
@@ -32,10 +33,12 @@ public final class ProcessorApp implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ProcessorApp.class);
 
     private final ModelRepository models;
+    private final InferenceWorker worker;
     private final KafkaStreams streams;
 
-    private ProcessorApp(ModelRepository models, KafkaStreams streams) {
+    private ProcessorApp(ModelRepository models, InferenceWorker worker, KafkaStreams streams) {
         this.models = models;
+        this.worker = worker;
         this.streams = streams;
     }
 
@@ -46,12 +49,14 @@ public final class ProcessorApp implements AutoCloseable {
         }
         ModelRepository models = ModelRepository.open(settings.modelsDir(), settings.sessionSettings(),
                 settings.modelsScanIntervalMs());
+        InferenceWorker worker = InferenceWorker.async(settings.inferenceConcurrency());
         try {
             AvroDeserializer<InferenceRequest> requests = new AvroDeserializer<>(InferenceRequest.class);
             requests.configure(kafka, false);
             AvroSerializer<InferenceResponse> responses = new AvroSerializer<>();
             responses.configure(kafka, false);
-            Topology topology = ProcessorTopology.build(settings.topics(), models, settings.batchPolicy(), requests, responses);
+            Topology topology = ProcessorTopology.build(settings.topics(), models, settings.batchPolicy(), worker, requests,
+                    responses);
             Properties props = new Properties();
             props.putAll(kafka);
             KafkaStreams streams = new KafkaStreams(topology, props);
@@ -64,8 +69,9 @@ public final class ProcessorApp implements AutoCloseable {
             streams.start();
             LOG.info("processor '{}' started: models {} from {}, {} ({} processing)", kafka.get(StreamsConfig.APPLICATION_ID_CONFIG),
                     models.modelIds(), settings.modelsDir(), settings.batchPolicy(), kafka.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG));
-            return new ProcessorApp(models, streams);
+            return new ProcessorApp(models, worker, streams);
         } catch (RuntimeException e) {
+            worker.close();
             models.close();
             throw e;
         }
@@ -97,6 +103,7 @@ public final class ProcessorApp implements AutoCloseable {
     /** Stops within {@code timeout}; under exactly-once, what was not committed is answered after restart. */
     public void close(Duration timeout) {
         streams.close(timeout);
+        worker.close();
         models.close();
     }
 

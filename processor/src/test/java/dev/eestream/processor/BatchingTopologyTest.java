@@ -10,6 +10,7 @@ import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.runtime.ModelSession;
 import dev.eestream.core.runtime.SessionSettings;
 import dev.eestream.processor.batching.BatchPolicy;
+import dev.eestream.processor.batching.InferenceWorker;
 import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.processor.topology.ProcessorTopology;
 import dev.eestream.schemas.InferenceRequest;
@@ -71,10 +72,14 @@ class BatchingTopologyTest {
     }
 
     private void start(BatchPolicy policy) {
+        start(policy, InferenceWorker.inline());
+    }
+
+    private void start(BatchPolicy policy, InferenceWorker worker) {
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "batching-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        driver = new TopologyTestDriver(ProcessorTopology.build(TOPICS, repository, policy,
+        driver = new TopologyTestDriver(ProcessorTopology.build(TOPICS, repository, policy, worker,
                 PlainAvro.deserializer(InferenceRequest.class), PlainAvro.serializer(InferenceResponse.class)), props,
                 Instant.ofEpochMilli(1_000_000));
         requests = driver.createInputTopic(TOPICS.requests(), new StringSerializer(), new ByteArraySerializer());
@@ -200,6 +205,32 @@ class BatchingTopologyTest {
         String reason = new String(dead.get(0).headers().lastHeader("eestream.dlq.reason").value(), StandardCharsets.UTF_8);
         assertTrue(reason.contains("not an Avro InferenceRequest"), reason);
         assertNotNull(dead.get(0).headers().lastHeader("eestream.dlq.offset"));
+    }
+
+    @Test
+    void withInferenceOffTheStreamThreadEveryRequestIsAnsweredExactlyOnce() throws Exception {
+        try (InferenceWorker worker = InferenceWorker.async(1)) {
+            start(new BatchPolicy(4, 100_000, Duration.ofMillis(5)), worker);
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < 37; i++) {
+                InferenceRequest r = request(1 + random.nextInt(20));
+                ids.add(r.getRequestId());
+                send(r);
+            }
+            List<InferenceResponse> out = new ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (out.size() < ids.size() && System.nanoTime() < deadline) {
+                driver.advanceWallClockTime(Duration.ofMillis(5)); // punctuation forwards finished batches
+                out.addAll(responses.readValuesToList());
+                Thread.sleep(2);
+            }
+            assertEquals(ids.size(), out.size());
+            assertEquals(new java.util.HashSet<>(ids), out.stream().map(InferenceResponse::getRequestId)
+                    .collect(java.util.stream.Collectors.toSet()), "each request answered once");
+            out.forEach(r -> assertEquals(ResponseStatus.OK, r.getStatus()));
+            assertTrue(driver.<String, byte[]>getKeyValueStore("eestream-pending-requests").approximateNumEntries() == 0,
+                    "answered requests leave the store");
+        }
     }
 
     @Test

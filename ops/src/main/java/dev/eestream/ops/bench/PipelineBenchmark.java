@@ -66,7 +66,7 @@ public final class PipelineBenchmark {
         this.documents = documents;
         this.latencySeconds = latencySeconds;
         this.policy = policy;
-        this.inferenceThreads = inferenceThreads;
+        this.inferenceThreads = ProcessorSettings.resolveInferenceThreads(inferenceThreads);
         this.out = out;
     }
 

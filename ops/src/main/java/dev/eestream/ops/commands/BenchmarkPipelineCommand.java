@@ -28,8 +28,9 @@ public final class BenchmarkPipelineCommand implements Callable<Integer> {
     @Option(names = "--max-batch-delay-ms", defaultValue = "20", paramLabel = "MS", description = "Batch policy (default: ${DEFAULT-VALUE}).")
     long maxBatchDelayMs;
 
-    @Option(names = "--inference-threads", defaultValue = "0", paramLabel = "N",
-            description = "ONNX Runtime intra-op threads, for both sides (default: ${DEFAULT-VALUE}, its own choice).")
+    @Option(names = "--inference-threads", defaultValue = "-1", paramLabel = "N",
+            description = "ONNX Runtime intra-op threads for both sides, as the processor's inference.threads: -1 = cores - 1, "
+                    + "0 = ONNX Runtime's choice (default: ${DEFAULT-VALUE}).")
     int inferenceThreads;
 
     @CommandLine.Spec

@@ -40,8 +40,10 @@ public final class PendingStore {
     private static final SpecificDatumReader<InferenceRequest> READER = new SpecificDatumReader<>(InferenceRequest.class);
 
     private final KeyValueStore<String, byte[]> store;
+    /** Requests waiting for a flush, per model, in arrival order (not those already handed to inference). */
     private final Map<String, Deque<PendingRequest>> byModel = new HashMap<>();
     private final Map<String, Long> tokensByModel = new HashMap<>();
+    private int inFlight;
     private long nextSeq;
 
     public PendingStore(KeyValueStore<String, byte[]> store) {
@@ -90,34 +92,43 @@ public final class PendingStore {
         return out;
     }
 
-    /** The model's oldest waiting requests, at most {@code max}, in arrival order; still stored. */
-    public List<PendingRequest> oldest(String modelId, int max) {
+    /**
+     * Hands the model's oldest waiting requests, at most {@code max}, to inference: they stop counting
+     * as waiting but stay in the store until {@link #answered} removes them, so a crash before the
+     * answer is committed leaves them to be answered after restart.
+     */
+    public List<PendingRequest> takeOldest(String modelId, int max) {
         Deque<PendingRequest> q = byModel.get(modelId);
         List<PendingRequest> out = new ArrayList<>();
-        if (q != null) {
-            for (PendingRequest p : q) {
-                if (out.size() == max) {
-                    break;
-                }
-                out.add(p);
-            }
+        while (q != null && !q.isEmpty() && out.size() < max) {
+            PendingRequest p = q.pollFirst();
+            tokensByModel.merge(modelId, (long) -p.length(), Long::sum);
+            out.add(p);
         }
+        inFlight += out.size();
         return out;
     }
 
     /** Removes answered requests (in the same transaction as their responses, under exactly-once). */
-    public void remove(List<PendingRequest> answered) {
+    public void answered(List<PendingRequest> answered) {
         for (PendingRequest p : answered) {
             store.delete(p.storeKey());
-            Deque<PendingRequest> q = byModel.get(p.modelId());
-            if (q != null && q.remove(p)) {
-                tokensByModel.merge(p.modelId(), (long) -p.length(), Long::sum);
-            }
         }
+        inFlight -= answered.size();
+    }
+
+    /** Requests waiting for a flush, all models. */
+    public int waiting() {
+        return byModel.values().stream().mapToInt(Deque::size).sum();
+    }
+
+    /** Requests handed to inference and not answered yet. */
+    public int inFlight() {
+        return inFlight;
     }
 
     public int size() {
-        return byModel.values().stream().mapToInt(Deque::size).sum();
+        return waiting() + inFlight;
     }
 
     private void index(PendingRequest p) {

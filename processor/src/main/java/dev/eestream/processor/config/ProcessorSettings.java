@@ -37,6 +37,7 @@ public final class ProcessorSettings {
     public static final String DLQ_TOPIC = "dlq.topic";
     public static final String MODELS_SCAN_INTERVAL_MS = "models.scan.interval.ms";
     public static final String INFERENCE_THREADS = "inference.threads";
+    public static final String INFERENCE_CONCURRENCY = "inference.concurrency";
     public static final String CREATE_TOPICS = "topics.create";
     public static final String TOPIC_PARTITIONS = "topics.partitions";
     public static final String TOPIC_REPLICATION = "topics.replication.factor";
@@ -61,7 +62,9 @@ public final class ProcessorSettings {
         k.put(RESPONSES_TOPIC, new String[] {ProcessorTopology.Topics.DEFAULT.responses(), "responses of requests without a reply topic"});
         k.put(DLQ_TOPIC, new String[] {ProcessorTopology.Topics.DEFAULT.deadLetters(), "records that do not decode, with the reason in headers"});
         k.put(MODELS_SCAN_INTERVAL_MS, new String[] {"5000", "how often the model directory is rescanned for new models (0: never)"});
-        k.put(INFERENCE_THREADS, new String[] {"0", "ONNX Runtime intra-op threads per model (0: one per core)"});
+        k.put(INFERENCE_THREADS, new String[] {"-1", "ONNX Runtime intra-op threads: -1 = cores - 1 (at least 1), leaving a core "
+                + "for the stream thread's Kafka work; 0 = ONNX Runtime's choice (every core)"});
+        k.put(INFERENCE_CONCURRENCY, new String[] {"1", "inference batches computing at once, off the stream threads"});
         k.put(CREATE_TOPICS, new String[] {"true", "create the requests, responses and dead-letter topics at start when missing"});
         k.put(TOPIC_PARTITIONS, new String[] {"3", "partitions of topics the processor creates"});
         k.put(TOPIC_REPLICATION, new String[] {"-1", "replication factor of topics the processor creates (-1: the broker's default)"});
@@ -119,6 +122,7 @@ public final class ProcessorSettings {
         }
         batchPolicy();
         sessionSettings();
+        inferenceConcurrency();
     }
 
     public Path modelsDir() {
@@ -135,11 +139,28 @@ public final class ProcessorSettings {
     }
 
     public SessionSettings sessionSettings() {
-        return SessionSettings.builder().device(Device.parse(values.get(DEVICE))).intraOpThreads(intValue(INFERENCE_THREADS)).build();
+        return SessionSettings.builder().device(Device.parse(values.get(DEVICE)))
+                .intraOpThreads(resolveInferenceThreads(intValue(INFERENCE_THREADS))).build();
+    }
+
+    /** -1: one less than the cores, at least 1; otherwise as given (0: ONNX Runtime's own choice). */
+    public static int resolveInferenceThreads(int setting) {
+        if (setting < -1) {
+            throw new EeException("'" + INFERENCE_THREADS + "' must be -1, 0 or a positive number, got " + setting);
+        }
+        return setting == -1 ? Math.max(1, Runtime.getRuntime().availableProcessors() - 1) : setting;
     }
 
     public ProcessorTopology.Topics topics() {
         return new ProcessorTopology.Topics(values.get(REQUESTS_TOPIC), values.get(RESPONSES_TOPIC), values.get(DLQ_TOPIC));
+    }
+
+    public int inferenceConcurrency() {
+        int n = intValue(INFERENCE_CONCURRENCY);
+        if (n < 1) {
+            throw new EeException("'" + INFERENCE_CONCURRENCY + "' must be at least 1");
+        }
+        return n;
     }
 
     public boolean createTopics() {

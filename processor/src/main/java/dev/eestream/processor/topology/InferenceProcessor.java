@@ -1,9 +1,9 @@
 package dev.eestream.processor.topology;
 
-import dev.eestream.core.model.Task;
 import dev.eestream.core.runtime.ModelSession;
 import dev.eestream.processor.batching.BatchPlanner;
 import dev.eestream.processor.batching.BatchPolicy;
+import dev.eestream.processor.batching.InferenceWorker;
 import dev.eestream.processor.batching.PendingRequest;
 import dev.eestream.processor.batching.PendingStore;
 import dev.eestream.processor.models.ModelRepository;
@@ -14,9 +14,13 @@ import dev.eestream.schemas.serde.DecodeResult;
 import dev.eestream.schemas.serde.WireFormat;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -30,9 +34,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Decodes and validates each request, parks valid ones in the durable {@link PendingStore}, and
- * flushes a model's waiting requests as inference batches when the {@link BatchPolicy} says so.
- * Undecodable bytes go to the dead-letter sink with the reason in headers; invalid requests get an
- * ERROR response. Nothing here stops the stream.
+ * hands a model's waiting requests to the {@link InferenceWorker} as batches when the
+ * {@link BatchPolicy} says so. Answers are forwarded, and their requests removed from the store, on
+ * the stream thread, so both land in the same transaction. Undecodable bytes go to the dead-letter
+ * sink with the reason in headers; invalid requests get an ERROR response. Nothing stops the stream.
  */
 final class InferenceProcessor implements Processor<String, byte[], String, Object> {
     static final String RESPONSES = "responses";
@@ -40,6 +45,8 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
     static final String HEADER_REASON = "eestream.dlq.reason";
     /** Carries a request's reply topic to the sink's topic-name extractor. */
     static final String HEADER_REPLY_TOPIC = "eestream.reply-topic";
+    /** Batches computing at once per task: one running and one queued behind it, so the worker never idles. */
+    static final int MAX_BATCHES_IN_FLIGHT = 2;
 
     private static final Logger LOG = LoggerFactory.getLogger(InferenceProcessor.class);
 
@@ -47,14 +54,23 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
     private final RequestValidator validator;
     private final Deserializer<InferenceRequest> decoder;
     private final BatchPolicy policy;
+    private final InferenceWorker worker;
+    private final Deque<CompletableFuture<InferenceWorker.Outcome>> inFlight = new ArrayDeque<>();
+    private final Queue<Finished> finished = new ConcurrentLinkedQueue<>();
     private ProcessorContext<String, Object> context;
     private PendingStore pending;
 
-    InferenceProcessor(ModelRepository models, Deserializer<InferenceRequest> decoder, BatchPolicy policy) {
+    /** A batch whose inference has ended, waiting for the stream thread to forward its answers. */
+    private record Finished(CompletableFuture<InferenceWorker.Outcome> future, List<PendingRequest> batch,
+            InferenceWorker.Outcome outcome, Throwable error, long flushStart) {
+    }
+
+    InferenceProcessor(ModelRepository models, Deserializer<InferenceRequest> decoder, BatchPolicy policy, InferenceWorker worker) {
         this.models = models;
         this.validator = new RequestValidator(models);
         this.decoder = decoder;
         this.policy = policy;
+        this.worker = worker;
     }
 
     @Override
@@ -70,6 +86,7 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
 
     @Override
     public void process(Record<String, byte[]> record) {
+        drainFinished();
         if (record.value() == null) {
             deadLetter(record, "record has no value (null)");
             return;
@@ -77,15 +94,11 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
         // A registry outage is re-thrown (the stream thread is replaced and the record retried):
         // only bytes that are themselves bad go to the dead-letter topic.
         DecodeResult<InferenceRequest> decoded = WireFormat.tryDecode(decoder, topic(), record.value());
-        if (!decoded.isSuccess()) {
-            deadLetter(record, decoded.failureReason().orElse("undecodable"));
+        if (!decoded.isSuccess() || decoded.value() == null) {
+            deadLetter(record, decoded.failureReason().orElse("record decodes to null"));
             return;
         }
         InferenceRequest request = decoded.value();
-        if (request == null) {
-            deadLetter(record, "record decodes to null");
-            return;
-        }
         Optional<String> problem = validator.problem(request);
         if (problem.isPresent()) {
             respond(request, Responses.error(request, problem.get(), now()), record.timestamp());
@@ -99,6 +112,7 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
     }
 
     private void flushDue(long nowMillis) {
+        drainFinished();
         for (String model : pending.modelsWaiting()) {
             long oldest = pending.oldestArrival(model);
             if (oldest >= 0 && nowMillis - oldest >= policy.maxBatchDelay().toMillis()) {
@@ -107,81 +121,70 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
         }
     }
 
-    /** Answers up to {@code maxBatchSize} of the model's oldest requests, cut into batches by length. */
+    /**
+     * Hands up to {@code maxBatchSize} of the model's oldest waiting requests to inference, cut into
+     * batches by length. With {@link #MAX_BATCHES_IN_FLIGHT} batches computing and a full flush
+     * waiting, it waits for the oldest batch: the stream stops consuming, so memory stays bounded.
+     */
     private void flush(String modelId) {
-        List<PendingRequest> taken = pending.oldest(modelId, policy.maxBatchSize());
+        while (inFlight.size() >= MAX_BATCHES_IN_FLIGHT) {
+            if (pending.count(modelId) < policy.maxBatchSize()) {
+                return; // not a full batch: the punctuator tries again once a batch has finished
+            }
+            inFlight.peekFirst().handle((o, e) -> null).join();
+            drainFinished();
+        }
+        List<PendingRequest> taken = pending.takeOldest(modelId, policy.maxBatchSize());
         if (taken.isEmpty()) {
             return;
         }
-        Optional<ModelSession> model = models.model(modelId);
         long flushStart = now();
+        Optional<ModelSession> model = models.model(modelId);
         if (model.isEmpty()) {
             for (PendingRequest p : taken) {
-                respond(p.request(), Responses.error(p.request(), "model '" + modelId + "' is no longer served", flushStart), flushStart);
+                respond(p.request(), Responses.error(p.request(), "model '" + modelId + "' is no longer served", flushStart),
+                        flushStart);
             }
-        } else {
-            for (List<PendingRequest> batch : BatchPlanner.plan(taken, PendingRequest::length, policy)) {
-                infer(model.get(), batch, flushStart);
-            }
+            pending.answered(taken);
+            return;
         }
-        pending.remove(taken);
+        for (List<PendingRequest> batch : BatchPlanner.plan(taken, PendingRequest::length, policy)) {
+            CompletableFuture<InferenceWorker.Outcome> future = worker.submit(model.get(), batch);
+            inFlight.addLast(future);
+            future.whenComplete((outcome, error) -> finished.add(new Finished(future, batch, outcome, error, flushStart)));
+        }
+        drainFinished();
     }
 
-    /** Runs one batch; when it fails, halves it until the requests that fail alone are found. */
-    private void infer(ModelSession session, List<PendingRequest> batch, long flushStart) {
-        List<long[]> ids = new ArrayList<>(batch.size());
-        for (PendingRequest p : batch) {
-            ids.add(p.request().getTokenIds().stream().mapToLong(Long::longValue).toArray());
-        }
-        long t0 = System.nanoTime();
-        List<InferenceResponse> out = new ArrayList<>(batch.size());
-        List<InferenceRequest> answered = new ArrayList<>(batch.size());
-        try {
-            boolean lm = session.manifest().taskKind() == Task.LM;
-            float[][] scores = lm ? null : session.run(ids);
-            List<List<Long>> generated = lm ? nextTokenIds(session.runLogits(ids), ids) : null;
-            long inferenceMs = (System.nanoTime() - t0) / 1_000_000;
+    /** Forwards the answers of finished batches and removes their requests, in the current transaction. */
+    private void drainFinished() {
+        Finished f;
+        while ((f = finished.poll()) != null) {
+            inFlight.remove(f.future());
             long done = now();
-            for (int i = 0; i < batch.size(); i++) {
-                PendingRequest p = batch.get(i);
-                answered.add(p.request());
-                out.add(Responses.ok(p.request(), lm ? null : boxed(scores[i]), lm ? generated.get(i) : null,
-                        Math.max(0, flushStart - p.arrivalMillis()), inferenceMs, batch.size(), done));
+            if (f.error() != null) {
+                for (PendingRequest p : f.batch()) {
+                    respond(p.request(), Responses.error(p.request(), "inference failed: " + f.error().getMessage(), done), done);
+                }
+            } else {
+                for (InferenceWorker.Answer a : f.outcome().answers()) {
+                    InferenceRequest r = a.request().request();
+                    InferenceResponse response = a.error() != null ? Responses.error(r, a.error(), done)
+                            : Responses.ok(r, a.scores(), a.tokenIds(), Math.max(0, f.flushStart() - a.request().arrivalMillis()),
+                                    f.outcome().inferenceMs(), f.outcome().batchSize(), done);
+                    respond(r, response, done);
+                }
             }
-        } catch (RuntimeException e) {
-            if (batch.size() > 1) {
-                LOG.warn("a batch of {} failed on model {} ({}); retrying in halves", batch.size(), session.manifest().modelId(), e.getMessage());
-                infer(session, batch.subList(0, batch.size() / 2), flushStart);
-                infer(session, batch.subList(batch.size() / 2, batch.size()), flushStart);
-                return;
-            }
-            LOG.warn("request {} failed on model {}: {}", batch.get(0).request().getRequestId(), session.manifest().modelId(), e.getMessage());
-            answered.add(batch.get(0).request());
-            out.add(Responses.error(batch.get(0).request(), "inference failed: " + e.getMessage(), now()));
-        }
-        for (int i = 0; i < out.size(); i++) {
-            respond(answered.get(i), out.get(i), now());
+            pending.answered(f.batch());
         }
     }
 
-    /** For lm models: the argmax ciphertext id at each real (unpadded) position. */
-    private static List<List<Long>> nextTokenIds(float[][][] logits, List<long[]> ids) {
-        List<List<Long>> out = new ArrayList<>();
-        for (int b = 0; b < logits.length; b++) {
-            List<Long> row = new ArrayList<>();
-            for (int s = 0; s < ids.get(b).length; s++) {
-                float[] l = logits[b][s];
-                int best = 0;
-                for (int v = 1; v < l.length; v++) {
-                    if (l[v] > l[best]) {
-                        best = v;
-                    }
-                }
-                row.add((long) best);
-            }
-            out.add(row);
-        }
-        return out;
+    @Override
+    public void close() {
+        // Batches still computing are not forwarded: their requests stay in the store (and its
+        // changelog), so whichever instance owns this task next answers them.
+        inFlight.clear();
+        finished.clear();
     }
 
     private void respond(InferenceRequest request, InferenceResponse response, long timestamp) {
@@ -212,13 +215,5 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
 
     private long now() {
         return context.currentSystemTimeMs();
-    }
-
-    private static List<Float> boxed(float[] v) {
-        List<Float> out = new ArrayList<>(v.length);
-        for (float f : v) {
-            out.add(f);
-        }
-        return out;
     }
 }
