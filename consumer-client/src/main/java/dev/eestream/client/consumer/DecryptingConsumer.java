@@ -20,6 +20,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 public final class DecryptingConsumer implements AutoCloseable {
     private final KafkaConsumer<String, InferenceResponse> consumer;
     private final ResponseDecryptor decryptor;
+    private final boolean grouped;
 
     public DecryptingConsumer(Map<String, ?> config, String topic, boolean fromBeginning, ResponseDecryptor decryptor) {
         this.decryptor = decryptor;
@@ -29,7 +30,8 @@ public final class DecryptingConsumer implements AutoCloseable {
         AvroDeserializer<InferenceResponse> values = new AvroDeserializer<>(InferenceResponse.class);
         values.configure(c, false);
         this.consumer = new KafkaConsumer<>(c, new StringDeserializer(), values);
-        if (c.containsKey(ConsumerConfig.GROUP_ID_CONFIG)) {
+        this.grouped = c.containsKey(ConsumerConfig.GROUP_ID_CONFIG);
+        if (grouped) {
             consumer.subscribe(List.of(topic));
         } else {
             List<TopicPartition> partitions = new ArrayList<>();
@@ -60,7 +62,7 @@ public final class DecryptingConsumer implements AutoCloseable {
                         "cannot decrypt: " + e.getMessage(), rec.value().getAttributes()));
             }
         }
-        if (consumer.groupMetadata() != null && consumer.subscription().size() > 0) {
+        if (grouped && !out.isEmpty()) {
             consumer.commitAsync();
         }
         return out;

@@ -1,7 +1,7 @@
 package dev.eestream.client.consumer;
 
 import dev.eestream.schemas.InferenceResponse;
-import dev.eestream.schemas.serde.AvroDeserializer;
+import dev.eestream.schemas.serde.AvroSerde;
 import java.util.Map;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -21,10 +21,10 @@ public final class DecryptingStream {
 
     public static Topology topology(String encryptedTopic, String plaintextTopic, ResponseDecryptor decryptor,
             Map<String, ?> serdeConfig) {
-        AvroDeserializer<InferenceResponse> values = new AvroDeserializer<>(InferenceResponse.class);
+        AvroSerde<InferenceResponse> values = new AvroSerde<>(InferenceResponse.class);
         values.configure(serdeConfig, false);
         StreamsBuilder b = new StreamsBuilder();
-        b.stream(encryptedTopic, Consumed.with(Serdes.String(), Serdes.serdeFrom(null, values)))
+        b.stream(encryptedTopic, Consumed.with(Serdes.String(), values))
                 .filter((k, v) -> v != null)
                 .mapValues(v -> {
                     try {

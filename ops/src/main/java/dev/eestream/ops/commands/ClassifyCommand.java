@@ -136,7 +136,9 @@ public final class ClassifyCommand implements Callable<Integer> {
                             String id = o.has("id") && !o.get("id").isJsonNull() ? o.get("id").getAsString() : "line-" + lineNumber;
                             next = new Document(id, o.get("text").getAsString());
                         } catch (JsonParseException | IllegalStateException | UnsupportedOperationException e) {
-                            String reason = "line " + lineNumber + " is not a JSON object with \"id\" and \"text\": " + e.getMessage();
+                            String why = String.valueOf(e.getMessage()).lines().findFirst().orElse("")
+                                    .replaceFirst("^com\\.google\\.gson\\.stream\\.MalformedJsonException: ", "");
+                            String reason = "line " + lineNumber + " is not a JSON object with \"id\" and \"text\" (" + why + ")";
                             synchronized (lock) {
                                 badLines.add(reason);
                                 write(out, errorLine("line-" + lineNumber, reason));

@@ -1,5 +1,6 @@
 package dev.eestream.ops.local;
 
+import dev.eestream.client.producer.EncryptedInferenceClient;
 import dev.eestream.kafka.local.LocalKafka;
 import dev.eestream.processor.ProcessorApp;
 import dev.eestream.processor.config.ProcessorSettings;
@@ -70,6 +71,7 @@ public final class LocalMode implements AutoCloseable {
             kafka.createTopic(topics.requests(), 3);
             kafka.createTopic(topics.responses(), 3);
             kafka.createTopic(topics.deadLetters(), 1);
+            kafka.createTopic(EncryptedInferenceClient.DEFAULT_REPLY_TOPIC, 3);
             InMemorySchemaRegistryServer registry = InMemorySchemaRegistryServer.builder().port(options.registryPort()).start();
             Path stateDir = options.dataDirectory() != null ? options.dataDirectory().resolve("streams")
                     : Files.createTempDirectory("eestream-streams-");

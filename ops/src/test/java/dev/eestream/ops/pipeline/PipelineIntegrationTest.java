@@ -304,6 +304,121 @@ class PipelineIntegrationTest {
         }
     }
 
+    @Test
+    void thirdPartyToolsDecodeResponsesWithTheRegistryAlone() throws Exception {
+        // What kcat -s value=avro -r URL does: read the schema id, GET /schemas/ids/{id}, decode generically.
+        try (EncryptedInferenceClient client = client(classifyProfile)) {
+            client.classify("Decode me with a generic reader").get(60, TimeUnit.SECONDS);
+        }
+        Map<String, Object> cfg = new HashMap<>(local.clientProperties());
+        try (KafkaConsumer<String, byte[]> consumer = consumer(cfg)) {
+            consumer.subscribe(List.of(EncryptedInferenceClient.DEFAULT_REPLY_TOPIC));
+            ConsumerRecord<String, byte[]> rec = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (rec == null && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    rec = r;
+                }
+            }
+            assertNotNull(rec);
+            byte[] bytes = rec.value();
+            assertEquals(0, bytes[0], "magic byte");
+            int id = java.nio.ByteBuffer.wrap(bytes, 1, 4).getInt();
+            var http = java.net.http.HttpClient.newHttpClient();
+            var response = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(local.registryUrl() + "/schemas/ids/" + id))
+                    .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, response.statusCode());
+            String schemaJson = com.google.gson.JsonParser.parseString(response.body()).getAsJsonObject().get("schema").getAsString();
+            org.apache.avro.Schema schema = new org.apache.avro.Schema.Parser().parse(schemaJson);
+            org.apache.avro.generic.GenericRecord generic = new org.apache.avro.generic.GenericDatumReader<org.apache.avro.generic.GenericRecord>(schema)
+                    .read(null, org.apache.avro.io.DecoderFactory.get().binaryDecoder(bytes, 5, bytes.length - 5, null));
+            assertEquals("InferenceResponse", schema.getName());
+            assertEquals(rec.key(), generic.get("requestId").toString());
+            assertEquals("OK", generic.get("status").toString());
+        }
+    }
+
+    @Test
+    void classifyAndConsumeCommandsWorkAgainstTheBroker() throws Exception {
+        Path dir = Files.createDirectories(work.resolve("cli"));
+        Path keyFile = dir.resolve("client.key");
+        dev.eestream.core.key.KeyFiles.write(key, keyFile, null, false);
+        classifyProfile.write(dir.resolve("topics.client.json"), true);
+        Path input = dir.resolve("docs.jsonl");
+        Files.writeString(input, "{\"id\": \"inv\", \"text\": \"The invoice is overdue\"}\nnot json\n"
+                + "{\"id\": \"match\", \"text\": \"They won the match in extra time\"}\n");
+        Path output = dir.resolve("results.jsonl");
+        java.io.StringWriter out = new java.io.StringWriter();
+        picocli.CommandLine cl = dev.eestream.ops.EestreamCli.commandLine();
+        cl.setOut(new java.io.PrintWriter(out, true));
+        int exit = cl.execute("classify", "--bootstrap", local.bootstrapServers(), "--registry", local.registryUrl(),
+                "--key", keyFile.toString(), "--model-id", "topics", "--models", dir.toString(), "--input", input.toString(),
+                "--output", output.toString());
+        assertEquals(2, exit, "exit 2: some documents failed (the unreadable line)");
+        assertTrue(out.toString().contains("3 documents: 2 classified, 1 errors"), out.toString());
+        Map<String, com.google.gson.JsonObject> byId = new HashMap<>();
+        for (String line : Files.readAllLines(output)) {
+            com.google.gson.JsonObject o = com.google.gson.JsonParser.parseString(line).getAsJsonObject();
+            byId.put(o.get("id").getAsString(), o);
+        }
+        assertEquals("ERROR", byId.get("line-2").get("status").getAsString());
+        Map<String, float[]> expected = plaintextScores(List.of("The invoice is overdue", "They won the match in extra time"));
+        assertEquals(LABELS.get(argmax(expected.get("The invoice is overdue"))), byId.get("inv").get("label").getAsString());
+        assertEquals(LABELS.get(argmax(expected.get("They won the match in extra time"))), byId.get("match").get("label").getAsString());
+
+        java.io.StringWriter consumed = new java.io.StringWriter();
+        picocli.CommandLine consume = dev.eestream.ops.EestreamCli.commandLine();
+        consume.setOut(new java.io.PrintWriter(consumed, true));
+        assertEquals(0, consume.execute("consume", "--bootstrap", local.bootstrapServers(), "--registry", local.registryUrl(),
+                "--key", keyFile.toString(), "--models", dir.toString(), "--topic", EncryptedInferenceClient.DEFAULT_REPLY_TOPIC,
+                "--from-beginning", "--idle-timeout-ms", "3000"));
+        assertTrue(consumed.toString().contains("\"attributes\":{\"id\":\"inv\"}"), consumed.toString());
+    }
+
+    @Test
+    void decryptingStreamWritesPlaintextResultsForDownstreamPipelines() throws Exception {
+        String plaintextTopic = "it.plaintext.results";
+        local.kafka().createTopic(plaintextTopic, 1);
+        java.util.Properties props = new java.util.Properties();
+        props.putAll(local.clientProperties());
+        props.put("application.id", "it-decrypt-" + System.nanoTime());
+        props.put("processing.guarantee", "exactly_once_v2");
+        props.put("state.dir", Files.createDirectories(work.resolve("decrypt-state")).toString());
+        props.put("auto.offset.reset", "earliest");
+        try (org.apache.kafka.streams.KafkaStreams streams = new org.apache.kafka.streams.KafkaStreams(
+                dev.eestream.client.consumer.DecryptingStream.topology(EncryptedInferenceClient.DEFAULT_REPLY_TOPIC, plaintextTopic,
+                        new dev.eestream.client.consumer.ResponseDecryptor(key, classifyProfile), local.clientProperties()), props);
+             EncryptedInferenceClient client = client(classifyProfile);
+             KafkaConsumer<String, byte[]> results = consumer(new HashMap<>(local.clientProperties()))) {
+            streams.start();
+            String text = "Parliament passed the budget";
+            String requestId = null;
+            DecryptedResult.Classification c = client.classify(text).get(60, TimeUnit.SECONDS);
+            requestId = c.requestId();
+            results.subscribe(List.of(plaintextTopic));
+            com.google.gson.JsonObject found = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (found == null && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : results.poll(Duration.ofMillis(200))) {
+                    if (requestId.equals(r.key())) {
+                        found = com.google.gson.JsonParser.parseString(new String(r.value(), StandardCharsets.UTF_8)).getAsJsonObject();
+                    }
+                }
+            }
+            assertNotNull(found, "plaintext result on " + plaintextTopic);
+            assertEquals(c.label(), found.get("label").getAsString());
+            assertEquals(LABELS.get(argmax(plaintextScores(List.of(text)).get(text))), found.get("label").getAsString());
+        }
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            best = v[i] > v[best] ? i : best;
+        }
+        return best;
+    }
+
     private static KafkaConsumer<String, byte[]> consumer(Map<String, Object> cfg) {
         Map<String, Object> c = new HashMap<>(cfg);
         c.put(ConsumerConfig.GROUP_ID_CONFIG, "it-" + java.util.UUID.randomUUID());

@@ -63,6 +63,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class EncryptedInferenceClient implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EncryptedInferenceClient.class);
+    public static final String DEFAULT_REPLY_TOPIC = "eestream.replies";
 
     private final ClientProfile profile;
     private final PrivateTokenizer tokenizer;
@@ -80,7 +81,7 @@ public final class EncryptedInferenceClient implements AutoCloseable {
     private EncryptedInferenceClient(Builder b) throws IOException {
         this.profile = b.profile;
         this.requestsTopic = b.requestsTopic;
-        this.replyTopic = b.replyTopic != null ? b.replyTopic : "eestream.replies." + UUID.randomUUID().toString().substring(0, 8);
+        this.replyTopic = b.replyTopic;
         this.timeout = b.timeout;
         this.maxInFlight = b.maxInFlight;
         TokenizerJson tokenizerJson = b.tokenizer != null ? b.tokenizer : tokenizerOf(profile);
@@ -311,9 +312,9 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         private TokenizerJson tokenizer;
         private final Map<String, Object> properties = new HashMap<>();
         private String requestsTopic = "eestream.requests";
-        private String replyTopic;
+        private String replyTopic = DEFAULT_REPLY_TOPIC;
         private boolean createReplyTopic = true;
-        private int replyTopicPartitions = 1;
+        private int replyTopicPartitions = 3;
         private Duration timeout = Duration.ofSeconds(60);
         private int maxInFlight = 256;
 
@@ -358,7 +359,11 @@ public final class EncryptedInferenceClient implements AutoCloseable {
             return this;
         }
 
-        /** Where answers come back; by default a new topic per client, created on start. */
+        /**
+         * Where answers come back (default {@value #DEFAULT_REPLY_TOPIC}, created when missing). Clients
+         * may share it: each reads it from the end and takes only its own request ids. A topic of its
+         * own saves a busy client from reading the others' answers.
+         */
         public Builder replyTopic(String topic) {
             this.replyTopic = topic;
             return this;
