@@ -34,7 +34,7 @@ public final class ProcessorCommand implements Callable<Integer> {
 
     public static String settingsTable() {
         StringBuilder sb = new StringBuilder();
-        ProcessorSettings.KEYS.forEach((k, v) -> sb.append(String.format("  %-26s %s (%s)%n", k, v[1], v[0] == null ? "required" : v[0])));
+        ProcessorSettings.KEYS.forEach((k, v) -> sb.append(String.format("  %s = %s%n      %s%n", k, v[0] == null ? "(required)" : v[0], v[1])));
         return sb.toString();
     }
 
