@@ -1,19 +1,17 @@
 package dev.eestream.ops.commands;
 
-import dev.eestream.client.consumer.ClientProfiles;
 import dev.eestream.client.consumer.DecryptedResult;
 import dev.eestream.client.consumer.DecryptingConsumer;
 import dev.eestream.client.consumer.ResponseDecryptor;
-import dev.eestream.core.EeException;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.ops.support.ConnectionOptions;
 import dev.eestream.ops.support.KeyOptions;
+import dev.eestream.ops.support.ProfileOptions;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -32,6 +30,9 @@ public final class ConsumeCommand implements Callable<Integer> {
     @Mixin
     KeyOptions key;
 
+    @Mixin
+    ProfileOptions profiles;
+
     @Option(names = "--topic", defaultValue = "eestream.responses", paramLabel = "T", description = "Topic to read (default: ${DEFAULT-VALUE}).")
     String topic;
 
@@ -40,13 +41,6 @@ public final class ConsumeCommand implements Callable<Integer> {
 
     @Option(names = "--output", paramLabel = "FILE", description = "Write to FILE instead of standard output.")
     Path output;
-
-    @Option(names = "--models", defaultValue = "models", paramLabel = "DIR",
-            description = "Directory with the models' client profiles (*.client.json) (default: ${DEFAULT-VALUE}).")
-    Path models;
-
-    @Option(names = "--profile", paramLabel = "FILE", description = "A client profile (repeatable), besides those in --models.")
-    List<Path> profiles = new ArrayList<>();
 
     @Option(names = "--group", paramLabel = "ID", description = "Consumer group: share the work and remember the position.")
     String group;
@@ -62,10 +56,7 @@ public final class ConsumeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Map<String, ClientProfile> known = ClientProfiles.load(profiles, List.of(models));
-        if (known.isEmpty()) {
-            throw new EeException("no client profiles found in " + models + " (or given with --profile): cannot decrypt");
-        }
+        Map<String, ClientProfile> known = profiles.load();
         Map<String, Object> config = connection.properties();
         if (group != null) {
             config.put("group.id", group);

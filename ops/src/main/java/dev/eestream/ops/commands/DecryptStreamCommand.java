@@ -1,16 +1,12 @@
 package dev.eestream.ops.commands;
 
-import dev.eestream.client.consumer.ClientProfiles;
 import dev.eestream.client.consumer.DecryptingStream;
 import dev.eestream.client.consumer.ResponseDecryptor;
-import dev.eestream.core.EeException;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.ops.support.ConnectionOptions;
 import dev.eestream.ops.support.KeyOptions;
-import java.nio.file.Path;
+import dev.eestream.ops.support.ProfileOptions;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
@@ -32,6 +28,9 @@ public final class DecryptStreamCommand implements Callable<Integer> {
     @Mixin
     KeyOptions key;
 
+    @Mixin
+    ProfileOptions profiles;
+
     @Option(names = "--from", defaultValue = "eestream.responses", paramLabel = "TOPIC", description = "Encrypted responses (default: ${DEFAULT-VALUE}).")
     String from;
 
@@ -41,21 +40,12 @@ public final class DecryptStreamCommand implements Callable<Integer> {
     @Option(names = "--application-id", defaultValue = "eestream-decrypt", paramLabel = "ID", description = "Kafka Streams application id (default: ${DEFAULT-VALUE}).")
     String applicationId;
 
-    @Option(names = "--models", defaultValue = "models", paramLabel = "DIR", description = "Directory with client profiles (default: ${DEFAULT-VALUE}).")
-    Path models;
-
-    @Option(names = "--profile", paramLabel = "FILE", description = "A client profile (repeatable).")
-    List<Path> profiles = new ArrayList<>();
-
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        Map<String, ClientProfile> known = ClientProfiles.load(profiles, List.of(models));
-        if (known.isEmpty()) {
-            throw new EeException("no client profiles found in " + models + " (or given with --profile): cannot decrypt");
-        }
+        Map<String, ClientProfile> known = profiles.load();
         Map<String, Object> config = connection.properties();
         Properties props = new Properties();
         props.putAll(config);
