@@ -26,11 +26,11 @@ public final class BenchmarkEeCommand implements Callable<Integer> {
             description = "Sequence lengths in tokens (default: ${DEFAULT-VALUE}).")
     int[] lengths;
 
-    @Option(names = "--min-pairs", defaultValue = "21", paramLabel = "N",
+    @Option(names = "--min-pairs", defaultValue = "61", paramLabel = "N",
             description = "At least N alternating plaintext/EE run pairs per point (default: ${DEFAULT-VALUE}).")
     int minPairs;
 
-    @Option(names = "--seconds", defaultValue = "8", paramLabel = "S",
+    @Option(names = "--seconds", defaultValue = "10", paramLabel = "S",
             description = "Keep pairing for at least S seconds per point (default: ${DEFAULT-VALUE}).")
     double seconds;
 
