@@ -47,6 +47,9 @@ public final class ProcessorCommand implements Callable<Integer> {
             app.close(Duration.ofMillis(shutdownTimeoutMs));
             stopped.countDown();
         }, "eestream-shutdown"));
+        if (!app.awaitRunning(Duration.ofMinutes(2))) {
+            spec.commandLine().getErr().println("eestream: the stream is not RUNNING yet (state " + app.state() + "); still trying");
+        }
         spec.commandLine().getOut().printf("processor running: models %s from %s; Ctrl-C to stop%n",
                 app.models().modelIds(), settings.modelsDir());
         spec.commandLine().getOut().flush();
