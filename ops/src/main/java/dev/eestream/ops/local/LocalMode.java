@@ -18,7 +18,7 @@ import java.util.Map;
  * in memory, and the processor over a model directory. Binds to 127.0.0.1 only.
  */
 public final class LocalMode implements AutoCloseable {
-    private final LocalKafka kafka;
+    private LocalKafka kafka;
     private final InMemorySchemaRegistryServer registry;
     private final Options options;
     private final Path stateDirectory;
@@ -103,7 +103,7 @@ public final class LocalMode implements AutoCloseable {
         return app;
     }
 
-    public String bootstrapServers() {
+    public synchronized String bootstrapServers() {
         return kafka.bootstrapServers();
     }
 
@@ -115,8 +115,22 @@ public final class LocalMode implements AutoCloseable {
         return processor;
     }
 
-    public LocalKafka kafka() {
+    public synchronized LocalKafka kafka() {
         return kafka;
+    }
+
+    /**
+     * Stops the broker and starts it again on the same port and data (the data directory must be a
+     * kept one, not temporary): for tests of what survives a broker restart.
+     */
+    public synchronized void restartBroker(Duration downtime) throws InterruptedException {
+        if (options.dataDirectory() == null) {
+            throw new IllegalStateException("a broker restart needs a kept data directory");
+        }
+        int port = Integer.parseInt(kafka.bootstrapServers().substring(kafka.bootstrapServers().lastIndexOf(':') + 1));
+        kafka.close();
+        Thread.sleep(downtime.toMillis());
+        kafka = LocalKafka.builder().port(port).dataDirectory(options.dataDirectory().resolve("kafka")).build().start();
     }
 
     /** Settings a client needs to talk to this local mode. */

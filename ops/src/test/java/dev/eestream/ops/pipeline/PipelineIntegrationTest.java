@@ -411,6 +411,39 @@ class PipelineIntegrationTest {
         }
     }
 
+    @Test
+    void corruptOrTruncatedModelsAreReportedAndTheOthersKeepServing() throws Exception {
+        Path models = work.resolve("models");
+        ModelTransformer.Result ee = ModelEncryptor.encrypt(source, tokenizer,
+                TransformSpec.builder(Task.EMBED).key(key).modelId("truncated").build(), null, s -> { });
+        Path truncated = Files.createDirectories(models.resolve("truncated"));
+        byte[] bytes = ee.modelBytes();
+        Files.write(truncated.resolve("model.onnx"), java.util.Arrays.copyOf(bytes, bytes.length / 3));
+        ee.manifest().write(truncated.resolve("manifest.json"));
+        Path garbage = Files.createDirectories(models.resolve("garbage"));
+        Files.writeString(garbage.resolve("model.onnx"), "this is not an ONNX model");
+        new dev.eestream.core.model.ModelManifest(dev.eestream.core.model.ModelManifest.FORMAT, 1, "garbage", "embed", null,
+                "input_ids", "attention_mask", null, "embedding", 384, 30522, 384, 512, true, 0).write(garbage.resolve("manifest.json"));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (local.processor().models().failures().size() < 2 && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        Map<String, String> failures = local.processor().models().failures();
+        assertTrue(failures.containsKey("truncated") && failures.containsKey("garbage"), "failures: " + failures);
+        assertTrue(failures.get("garbage").contains("ONNX Runtime cannot load model garbage"), failures.get("garbage"));
+        try (EncryptedInferenceClient client = client(classifyProfile)) {
+            String text = "Still serving after a broken model appeared";
+            assertEqualsPlaintext(client.classify(text).get(60, TimeUnit.SECONDS), plaintextScores(List.of(text)).get(text),
+                    "the other model keeps serving");
+        }
+        ClientProfile brokenProfile = ClientProfile.of(ee.manifest(), null, "all-minilm-l6-v2");
+        try (EncryptedInferenceClient client = client(brokenProfile)) {
+            ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                    () -> client.embed("hello").get(60, TimeUnit.SECONDS));
+            assertTrue(e.getCause().getMessage().contains("unknown model 'truncated'"), e.getCause().getMessage());
+        }
+    }
+
     private static int argmax(float[] v) {
         int best = 0;
         for (int i = 1; i < v.length; i++) {

@@ -239,6 +239,49 @@ class CrashRecoveryTest {
         assertEquals(0, duplicates, "none answered twice");
     }
 
+    @org.junit.jupiter.api.Test
+    void brokerRestartUnderLoadLosesNothingAndTheProcessorReconnectsByItself() throws Exception {
+        ModelTransformer.Result ee = ModelTransformer.transform(TinyModels.encoder(7, null),
+                TransformSpec.builder(Task.EMBED).key(key).modelId(MODEL).build());
+        Path modelDir = Files.createDirectories(work.resolve("models").resolve(MODEL));
+        Files.write(modelDir.resolve("model.onnx"), ee.modelBytes());
+        ee.manifest().write(modelDir.resolve("manifest.json"));
+        Map<String, String> settings = new HashMap<>();
+        settings.put("bootstrap.servers", infrastructure.bootstrapServers());
+        settings.put("schema.registry.url", infrastructure.registryUrl());
+        settings.put("models.dir", work.resolve("models").toString());
+        settings.put("state.dir", work.resolve("state").toString());
+        settings.put("application.id", "broker-restart-test");
+        int total = 3000;
+        Random random = new Random(13);
+        List<InferenceRequest> requests = new ArrayList<>();
+        for (int i = 0; i < total; i++) {
+            List<Long> ids = new ArrayList<>();
+            for (int j = 0; j < 1 + random.nextInt(TinyModels.MAX_POSITIONS); j++) {
+                ids.add((long) random.nextInt(TinyModels.ENCODER_VOCAB));
+            }
+            requests.add(InferenceRequest.newBuilder().setRequestId("b-" + i).setModelId(MODEL).setTokenIds(ids)
+                    .setReplyTopic(REPLIES).setCreatedAt(Instant.now()).build());
+        }
+        ChildProcessor processor = ChildProcessor.start(settings);
+        children.add(processor);
+        assertTrue(processor.awaitRunning(120), processor.log());
+        AtomicInteger sent = new AtomicInteger();
+        Thread producerThread = new Thread(() -> produce(requests, sent), "broker-restart-producer");
+        producerThread.start();
+        Thread.sleep(7_000);
+        infrastructure.restartBroker(Duration.ofSeconds(3));
+        producerThread.join(180_000);
+        assertEquals(total, sent.get(), "the producer's retries carried every request over the restart");
+        Map<String, Integer> counts = readAnswers("broker-restart-check", total);
+        long duplicates = counts.values().stream().mapToLong(c -> c - 1).sum();
+        System.out.printf("broker restart test: %d requests, broker down 3 s, %d distinct answered, %d lost, %d duplicates%n",
+                total, counts.size(), total - counts.size(), duplicates);
+        assertTrue(processor.isAlive(), "the same processor process carried on");
+        assertEquals(total, counts.size(), "none lost across a broker restart");
+        assertEquals(0, duplicates, "none answered twice");
+    }
+
     /** Answers per request id on the reply topic (committed only), reading until {@code expected} ids and 5 quiet seconds. */
     private Map<String, Integer> readAnswers(String group, int expected) {
         Map<String, Object> cfg = new HashMap<>(infrastructure.clientProperties());
