@@ -2,7 +2,15 @@ package dev.eestream.processor;
 
 import dev.eestream.processor.batching.InferenceWorker;
 import dev.eestream.processor.config.ProcessorSettings;
+import dev.eestream.processor.metrics.OpsHttpServer;
+import dev.eestream.processor.metrics.ProcessorMetrics;
 import dev.eestream.processor.models.ModelRepository;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import dev.eestream.processor.topology.ProcessorTopology;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
@@ -35,11 +43,18 @@ public final class ProcessorApp implements AutoCloseable {
     private final ModelRepository models;
     private final InferenceWorker worker;
     private final KafkaStreams streams;
+    private final PrometheusMeterRegistry registry;
+    private final KafkaStreamsMetrics streamsMetrics;
+    private final OpsHttpServer http;
 
-    private ProcessorApp(ModelRepository models, InferenceWorker worker, KafkaStreams streams) {
+    private ProcessorApp(ModelRepository models, InferenceWorker worker, KafkaStreams streams, PrometheusMeterRegistry registry,
+            KafkaStreamsMetrics streamsMetrics, OpsHttpServer http) {
         this.models = models;
         this.worker = worker;
         this.streams = streams;
+        this.registry = registry;
+        this.streamsMetrics = streamsMetrics;
+        this.http = http;
     }
 
     public static ProcessorApp start(ProcessorSettings settings) throws IOException {
@@ -50,13 +65,21 @@ public final class ProcessorApp implements AutoCloseable {
         ModelRepository models = ModelRepository.open(settings.modelsDir(), settings.sessionSettings(),
                 settings.modelsScanIntervalMs());
         InferenceWorker worker = InferenceWorker.async(settings.inferenceConcurrency());
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmGcMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new io.micrometer.core.instrument.binder.system.ProcessorMetrics().bindTo(registry);
+        ProcessorMetrics metrics = new ProcessorMetrics(registry);
+        models.onLoaded(m -> metrics.modelServed(m.manifest().modelId(), m.manifest().task(), m.device().id()));
+        OpsHttpServer http = null;
         try {
             AvroDeserializer<InferenceRequest> requests = new AvroDeserializer<>(InferenceRequest.class);
             requests.configure(kafka, false);
             AvroSerializer<InferenceResponse> responses = new AvroSerializer<>();
             responses.configure(kafka, false);
-            Topology topology = ProcessorTopology.build(settings.topics(), models, settings.batchPolicy(), worker, requests,
-                    responses);
+            Topology topology = ProcessorTopology.build(settings.topics(), models, settings.batchPolicy(), worker, metrics,
+                    requests, responses);
             Properties props = new Properties();
             props.putAll(kafka);
             KafkaStreams streams = new KafkaStreams(topology, props);
@@ -66,11 +89,21 @@ public final class ProcessorApp implements AutoCloseable {
                 LOG.error("stream thread failed; replacing it: {}", e.toString());
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
             });
+            KafkaStreamsMetrics streamsMetrics = new KafkaStreamsMetrics(streams);
+            streamsMetrics.bindTo(registry);
+            if (settings.httpPort() >= 0) {
+                http = OpsHttpServer.start(settings.httpHost(), settings.httpPort(), registry::scrape,
+                        () -> notReadyBecause(streams, models));
+                LOG.info("metrics at {}/metrics, health at {}/health and {}/ready", http.url(), http.url(), http.url());
+            }
             streams.start();
             LOG.info("processor '{}' started: models {} from {}, {} ({} processing)", kafka.get(StreamsConfig.APPLICATION_ID_CONFIG),
                     models.modelIds(), settings.modelsDir(), settings.batchPolicy(), kafka.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG));
-            return new ProcessorApp(models, worker, streams);
-        } catch (RuntimeException e) {
+            return new ProcessorApp(models, worker, streams, registry, streamsMetrics, http);
+        } catch (IOException | RuntimeException e) {
+            if (http != null) {
+                http.close();
+            }
             worker.close();
             models.close();
             throw e;
@@ -102,9 +135,36 @@ public final class ProcessorApp implements AutoCloseable {
 
     /** Stops within {@code timeout}; under exactly-once, what was not committed is answered after restart. */
     public void close(Duration timeout) {
+        if (http != null) {
+            http.close();
+        }
         streams.close(timeout);
+        streamsMetrics.close();
         worker.close();
         models.close();
+        registry.close();
+    }
+
+    /** The /metrics, /health, /ready base URL, or null when the endpoints are off. */
+    public String httpUrl() {
+        return http == null ? null : http.url();
+    }
+
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    private static String notReadyBecause(KafkaStreams streams, ModelRepository models) {
+        if (streams.state() != KafkaStreams.State.RUNNING) {
+            return "Kafka Streams is " + streams.state();
+        }
+        if (!models.failures().isEmpty()) {
+            return "models failed to load: " + models.failures();
+        }
+        if (models.modelIds().isEmpty()) {
+            return "no models in the model directory";
+        }
+        return null;
     }
 
     @Override

@@ -11,6 +11,7 @@ import dev.eestream.core.runtime.ModelSession;
 import dev.eestream.core.runtime.SessionSettings;
 import dev.eestream.processor.batching.BatchPolicy;
 import dev.eestream.processor.batching.InferenceWorker;
+import dev.eestream.processor.metrics.ProcessorMetrics;
 import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.processor.topology.ProcessorTopology;
 import dev.eestream.schemas.InferenceRequest;
@@ -51,6 +52,7 @@ class BatchingTopologyTest {
     private final EeKey key = EeKey.generate();
     private ModelTransformer.Result model;
     private ModelRepository repository;
+    private final ProcessorMetrics metrics = ProcessorMetrics.inMemory();
     private TopologyTestDriver driver;
     private TestInputTopic<String, byte[]> requests;
     private TestOutputTopic<String, InferenceResponse> responses;
@@ -79,7 +81,7 @@ class BatchingTopologyTest {
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "batching-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        driver = new TopologyTestDriver(ProcessorTopology.build(TOPICS, repository, policy, worker,
+        driver = new TopologyTestDriver(ProcessorTopology.build(TOPICS, repository, policy, worker, metrics,
                 PlainAvro.deserializer(InferenceRequest.class), PlainAvro.serializer(InferenceResponse.class)), props,
                 Instant.ofEpochMilli(1_000_000));
         requests = driver.createInputTopic(TOPICS.requests(), new StringSerializer(), new ByteArraySerializer());
@@ -113,6 +115,12 @@ class BatchingTopologyTest {
         assertEquals(4, out.size());
         out.forEach(r -> assertEquals(4, r.getBatchSize()));
         out.forEach(r -> assertEquals(ResponseStatus.OK, r.getStatus()));
+        var registry = metrics.registry();
+        assertEquals(4.0, registry.get("eestream.requests").tags("model", MODEL, "outcome", "ok").counter().count());
+        assertEquals(1, registry.get("eestream.batch.size").tags("model", MODEL).summary().count());
+        assertEquals(4.0, registry.get("eestream.batch.size").tags("model", MODEL).summary().totalAmount());
+        assertEquals(20.0, registry.get("eestream.tokens").tags("model", MODEL, "device", "cpu").counter().count());
+        assertEquals(0.0, registry.get("eestream.padding.ratio").tags("model", MODEL).summary().max(), "equal lengths: no padding");
     }
 
     @Test

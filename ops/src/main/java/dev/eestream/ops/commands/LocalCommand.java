@@ -40,6 +40,7 @@ public final class LocalCommand implements Callable<Integer> {
         var out = spec.commandLine().getOut();
         out.println("bootstrap.servers=" + local.bootstrapServers());
         out.println("schema.registry.url=" + local.registryUrl());
+        out.println("metrics=" + local.processor().httpUrl() + "/metrics (also /health, /ready)");
         out.println("models: " + local.processor().models().modelIds() + " from " + models.toAbsolutePath()
                 + "; data in " + dataDir.toAbsolutePath() + "; Ctrl-C to stop");
         out.flush();

@@ -93,6 +93,8 @@ public final class LocalMode implements AutoCloseable {
         settings.put(ProcessorSettings.MODELS_DIR, options.modelsDir().toString());
         settings.put("state.dir", stateDirectory.toString());
         settings.put(ProcessorSettings.MODELS_SCAN_INTERVAL_MS, "1000");
+        settings.put(ProcessorSettings.HTTP_HOST, "127.0.0.1");
+        settings.put(ProcessorSettings.HTTP_PORT, "0");
         settings.putAll(options.processorSettings());
         ProcessorApp app = ProcessorApp.start(ProcessorSettings.load(null, Map.of(), settings));
         if (!app.awaitRunning(Duration.ofSeconds(60))) {

@@ -444,6 +444,61 @@ class PipelineIntegrationTest {
         }
     }
 
+    @Test
+    void metricsAndHealthEndpointsMoveDuringARun() throws Exception {
+        String base = local.processor().httpUrl();
+        var http = java.net.http.HttpClient.newHttpClient();
+        java.util.function.Function<String, java.net.http.HttpResponse<String>> get = path -> {
+            try {
+                return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + path)).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        };
+        assertEquals(200, get.apply("/health").statusCode());
+        double before = metric(get.apply("/metrics").body(), "eestream_requests_total{model=\"topics\",outcome=\"ok\"}");
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry clientMeters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        try (EncryptedInferenceClient client = EncryptedInferenceClient.builder().bootstrapServers(local.bootstrapServers())
+                .properties(local.clientProperties()).key(key).profile(classifyProfile).meterRegistry(clientMeters).build()) {
+            List<CompletableFuture<DecryptedResult.Classification>> futures = new ArrayList<>();
+            for (String t : TestTexts.varied(20, 3)) {
+                futures.add(client.classify(t));
+            }
+            CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+        }
+        String scrape = get.apply("/metrics").body();
+        assertEquals(before + 20, metric(scrape, "eestream_requests_total{model=\"topics\",outcome=\"ok\"}"), 0.0);
+        assertTrue(metric(scrape, "eestream_batch_size_count{model=\"topics\"}") > 0, "batch sizes recorded");
+        assertTrue(metric(scrape, "eestream_inference_seconds_count{device=\"cpu\",model=\"topics\"}") > 0, "inference timed");
+        assertTrue(metric(scrape, "eestream_tokens_total{device=\"cpu\",model=\"topics\"}") > 0, "tokens counted");
+        assertTrue(metric(scrape, "eestream_end_to_end_seconds_count{model=\"topics\"}") > 0, "end-to-end latency");
+        assertTrue(metric(scrape, "eestream_model_info{device=\"cpu\",model=\"topics\",task=\"classify\"}") == 1.0, "device label");
+        assertTrue(scrape.contains("kafka_stream_"), "Kafka Streams client metrics are exported");
+        assertTrue(scrape.contains("jvm_memory_used_bytes"), "JVM metrics are exported");
+        assertEquals(20.0, clientMeters.get("eestream.client.requests.sent").counter().count());
+        assertEquals(20.0, clientMeters.get("eestream.client.answers").tag("status", "ok").counter().count());
+        assertEquals(20, clientMeters.get("eestream.client.round.trip").timer().count());
+        var ready = get.apply("/ready");
+        // Ready means every model loaded; the corrupt-model test may have added broken ones.
+        if (local.processor().models().failures().isEmpty()) {
+            assertEquals(200, ready.statusCode(), ready.body());
+        } else {
+            assertEquals(503, ready.statusCode(), ready.body());
+            assertTrue(ready.body().contains("models failed to load"), ready.body());
+        }
+    }
+
+    /** The value of one exact series line in a Prometheus scrape, 0 when absent. */
+    private static double metric(String scrape, String series) {
+        for (String line : scrape.split("\n")) {
+            if (line.startsWith(series + " ")) {
+                return Double.parseDouble(line.substring(series.length() + 1).trim());
+            }
+        }
+        return 0;
+    }
+
     private static int argmax(float[] v) {
         int best = 0;
         for (int i = 1; i < v.length; i++) {

@@ -38,6 +38,8 @@ public final class ProcessorSettings {
     public static final String MODELS_SCAN_INTERVAL_MS = "models.scan.interval.ms";
     public static final String INFERENCE_THREADS = "inference.threads";
     public static final String INFERENCE_CONCURRENCY = "inference.concurrency";
+    public static final String HTTP_HOST = "http.host";
+    public static final String HTTP_PORT = "http.port";
     public static final String CREATE_TOPICS = "topics.create";
     public static final String TOPIC_PARTITIONS = "topics.partitions";
     public static final String TOPIC_REPLICATION = "topics.replication.factor";
@@ -65,6 +67,8 @@ public final class ProcessorSettings {
         k.put(INFERENCE_THREADS, new String[] {"-1", "ONNX Runtime intra-op threads: -1 = cores - 1 (at least 1), leaving a core "
                 + "for the stream thread's Kafka work; 0 = ONNX Runtime's choice (every core)"});
         k.put(INFERENCE_CONCURRENCY, new String[] {"1", "inference batches computing at once, off the stream threads"});
+        k.put(HTTP_HOST, new String[] {"0.0.0.0", "address of the /metrics, /health and /ready endpoints"});
+        k.put(HTTP_PORT, new String[] {"9400", "port of those endpoints (0: any free port, -1: none)"});
         k.put(CREATE_TOPICS, new String[] {"true", "create the requests, responses and dead-letter topics at start when missing"});
         k.put(TOPIC_PARTITIONS, new String[] {"3", "partitions of topics the processor creates"});
         k.put(TOPIC_REPLICATION, new String[] {"-1", "replication factor of topics the processor creates (-1: the broker's default)"});
@@ -161,6 +165,14 @@ public final class ProcessorSettings {
             throw new EeException("'" + INFERENCE_CONCURRENCY + "' must be at least 1");
         }
         return n;
+    }
+
+    public String httpHost() {
+        return values.get(HTTP_HOST);
+    }
+
+    public int httpPort() {
+        return intValue(HTTP_PORT);
     }
 
     public boolean createTopics() {

@@ -33,6 +33,7 @@ public final class ModelRepository implements AutoCloseable {
     /** Size and time of each model file that failed, so an unchanged broken file is not retried every scan. */
     private final Map<String, String> failedStamps = new ConcurrentHashMap<>();
     private final ScheduledExecutorService scanner;
+    private final java.util.List<java.util.function.Consumer<ModelSession>> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private ModelRepository(Path directory, SessionSettings settings, long scanIntervalMs) {
         this.directory = directory;
@@ -56,6 +57,12 @@ public final class ModelRepository implements AutoCloseable {
             throw new IOException("model directory " + directory + " does not exist");
         }
         return new ModelRepository(directory, settings, scanIntervalMs);
+    }
+
+    /** Calls {@code listener} for every model served now and every model loaded later. */
+    public void onLoaded(java.util.function.Consumer<ModelSession> listener) {
+        listeners.add(listener);
+        models.values().forEach(listener);
     }
 
     public Optional<ModelSession> model(String modelId) {
@@ -106,6 +113,7 @@ public final class ModelRepository implements AutoCloseable {
             }
             ModelSession session = ModelSession.open(Files.readAllBytes(modelFile), manifest, settings);
             models.put(id, session);
+            listeners.forEach(l -> l.accept(session));
             failures.remove(id);
             failedStamps.remove(id);
             LOG.info("serving model {} ({}, {} outputs, device {})", id, manifest.task(), manifest.outputWidth(), session.device().id());

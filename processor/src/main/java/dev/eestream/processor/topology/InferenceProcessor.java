@@ -6,6 +6,7 @@ import dev.eestream.processor.batching.BatchPolicy;
 import dev.eestream.processor.batching.InferenceWorker;
 import dev.eestream.processor.batching.PendingRequest;
 import dev.eestream.processor.batching.PendingStore;
+import dev.eestream.processor.metrics.ProcessorMetrics;
 import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.processor.validation.RequestValidator;
 import dev.eestream.schemas.InferenceRequest;
@@ -55,6 +56,7 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
     private final Deserializer<InferenceRequest> decoder;
     private final BatchPolicy policy;
     private final InferenceWorker worker;
+    private final ProcessorMetrics metrics;
     private final Deque<CompletableFuture<InferenceWorker.Outcome>> inFlight = new ArrayDeque<>();
     private final Queue<Finished> finished = new ConcurrentLinkedQueue<>();
     private ProcessorContext<String, Object> context;
@@ -62,15 +64,17 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
 
     /** A batch whose inference has ended, waiting for the stream thread to forward its answers. */
     private record Finished(CompletableFuture<InferenceWorker.Outcome> future, List<PendingRequest> batch,
-            InferenceWorker.Outcome outcome, Throwable error, long flushStart) {
+            InferenceWorker.Outcome outcome, Throwable error, long flushStart, String device) {
     }
 
-    InferenceProcessor(ModelRepository models, Deserializer<InferenceRequest> decoder, BatchPolicy policy, InferenceWorker worker) {
+    InferenceProcessor(ModelRepository models, Deserializer<InferenceRequest> decoder, BatchPolicy policy, InferenceWorker worker,
+            ProcessorMetrics metrics) {
         this.models = models;
         this.validator = new RequestValidator(models);
         this.decoder = decoder;
         this.policy = policy;
         this.worker = worker;
+        this.metrics = metrics;
     }
 
     @Override
@@ -151,7 +155,8 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
         for (List<PendingRequest> batch : BatchPlanner.plan(taken, PendingRequest::length, policy)) {
             CompletableFuture<InferenceWorker.Outcome> future = worker.submit(model.get(), batch);
             inFlight.addLast(future);
-            future.whenComplete((outcome, error) -> finished.add(new Finished(future, batch, outcome, error, flushStart)));
+            String device = model.get().device().id();
+            future.whenComplete((outcome, error) -> finished.add(new Finished(future, batch, outcome, error, flushStart, device)));
         }
         drainFinished();
     }
@@ -167,11 +172,16 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
                     respond(p.request(), Responses.error(p.request(), "inference failed: " + f.error().getMessage(), done), done);
                 }
             } else {
+                String model = f.batch().get(0).modelId();
+                long real = f.batch().stream().mapToLong(PendingRequest::length).sum();
+                metrics.batch(model, f.device(), f.batch().size(), real, BatchPlanner.paddedTokens(f.batch(), PendingRequest::length),
+                        f.outcome().inferenceMs());
                 for (InferenceWorker.Answer a : f.outcome().answers()) {
                     InferenceRequest r = a.request().request();
                     InferenceResponse response = a.error() != null ? Responses.error(r, a.error(), done)
                             : Responses.ok(r, a.scores(), a.tokenIds(), Math.max(0, f.flushStart() - a.request().arrivalMillis()),
                                     f.outcome().inferenceMs(), f.outcome().batchSize(), done);
+                    metrics.queued(model, f.flushStart() - a.request().arrivalMillis());
                     respond(r, response, done);
                 }
             }
@@ -188,6 +198,12 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
     }
 
     private void respond(InferenceRequest request, InferenceResponse response, long timestamp) {
+        // A model that is not served is counted as "(unknown)": clients must not be able to mint labels.
+        String model = models.model(request.getModelId()).isPresent() ? request.getModelId() : "(unknown)";
+        metrics.request(model, response.getStatus() == dev.eestream.schemas.ResponseStatus.OK ? "ok" : "error");
+        if (response.getStatus() == dev.eestream.schemas.ResponseStatus.OK && request.getCreatedAt().toEpochMilli() > 0) {
+            metrics.endToEnd(model, response.getRespondedAt().toEpochMilli() - request.getCreatedAt().toEpochMilli());
+        }
         Headers headers = new RecordHeaders();
         // An illegal reply topic is itself the error: that answer goes to the default topic.
         if (request.getReplyTopic() != null && RequestValidator.isLegalTopic(request.getReplyTopic())) {
@@ -197,6 +213,7 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
     }
 
     private void deadLetter(Record<String, byte[]> record, String reason) {
+        metrics.request("(undecoded)", "dead_letter");
         Headers headers = record.headers();
         headers.add(HEADER_REASON, reason.getBytes(StandardCharsets.UTF_8));
         Optional<RecordMetadata> meta = context.recordMetadata();

@@ -13,6 +13,10 @@ import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.serde.AvroDeserializer;
 import dev.eestream.schemas.serde.AvroSerializer;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.Timer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -76,6 +80,11 @@ public final class EncryptedInferenceClient implements AutoCloseable {
     private final int maxInFlight;
     private final Map<String, CompletableFuture<DecryptedResult>> pending = new ConcurrentHashMap<>();
     private final Thread poller;
+    private final Counter sentCounter;
+    private final Counter okCounter;
+    private final Counter errorCounter;
+    private final Counter timeoutCounter;
+    private final Timer roundTrip;
     private volatile boolean closed;
 
     private EncryptedInferenceClient(Builder b) throws IOException {
@@ -88,6 +97,14 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         this.tokenizer = PrivateTokenizer.open(tokenizerJson, b.key, profile.vocabSize(),
                 Math.min(profile.maxSequenceLength(), Optional.ofNullable(tokenizerJson.truncationLength()).orElse(profile.maxSequenceLength())));
         this.decryptor = new ResponseDecryptor(b.key, Map.of(profile.modelId(), profile), null);
+        MeterRegistry meters = b.meterRegistry;
+        this.sentCounter = Counter.builder("eestream.client.requests.sent").tag("model", profile.modelId()).register(meters);
+        this.okCounter = Counter.builder("eestream.client.answers").tag("model", profile.modelId()).tag("status", "ok").register(meters);
+        this.errorCounter = Counter.builder("eestream.client.answers").tag("model", profile.modelId()).tag("status", "error")
+                .register(meters);
+        this.timeoutCounter = Counter.builder("eestream.client.timeouts").tag("model", profile.modelId()).register(meters);
+        this.roundTrip = Timer.builder("eestream.client.round.trip").description("From send to decrypted answer")
+                .tag("model", profile.modelId()).publishPercentileHistogram().register(meters);
 
         Map<String, Object> common = new HashMap<>(b.properties);
         common.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, b.bootstrapServers);
@@ -165,7 +182,19 @@ public final class EncryptedInferenceClient implements AutoCloseable {
                 .setTokenIds(boxed).setReplyTopic(replyTopic).setCreatedAt(Instant.now()).setAttributes(attributes).build();
         CompletableFuture<DecryptedResult> future = new CompletableFuture<>();
         pending.put(requestId, future);
-        future.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((r, e) -> pending.remove(requestId));
+        long sentAt = System.nanoTime();
+        future.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((r, e) -> {
+            pending.remove(requestId);
+            if (e == null) {
+                okCounter.increment();
+                roundTrip.record(System.nanoTime() - sentAt, TimeUnit.NANOSECONDS);
+            } else if (e instanceof TimeoutException) {
+                timeoutCounter.increment();
+            } else if (e instanceof InferenceErrorException) {
+                errorCounter.increment();
+            }
+        });
+        sentCounter.increment();
         producer.send(new ProducerRecord<>(requestsTopic, requestId, request), (meta, e) -> {
             if (e != null) {
                 future.completeExceptionally(new EeException("cannot send request " + requestId + ": " + e.getMessage(), e));
@@ -317,8 +346,18 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         private int replyTopicPartitions = 3;
         private Duration timeout = Duration.ofSeconds(60);
         private int maxInFlight = 256;
+        private MeterRegistry meterRegistry = Metrics.globalRegistry;
 
         private Builder() {
+        }
+
+        /**
+         * Where the client's metrics go: requests sent, answers received by status, timeouts and
+         * round-trip time, tagged by model. Default: Micrometer's global registry.
+         */
+        public Builder meterRegistry(MeterRegistry registry) {
+            this.meterRegistry = Objects.requireNonNull(registry);
+            return this;
         }
 
         public Builder bootstrapServers(String servers) {

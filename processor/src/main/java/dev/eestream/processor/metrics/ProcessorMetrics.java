@@ -1,0 +1,71 @@
+package dev.eestream.processor.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+
+/**
+ * What the processor reports, by model: requests by outcome, batch sizes, time waiting for a batch,
+ * inference time, end-to-end latency from the request's createdAt, padding, tokens. Every inference
+ * meter carries the device in use (cpu or cuda) as a label. Names follow Prometheus conventions once
+ * exported: {@code eestream_requests_total}, {@code eestream_inference_seconds}, ….
+ */
+public final class ProcessorMetrics {
+    private final MeterRegistry registry;
+
+    public ProcessorMetrics(MeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    /** Metrics kept in memory only: for tests and embedding without an endpoint. */
+    public static ProcessorMetrics inMemory() {
+        return new ProcessorMetrics(new SimpleMeterRegistry());
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    /** One request's outcome: ok, error (an ERROR response) or dead_letter. */
+    public void request(String model, String outcome) {
+        Counter.builder("eestream.requests").description("Requests by model and outcome")
+                .tag("model", model).tag("outcome", outcome).register(registry).increment();
+    }
+
+    /** A finished inference batch. */
+    public void batch(String model, String device, int size, long realTokens, long paddedTokens, long inferenceMs) {
+        DistributionSummary.builder("eestream.batch.size").description("Requests per inference batch").tag("model", model)
+                .publishPercentileHistogram().serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128, 256)
+                .register(registry).record(size);
+        Timer.builder("eestream.inference").description("Time of one inference batch in ONNX Runtime")
+                .tag("model", model).tag("device", device).publishPercentileHistogram().register(registry)
+                .record(Duration.ofMillis(inferenceMs));
+        DistributionSummary.builder("eestream.padding.ratio").description("Share of a batch's tokens that are padding")
+                .tag("model", model).register(registry)
+                .record(paddedTokens == 0 ? 0 : (double) (paddedTokens - realTokens) / paddedTokens);
+        Counter.builder("eestream.tokens").description("Real (unpadded) tokens inferred; rate() gives tokens per second")
+                .tag("model", model).tag("device", device).register(registry).increment(realTokens);
+    }
+
+    /** How long a request waited for its batch. */
+    public void queued(String model, long ms) {
+        Timer.builder("eestream.batch.wait").description("Time a request waited for its batch").tag("model", model)
+                .publishPercentileHistogram().register(registry).record(Duration.ofMillis(Math.max(0, ms)));
+    }
+
+    /** From the request's createdAt (client clock) to the response. */
+    public void endToEnd(String model, long ms) {
+        Timer.builder("eestream.end.to.end").description("From the request's createdAt to its response").tag("model", model)
+                .publishPercentileHistogram().register(registry).record(Duration.ofMillis(Math.max(0, ms)));
+    }
+
+    /** A model being served: a gauge of 1 labelled with its task and device. */
+    public void modelServed(String model, String task, String device) {
+        Gauge.builder("eestream.model.info", () -> 1).description("Models served, with task and device (cpu or cuda)")
+                .tag("model", model).tag("task", task).tag("device", device).register(registry);
+    }
+}
