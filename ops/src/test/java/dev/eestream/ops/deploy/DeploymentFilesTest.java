@@ -52,7 +52,15 @@ class DeploymentFilesTest {
     }
 
     @Test
-    void everyImageIsPinnedToAVersion() {
+    void everyImageIsPinnedToAVersion() throws IOException {
+        for (String line : Files.readAllLines(ROOT.resolve("ops/docker/Dockerfile"))) {
+            if (line.startsWith("FROM ") && !line.contains("${")) {
+                assertTrue(line.split("\\s+")[1].matches(".+:.*\\d.*"), "Dockerfile base image not pinned: " + line);
+            }
+            if (line.startsWith("ARG RUNTIME_IMAGE=")) {
+                assertTrue(line.matches("ARG RUNTIME_IMAGE=.+:.*\\d.*"), line);
+            }
+        }
         services.forEach((name, s) -> {
             String image = (String) s.get("image");
             assertNotNull(image, name + " has an image");
@@ -108,7 +116,11 @@ class DeploymentFilesTest {
                 .get("resources")).get("reservations")).get("devices");
         assertEquals("nvidia", devices.get(0).get("driver"));
         assertTrue(((List<String>) devices.get(0).get("capabilities")).contains("gpu"));
-        assertEquals("gpu", ((Map<?, ?>) ((Map<?, ?>) gpu.get("build")).get("args")).get("MAVEN_PROFILE"));
+        Map<?, ?> args = (Map<?, ?>) ((Map<?, ?>) gpu.get("build")).get("args");
+        assertEquals("gpu", args.get("MAVEN_PROFILE"));
+        // ONNX Runtime's CUDA provider needs CUDA and cuDNN in the image, or it silently runs on the CPU.
+        String runtime = String.valueOf(args.get("RUNTIME_IMAGE"));
+        assertTrue(runtime.startsWith("nvidia/cuda:") && runtime.contains("cudnn"), runtime);
     }
 
     @Test
