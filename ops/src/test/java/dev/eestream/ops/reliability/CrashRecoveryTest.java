@@ -76,20 +76,10 @@ class CrashRecoveryTest {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"exactly_once_v2", "at_least_once"})
     void killedThreeTimesWhileRequestsStreamIn(String guarantee) throws Exception {
-        ModelTransformer.Result ee = ModelTransformer.transform(TinyModels.encoder(7, null),
-                TransformSpec.builder(Task.EMBED).key(key).modelId(MODEL).build());
+        writeModel();
         ModelTransformer.Result plain = ModelTransformer.transform(TinyModels.encoder(7, null),
                 TransformSpec.builder(Task.EMBED).modelId("plain").build());
-        Path modelDir = Files.createDirectories(work.resolve("models").resolve(MODEL));
-        Files.write(modelDir.resolve("model.onnx"), ee.modelBytes());
-        ee.manifest().write(modelDir.resolve("manifest.json"));
-
-        Map<String, String> settings = new HashMap<>();
-        settings.put("bootstrap.servers", infrastructure.bootstrapServers());
-        settings.put("schema.registry.url", infrastructure.registryUrl());
-        settings.put("models.dir", work.resolve("models").toString());
-        settings.put("state.dir", work.resolve("state").toString());
-        settings.put("application.id", "crash-" + guarantee.replace('_', '-'));
+        Map<String, String> settings = processorSettings("crash-" + guarantee.replace('_', '-'));
         settings.put("processing.guarantee", guarantee);
         // Static membership and a short session: a restarted instance takes its partitions back at once.
         settings.put("group.instance.id", "crash-instance");
@@ -193,28 +183,10 @@ class CrashRecoveryTest {
 
     @org.junit.jupiter.api.Test
     void sigtermStopsCleanlyWithinItsTimeoutAndNothingIsLost() throws Exception {
-        ModelTransformer.Result ee = ModelTransformer.transform(TinyModels.encoder(7, null),
-                TransformSpec.builder(Task.EMBED).key(key).modelId(MODEL).build());
-        Path modelDir = Files.createDirectories(work.resolve("models").resolve(MODEL));
-        Files.write(modelDir.resolve("model.onnx"), ee.modelBytes());
-        ee.manifest().write(modelDir.resolve("manifest.json"));
-        Map<String, String> settings = new HashMap<>();
-        settings.put("bootstrap.servers", infrastructure.bootstrapServers());
-        settings.put("schema.registry.url", infrastructure.registryUrl());
-        settings.put("models.dir", work.resolve("models").toString());
-        settings.put("state.dir", work.resolve("state").toString());
-        settings.put("application.id", "sigterm-test");
+        writeModel();
+        Map<String, String> settings = processorSettings("sigterm-test");
         int total = 3000;
-        Random random = new Random(11);
-        List<InferenceRequest> requests = new ArrayList<>();
-        for (int i = 0; i < total; i++) {
-            List<Long> ids = new ArrayList<>();
-            for (int j = 0; j < 1 + random.nextInt(TinyModels.MAX_POSITIONS); j++) {
-                ids.add((long) random.nextInt(TinyModels.ENCODER_VOCAB));
-            }
-            requests.add(InferenceRequest.newBuilder().setRequestId("t-" + i).setModelId(MODEL).setTokenIds(ids)
-                    .setReplyTopic(REPLIES).setCreatedAt(Instant.now()).build());
-        }
+        List<InferenceRequest> requests = plainRequests("t-", total, 11);
         ChildProcessor first = ChildProcessor.start(settings);
         children.add(first);
         assertTrue(first.awaitRunning(120), first.log());
@@ -241,28 +213,10 @@ class CrashRecoveryTest {
 
     @org.junit.jupiter.api.Test
     void brokerRestartUnderLoadLosesNothingAndTheProcessorReconnectsByItself() throws Exception {
-        ModelTransformer.Result ee = ModelTransformer.transform(TinyModels.encoder(7, null),
-                TransformSpec.builder(Task.EMBED).key(key).modelId(MODEL).build());
-        Path modelDir = Files.createDirectories(work.resolve("models").resolve(MODEL));
-        Files.write(modelDir.resolve("model.onnx"), ee.modelBytes());
-        ee.manifest().write(modelDir.resolve("manifest.json"));
-        Map<String, String> settings = new HashMap<>();
-        settings.put("bootstrap.servers", infrastructure.bootstrapServers());
-        settings.put("schema.registry.url", infrastructure.registryUrl());
-        settings.put("models.dir", work.resolve("models").toString());
-        settings.put("state.dir", work.resolve("state").toString());
-        settings.put("application.id", "broker-restart-test");
+        writeModel();
+        Map<String, String> settings = processorSettings("broker-restart-test");
         int total = 3000;
-        Random random = new Random(13);
-        List<InferenceRequest> requests = new ArrayList<>();
-        for (int i = 0; i < total; i++) {
-            List<Long> ids = new ArrayList<>();
-            for (int j = 0; j < 1 + random.nextInt(TinyModels.MAX_POSITIONS); j++) {
-                ids.add((long) random.nextInt(TinyModels.ENCODER_VOCAB));
-            }
-            requests.add(InferenceRequest.newBuilder().setRequestId("b-" + i).setModelId(MODEL).setTokenIds(ids)
-                    .setReplyTopic(REPLIES).setCreatedAt(Instant.now()).build());
-        }
+        List<InferenceRequest> requests = plainRequests("b-", total, 13);
         ChildProcessor processor = ChildProcessor.start(settings);
         children.add(processor);
         assertTrue(processor.awaitRunning(120), processor.log());
@@ -280,6 +234,42 @@ class CrashRecoveryTest {
         assertTrue(processor.isAlive(), "the same processor process carried on");
         assertEquals(total, counts.size(), "none lost across a broker restart");
         assertEquals(0, duplicates, "none answered twice");
+    }
+
+    /** Writes the tiny EE embed model into the processor's model directory; returns it. */
+    private ModelTransformer.Result writeModel() throws java.io.IOException {
+        ModelTransformer.Result ee = ModelTransformer.transform(TinyModels.encoder(7, null),
+                TransformSpec.builder(Task.EMBED).key(key).modelId(MODEL).build());
+        Path modelDir = Files.createDirectories(work.resolve("models").resolve(MODEL));
+        Files.write(modelDir.resolve("model.onnx"), ee.modelBytes());
+        ee.manifest().write(modelDir.resolve("manifest.json"));
+        return ee;
+    }
+
+    /** The child processor's settings against this test's broker and registry. */
+    private Map<String, String> processorSettings(String applicationId) {
+        Map<String, String> settings = new HashMap<>();
+        settings.put("bootstrap.servers", infrastructure.bootstrapServers());
+        settings.put("schema.registry.url", infrastructure.registryUrl());
+        settings.put("models.dir", work.resolve("models").toString());
+        settings.put("state.dir", work.resolve("state").toString());
+        settings.put("application.id", applicationId);
+        return settings;
+    }
+
+    /** {@code count} requests with random plaintext ids (the cipher is not needed where answers are only counted). */
+    private static List<InferenceRequest> plainRequests(String prefix, int count, long seed) {
+        Random random = new Random(seed);
+        List<InferenceRequest> requests = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            List<Long> ids = new ArrayList<>();
+            for (int j = 0; j < 1 + random.nextInt(TinyModels.MAX_POSITIONS); j++) {
+                ids.add((long) random.nextInt(TinyModels.ENCODER_VOCAB));
+            }
+            requests.add(InferenceRequest.newBuilder().setRequestId(prefix + i).setModelId(MODEL).setTokenIds(ids)
+                    .setReplyTopic(REPLIES).setCreatedAt(Instant.now()).build());
+        }
+        return requests;
     }
 
     /** Answers per request id on the reply topic (committed only), reading until {@code expected} ids and 5 quiet seconds. */
