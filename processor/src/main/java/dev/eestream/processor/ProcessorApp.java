@@ -12,6 +12,7 @@ import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import dev.eestream.processor.topology.ProcessorTopology;
+import dev.eestream.processor.validation.TopicExistence;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.serde.AvroDeserializer;
@@ -46,9 +47,11 @@ public final class ProcessorApp implements AutoCloseable {
     private final PrometheusMeterRegistry registry;
     private final KafkaStreamsMetrics streamsMetrics;
     private final OpsHttpServer http;
+    private final TopicExistence replyTopics;
 
     private ProcessorApp(ModelRepository models, InferenceWorker worker, KafkaStreams streams, PrometheusMeterRegistry registry,
-            KafkaStreamsMetrics streamsMetrics, OpsHttpServer http) {
+            KafkaStreamsMetrics streamsMetrics, OpsHttpServer http, TopicExistence replyTopics) {
+        this.replyTopics = replyTopics;
         this.models = models;
         this.worker = worker;
         this.streams = streams;
@@ -73,13 +76,14 @@ public final class ProcessorApp implements AutoCloseable {
         ProcessorMetrics metrics = new ProcessorMetrics(registry);
         models.onLoaded(m -> metrics.modelServed(m.manifest().modelId(), m.manifest().task(), m.device().id()));
         OpsHttpServer http = null;
+        TopicExistence replyTopics = TopicExistence.cached(Admin.create(adminConfig(kafka)));
         try {
             AvroDeserializer<InferenceRequest> requests = new AvroDeserializer<>(InferenceRequest.class);
             requests.configure(kafka, false);
             AvroSerializer<InferenceResponse> responses = new AvroSerializer<>();
             responses.configure(kafka, false);
-            Topology topology = ProcessorTopology.build(settings.topics(), models, settings.batchPolicy(), worker, metrics,
-                    requests, responses);
+            Topology topology = ProcessorTopology.build(settings.topics(), models, replyTopics, settings.batchPolicy(), worker,
+                    metrics, requests, responses);
             Properties props = new Properties();
             props.putAll(kafka);
             KafkaStreams streams = new KafkaStreams(topology, props);
@@ -99,11 +103,12 @@ public final class ProcessorApp implements AutoCloseable {
             streams.start();
             LOG.info("processor '{}' started: models {} from {}, {} ({} processing)", kafka.get(StreamsConfig.APPLICATION_ID_CONFIG),
                     models.modelIds(), settings.modelsDir(), settings.batchPolicy(), kafka.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG));
-            return new ProcessorApp(models, worker, streams, registry, streamsMetrics, http);
+            return new ProcessorApp(models, worker, streams, registry, streamsMetrics, http, replyTopics);
         } catch (IOException | RuntimeException e) {
             if (http != null) {
                 http.close();
             }
+            replyTopics.close();
             worker.close();
             models.close();
             throw e;
@@ -140,6 +145,7 @@ public final class ProcessorApp implements AutoCloseable {
         }
         streams.close(timeout);
         streamsMetrics.close();
+        replyTopics.close();
         worker.close();
         models.close();
         registry.close();
@@ -172,15 +178,20 @@ public final class ProcessorApp implements AutoCloseable {
         close(Duration.ofSeconds(30));
     }
 
-    private static void createTopics(Map<String, Object> kafka, ProcessorSettings settings) {
+    /** The Admin client's share of the settings (security included). */
+    private static Map<String, Object> adminConfig(Map<String, Object> kafka) {
         Map<String, Object> adminConfig = new java.util.HashMap<>();
         kafka.forEach((k, v) -> {
             if (AdminClientConfig.configNames().contains(k)) {
                 adminConfig.put(k, v);
             }
         });
+        return adminConfig;
+    }
+
+    private static void createTopics(Map<String, Object> kafka, ProcessorSettings settings) {
         ProcessorTopology.Topics t = settings.topics();
-        try (Admin admin = Admin.create(adminConfig)) {
+        try (Admin admin = Admin.create(adminConfig(kafka))) {
             Set<String> existing = admin.listTopics().names().get();
             List<NewTopic> missing = new ArrayList<>();
             for (String name : List.of(t.requests(), t.responses(), t.deadLetters())) {

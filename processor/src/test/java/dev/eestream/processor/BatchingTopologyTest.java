@@ -14,6 +14,7 @@ import dev.eestream.processor.batching.InferenceWorker;
 import dev.eestream.processor.metrics.ProcessorMetrics;
 import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.processor.topology.ProcessorTopology;
+import dev.eestream.processor.validation.TopicExistence;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
@@ -81,7 +82,7 @@ class BatchingTopologyTest {
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "batching-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        driver = new TopologyTestDriver(ProcessorTopology.build(TOPICS, repository, policy, worker, metrics,
+        driver = new TopologyTestDriver(ProcessorTopology.build(TOPICS, repository, TopicExistence.assumeAll(), policy, worker, metrics,
                 PlainAvro.deserializer(InferenceRequest.class), PlainAvro.serializer(InferenceResponse.class)), props,
                 Instant.ofEpochMilli(1_000_000));
         requests = driver.createInputTopic(TOPICS.requests(), new StringSerializer(), new ByteArraySerializer());

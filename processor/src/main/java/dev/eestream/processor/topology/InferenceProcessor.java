@@ -9,6 +9,7 @@ import dev.eestream.processor.batching.PendingStore;
 import dev.eestream.processor.metrics.ProcessorMetrics;
 import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.processor.validation.RequestValidator;
+import dev.eestream.processor.validation.TopicExistence;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.serde.DecodeResult;
@@ -46,6 +47,11 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
     static final String HEADER_REASON = "eestream.dlq.reason";
     /** Carries a request's reply topic to the sink's topic-name extractor. */
     static final String HEADER_REPLY_TOPIC = "eestream.reply-topic";
+    /**
+     * Most bytes of an undecodable value kept in the dead-letter topic. More would fail to produce
+     * (the topic's 1 MB default), which would fail the task on the same record again and again.
+     */
+    static final int MAX_DEAD_LETTER_BYTES = 512 * 1024;
     /** Batches computing at once per task: one running and one queued behind it, so the worker never idles. */
     static final int MAX_BATCHES_IN_FLIGHT = 2;
 
@@ -67,10 +73,10 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
             InferenceWorker.Outcome outcome, Throwable error, long flushStart, String device) {
     }
 
-    InferenceProcessor(ModelRepository models, Deserializer<InferenceRequest> decoder, BatchPolicy policy, InferenceWorker worker,
-            ProcessorMetrics metrics) {
+    InferenceProcessor(ModelRepository models, TopicExistence topics, Deserializer<InferenceRequest> decoder, BatchPolicy policy,
+            InferenceWorker worker, ProcessorMetrics metrics) {
         this.models = models;
-        this.validator = new RequestValidator(models);
+        this.validator = new RequestValidator(models, topics);
         this.decoder = decoder;
         this.policy = policy;
         this.worker = worker;
@@ -205,8 +211,8 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
             metrics.endToEnd(model, response.getRespondedAt().toEpochMilli() - request.getCreatedAt().toEpochMilli());
         }
         Headers headers = new RecordHeaders();
-        // An illegal reply topic is itself the error: that answer goes to the default topic.
-        if (request.getReplyTopic() != null && RequestValidator.isLegalTopic(request.getReplyTopic())) {
+        // An illegal or missing reply topic is itself the error: that answer goes to the default topic.
+        if (validator.replyTopicUsable(request)) {
             headers.add(HEADER_REPLY_TOPIC, request.getReplyTopic().getBytes(StandardCharsets.UTF_8));
         }
         context.forward(new Record<String, Object>(response.getRequestId(), response, timestamp, headers), RESPONSES);
@@ -222,8 +228,14 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
             headers.add("eestream.dlq.partition", Integer.toString(m.partition()).getBytes(StandardCharsets.UTF_8));
             headers.add("eestream.dlq.offset", Long.toString(m.offset()).getBytes(StandardCharsets.UTF_8));
         });
+        byte[] value = record.value();
+        if (value != null && value.length > MAX_DEAD_LETTER_BYTES) {
+            headers.add("eestream.dlq.truncated", Integer.toString(value.length).getBytes(StandardCharsets.UTF_8));
+            value = java.util.Arrays.copyOf(value, MAX_DEAD_LETTER_BYTES);
+        }
+        String key = record.key() != null && record.key().length() > 1024 ? record.key().substring(0, 1024) : record.key();
         LOG.warn("undecodable record at {}: {}", meta.map(m -> m.topic() + "-" + m.partition() + "@" + m.offset()).orElse("?"), reason);
-        context.forward(new Record<String, Object>(record.key(), record.value(), record.timestamp(), headers), DEAD_LETTERS);
+        context.forward(new Record<String, Object>(key, value, record.timestamp(), headers), DEAD_LETTERS);
     }
 
     private String topic() {

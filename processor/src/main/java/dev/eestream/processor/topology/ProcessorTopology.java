@@ -5,6 +5,7 @@ import dev.eestream.processor.batching.InferenceWorker;
 import dev.eestream.processor.batching.PendingStore;
 import dev.eestream.processor.metrics.ProcessorMetrics;
 import dev.eestream.processor.models.ModelRepository;
+import dev.eestream.processor.validation.TopicExistence;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -30,12 +31,12 @@ public final class ProcessorTopology {
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
-    public static Topology build(Topics topics, ModelRepository models, BatchPolicy policy, InferenceWorker worker,
-            ProcessorMetrics metrics, Deserializer<InferenceRequest> requestDeserializer,
+    public static Topology build(Topics topics, ModelRepository models, TopicExistence replyTopics, BatchPolicy policy,
+            InferenceWorker worker, ProcessorMetrics metrics, Deserializer<InferenceRequest> requestDeserializer,
             Serializer<InferenceResponse> responseSerializer) {
         Topology t = new Topology();
         t.addSource("requests", new StringDeserializer(), Serdes.ByteArray().deserializer(), topics.requests());
-        t.addProcessor("inference", () -> new InferenceProcessor(models, requestDeserializer, policy, worker, metrics), "requests");
+        t.addProcessor("inference", () -> new InferenceProcessor(models, replyTopics, requestDeserializer, policy, worker, metrics), "requests");
         // Caching: a request parked and answered within one commit interval reaches the changelog once
         // (a tombstone), not twice; what is still waiting at commit is written in the same transaction.
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(PendingStore.STORE_NAME),

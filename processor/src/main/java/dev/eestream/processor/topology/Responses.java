@@ -17,8 +17,22 @@ final class Responses {
                 .setQueuedMs(queuedMs).setInferenceMs(inferenceMs).setBatchSize(batchSize).build();
     }
 
+    /**
+     * An ERROR answer. Oversized request fields are not echoed whole: a hostile request must not make
+     * an answer too large to produce. The request id is kept when it is of legal length.
+     */
     static InferenceResponse error(InferenceRequest r, String reason, long nowMillis) {
-        return base(r, nowMillis).setStatus(ResponseStatus.ERROR).setError(reason).build();
+        InferenceResponse.Builder b = base(r, nowMillis).setStatus(ResponseStatus.ERROR).setError(reason);
+        b.setRequestId(truncate(r.getRequestId(), 256)).setModelId(truncate(r.getModelId(), 256));
+        long attributeChars = r.getAttributes().entrySet().stream().mapToLong(e -> e.getKey().length() + e.getValue().length()).sum();
+        if (attributeChars > dev.eestream.processor.validation.RequestValidator.MAX_ATTRIBUTES_CHARS) {
+            b.setAttributes(java.util.Map.of());
+        }
+        return b.build();
+    }
+
+    private static String truncate(String s, int max) {
+        return s.length() <= max ? s : s.substring(0, max);
     }
 
     private static InferenceResponse.Builder base(InferenceRequest r, long nowMillis) {

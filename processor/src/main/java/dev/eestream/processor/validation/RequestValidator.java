@@ -14,10 +14,15 @@ public final class RequestValidator {
     private static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
     private static final int MAX_REQUEST_ID = 256;
 
-    private final ModelRepository models;
+    /** Keys and values of a request's attributes, in characters: they travel back in the response. */
+    public static final int MAX_ATTRIBUTES_CHARS = 64 * 1024;
 
-    public RequestValidator(ModelRepository models) {
+    private final ModelRepository models;
+    private final TopicExistence topics;
+
+    public RequestValidator(ModelRepository models, TopicExistence topics) {
         this.models = models;
+        this.topics = topics;
     }
 
     /** The reason the request is invalid, or empty if it can be served. */
@@ -26,11 +31,21 @@ public final class RequestValidator {
             return Optional.of("request id must have 1 to " + MAX_REQUEST_ID + " characters");
         }
         if (r.getReplyTopic() != null && !isLegalTopic(r.getReplyTopic())) {
-            return Optional.of("reply topic '" + r.getReplyTopic() + "' is not a legal Kafka topic name");
+            return Optional.of("reply topic '" + abbreviate(r.getReplyTopic()) + "' is not a legal Kafka topic name");
+        }
+        if (r.getReplyTopic() != null && !topics.exists(r.getReplyTopic())) {
+            return Optional.of("reply topic '" + r.getReplyTopic() + "' does not exist");
+        }
+        long attributeChars = 0;
+        for (var e : r.getAttributes().entrySet()) {
+            attributeChars += e.getKey().length() + e.getValue().length();
+        }
+        if (attributeChars > MAX_ATTRIBUTES_CHARS) {
+            return Optional.of("attributes of " + attributeChars + " characters exceed the limit of " + MAX_ATTRIBUTES_CHARS);
         }
         Optional<ModelSession> model = models.model(r.getModelId());
         if (model.isEmpty()) {
-            return Optional.of("unknown model '" + r.getModelId() + "'");
+            return Optional.of("unknown model '" + abbreviate(r.getModelId()) + "'");
         }
         ModelManifest m = model.get().manifest();
         List<Long> ids = r.getTokenIds();
@@ -48,6 +63,16 @@ public final class RequestValidator {
             }
         }
         return Optional.empty();
+    }
+
+    /** Whether answers may go to this request's reply topic: it is legal and exists. */
+    public boolean replyTopicUsable(InferenceRequest r) {
+        return r.getReplyTopic() != null && isLegalTopic(r.getReplyTopic()) && topics.exists(r.getReplyTopic());
+    }
+
+    /** Hostile input is echoed in error messages only in part. */
+    public static String abbreviate(String s) {
+        return s.length() <= 200 ? s : s.substring(0, 200) + "…(" + s.length() + " characters)";
     }
 
     public static boolean isLegalTopic(String name) {
