@@ -83,6 +83,14 @@ public final class LocalMode implements AutoCloseable {
     }
 
     /** Starts the processor and waits until its stream is RUNNING. */
+    /** Stops the processor (the broker and the registry keep running); {@link #startProcessor()} starts it again. */
+    public synchronized void stopProcessor() {
+        if (processor != null) {
+            processor.close(Duration.ofSeconds(30));
+            processor = null;
+        }
+    }
+
     public synchronized ProcessorApp startProcessor() throws IOException, InterruptedException {
         if (processor != null) {
             return processor;

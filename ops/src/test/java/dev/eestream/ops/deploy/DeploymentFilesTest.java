@@ -139,8 +139,8 @@ class DeploymentFilesTest {
         ProcessorMetrics m = new ProcessorMetrics(registry);
         m.request("m", "ok");
         m.batch("m", "cpu", 2, 10, 12, 5);
-        m.queued("m", 3);
-        m.endToEnd("m", 40);
+        m.queued("m", "cpu", 3);
+        m.endToEnd("m", "cpu", 40);
         m.modelServed("m", "classify", "cpu");
         String scrape = registry.scrape();
         String dashboard = Files.readString(ROOT.resolve("ops/grafana/dashboards/eestream.json"));

@@ -6,7 +6,9 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What the processor reports, by model: requests by outcome, batch sizes, time waiting for a batch,
@@ -16,6 +18,14 @@ import java.time.Duration;
  */
 public final class ProcessorMetrics {
     private final MeterRegistry registry;
+    // Meters are looked up once per model (and outcome), not built on every request: this runs per record.
+    private final Map<String, Counter> requests = new ConcurrentHashMap<>();
+    private final Map<String, ModelMeters> byModel = new ConcurrentHashMap<>();
+
+    /** The meters of one model on one device. */
+    private record ModelMeters(DistributionSummary batchSize, Timer inference, DistributionSummary padding, Counter tokens,
+            Timer batchWait, Timer endToEnd) {
+    }
 
     public ProcessorMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -32,35 +42,44 @@ public final class ProcessorMetrics {
 
     /** One request's outcome: ok, error (an ERROR response) or dead_letter. */
     public void request(String model, String outcome) {
-        Counter.builder("eestream.requests").description("Requests by model and outcome")
-                .tag("model", model).tag("outcome", outcome).register(registry).increment();
+        requests.computeIfAbsent(model + '\u0000' + outcome, k -> Counter.builder("eestream.requests")
+                .description("Requests by model and outcome").tag("model", model).tag("outcome", outcome).register(registry))
+                .increment();
     }
 
     /** A finished inference batch. */
     public void batch(String model, String device, int size, long realTokens, long paddedTokens, long inferenceMs) {
-        DistributionSummary.builder("eestream.batch.size").description("Requests per inference batch").tag("model", model)
-                .publishPercentileHistogram().serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128, 256)
-                .register(registry).record(size);
-        Timer.builder("eestream.inference").description("Time of one inference batch in ONNX Runtime")
-                .tag("model", model).tag("device", device).publishPercentileHistogram().register(registry)
-                .record(Duration.ofMillis(inferenceMs));
-        DistributionSummary.builder("eestream.padding.ratio").description("Share of a batch's tokens that are padding")
-                .tag("model", model).register(registry)
-                .record(paddedTokens == 0 ? 0 : (double) (paddedTokens - realTokens) / paddedTokens);
-        Counter.builder("eestream.tokens").description("Real (unpadded) tokens inferred; rate() gives tokens per second")
-                .tag("model", model).tag("device", device).register(registry).increment(realTokens);
+        ModelMeters m = meters(model, device);
+        m.batchSize().record(size);
+        m.inference().record(inferenceMs, TimeUnit.MILLISECONDS);
+        m.padding().record(paddedTokens == 0 ? 0 : (double) (paddedTokens - realTokens) / paddedTokens);
+        m.tokens().increment(realTokens);
     }
 
     /** How long a request waited for its batch. */
-    public void queued(String model, long ms) {
-        Timer.builder("eestream.batch.wait").description("Time a request waited for its batch").tag("model", model)
-                .publishPercentileHistogram().register(registry).record(Duration.ofMillis(Math.max(0, ms)));
+    public void queued(String model, String device, long ms) {
+        meters(model, device).batchWait().record(Math.max(0, ms), TimeUnit.MILLISECONDS);
     }
 
     /** From the request's createdAt (client clock) to the response. */
-    public void endToEnd(String model, long ms) {
-        Timer.builder("eestream.end.to.end").description("From the request's createdAt to its response").tag("model", model)
-                .publishPercentileHistogram().register(registry).record(Duration.ofMillis(Math.max(0, ms)));
+    public void endToEnd(String model, String device, long ms) {
+        meters(model, device).endToEnd().record(Math.max(0, ms), TimeUnit.MILLISECONDS);
+    }
+
+    private ModelMeters meters(String model, String device) {
+        return byModel.computeIfAbsent(model + '\u0000' + device, k -> new ModelMeters(
+                DistributionSummary.builder("eestream.batch.size").description("Requests per inference batch").tag("model", model)
+                        .publishPercentileHistogram().serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128, 256).register(registry),
+                Timer.builder("eestream.inference").description("Time of one inference batch in ONNX Runtime")
+                        .tag("model", model).tag("device", device).publishPercentileHistogram().register(registry),
+                DistributionSummary.builder("eestream.padding.ratio").description("Share of a batch's tokens that are padding")
+                        .tag("model", model).register(registry),
+                Counter.builder("eestream.tokens").description("Real (unpadded) tokens inferred; rate() gives tokens per second")
+                        .tag("model", model).tag("device", device).register(registry),
+                Timer.builder("eestream.batch.wait").description("Time a request waited for its batch").tag("model", model)
+                        .publishPercentileHistogram().register(registry),
+                Timer.builder("eestream.end.to.end").description("From the request's createdAt to its response").tag("model", model)
+                        .publishPercentileHistogram().register(registry)));
     }
 
     /** A model being served: a gauge of 1 labelled with its task and device. */

@@ -187,7 +187,7 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
                     InferenceResponse response = a.error() != null ? Responses.error(r, a.error(), done)
                             : Responses.ok(r, a.scores(), a.tokenIds(), Math.max(0, f.flushStart() - a.request().arrivalMillis()),
                                     f.outcome().inferenceMs(), f.outcome().batchSize(), done);
-                    metrics.queued(model, f.flushStart() - a.request().arrivalMillis());
+                    metrics.queued(model, f.device(), f.flushStart() - a.request().arrivalMillis());
                     respond(r, response, done);
                 }
             }
@@ -208,7 +208,8 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
         String model = models.model(request.getModelId()).isPresent() ? request.getModelId() : "(unknown)";
         metrics.request(model, response.getStatus() == dev.eestream.schemas.ResponseStatus.OK ? "ok" : "error");
         if (response.getStatus() == dev.eestream.schemas.ResponseStatus.OK && request.getCreatedAt().toEpochMilli() > 0) {
-            metrics.endToEnd(model, response.getRespondedAt().toEpochMilli() - request.getCreatedAt().toEpochMilli());
+            String device = models.model(request.getModelId()).map(m -> m.device().id()).orElse("cpu");
+            metrics.endToEnd(model, device, response.getRespondedAt().toEpochMilli() - request.getCreatedAt().toEpochMilli());
         }
         Headers headers = new RecordHeaders();
         // An illegal or missing reply topic is itself the error: that answer goes to the default topic.
