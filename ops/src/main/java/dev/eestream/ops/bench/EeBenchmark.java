@@ -148,18 +148,13 @@ public final class EeBenchmark {
             eeTimes.add(te);
             ratios.add(tp / te);
         }
-        return new Point(batch, length, batch / (median(plainTimes) / 1e9), batch / (median(eeTimes) / 1e9),
-                median(ratios), ratios.size());
+        return new Point(batch, length, batch / (Stats.median(plainTimes) / 1e9), batch / (Stats.median(eeTimes) / 1e9),
+                Stats.median(ratios), ratios.size());
     }
 
     private static double time(ModelSession s, List<long[]> batch) {
         long t = System.nanoTime();
         s.run(batch);
         return System.nanoTime() - t;
-    }
-
-    private static double median(List<Double> v) {
-        double[] c = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
     }
 }

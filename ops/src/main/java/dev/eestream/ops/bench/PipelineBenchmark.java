@@ -230,15 +230,10 @@ public final class PipelineBenchmark {
             }
             CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
         }
-        double[] sorted = latencies.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        double[] sorted = Stats.sorted(latencies);
         out.printf("end-to-end latency at %.1f req/s (half of capacity), %d requests: p50 %.0f ms, p99 %.0f ms, max %.0f ms%n",
-                rate, sorted.length, percentile(sorted, 50), percentile(sorted, 99), sorted[sorted.length - 1]);
+                rate, sorted.length, Stats.percentile(sorted, 50), Stats.percentile(sorted, 99), sorted[sorted.length - 1]);
         out.flush();
-    }
-
-    private static double percentile(double[] sorted, double p) {
-        int i = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
-        return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
     }
 
     /** The bundled demo documents, numbered so each text is unique. */

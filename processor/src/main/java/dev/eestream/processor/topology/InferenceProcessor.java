@@ -205,11 +205,13 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
 
     private void respond(InferenceRequest request, InferenceResponse response, long timestamp) {
         // A model that is not served is counted as "(unknown)": clients must not be able to mint labels.
-        String model = models.model(request.getModelId()).isPresent() ? request.getModelId() : "(unknown)";
-        metrics.request(model, response.getStatus() == dev.eestream.schemas.ResponseStatus.OK ? "ok" : "error");
-        if (response.getStatus() == dev.eestream.schemas.ResponseStatus.OK && request.getCreatedAt().toEpochMilli() > 0) {
-            String device = models.model(request.getModelId()).map(m -> m.device().id()).orElse("cpu");
-            metrics.endToEnd(model, device, response.getRespondedAt().toEpochMilli() - request.getCreatedAt().toEpochMilli());
+        Optional<ModelSession> served = models.model(request.getModelId());
+        String model = served.isPresent() ? request.getModelId() : "(unknown)";
+        boolean ok = response.getStatus() == dev.eestream.schemas.ResponseStatus.OK;
+        metrics.request(model, ok ? "ok" : "error");
+        if (ok && served.isPresent() && request.getCreatedAt().toEpochMilli() > 0) {
+            metrics.endToEnd(model, served.get().device().id(),
+                    response.getRespondedAt().toEpochMilli() - request.getCreatedAt().toEpochMilli());
         }
         Headers headers = new RecordHeaders();
         // An illegal or missing reply topic is itself the error: that answer goes to the default topic.
