@@ -23,8 +23,8 @@ public final class InferenceWorker implements AutoCloseable {
     public record Answer(PendingRequest request, List<Float> scores, List<Long> tokenIds, String error) {
     }
 
-    /** A finished batch. */
-    public record Outcome(List<Answer> answers, long inferenceMs, int batchSize) {
+    /** A finished batch; {@code splits} counts the failed (sub-)batches that were retried in halves. */
+    public record Outcome(List<Answer> answers, long inferenceMs, int batchSize, int splits) {
     }
 
     private final ExecutorService executor;
@@ -58,11 +58,12 @@ public final class InferenceWorker implements AutoCloseable {
     static Outcome run(ModelSession session, List<PendingRequest> batch) {
         long t0 = System.nanoTime();
         List<Answer> answers = new ArrayList<>(batch.size());
-        runHalving(session, batch, answers);
-        return new Outcome(answers, (System.nanoTime() - t0) / 1_000_000, batch.size());
+        int splits = runHalving(session, batch, answers);
+        return new Outcome(answers, (System.nanoTime() - t0) / 1_000_000, batch.size(), splits);
     }
 
-    private static void runHalving(ModelSession session, List<PendingRequest> batch, List<Answer> answers) {
+    /** Returns how many (sub-)batches failed and were split. */
+    private static int runHalving(ModelSession session, List<PendingRequest> batch, List<Answer> answers) {
         List<long[]> ids = new ArrayList<>(batch.size());
         for (PendingRequest p : batch) {
             ids.add(p.request().getTokenIds().stream().mapToLong(Long::longValue).toArray());
@@ -79,17 +80,18 @@ public final class InferenceWorker implements AutoCloseable {
                     answers.add(new Answer(batch.get(b), boxed(out[b]), null, null));
                 }
             }
+            return 0;
         } catch (RuntimeException e) {
             if (batch.size() > 1) {
                 LOG.warn("a batch of {} failed on model {} ({}); retrying in halves", batch.size(), session.manifest().modelId(),
                         e.getMessage());
-                runHalving(session, batch.subList(0, batch.size() / 2), answers);
-                runHalving(session, batch.subList(batch.size() / 2, batch.size()), answers);
-                return;
+                return 1 + runHalving(session, batch.subList(0, batch.size() / 2), answers)
+                        + runHalving(session, batch.subList(batch.size() / 2, batch.size()), answers);
             }
             LOG.warn("request {} failed on model {}: {}", batch.get(0).request().getRequestId(), session.manifest().modelId(),
                     e.getMessage());
             answers.add(new Answer(batch.get(0), null, null, "inference failed: " + e.getMessage()));
+            return 0;
         }
     }
 

@@ -56,6 +56,14 @@ public final class ProcessorMetrics {
         m.tokens().increment(realTokens);
     }
 
+    /** Failed batches that were retried in halves to find the requests that fail alone. */
+    public void batchSplits(String model, int splits) {
+        if (splits > 0) {
+            Counter.builder("eestream.batch.splits").description("Failed inference batches retried in halves")
+                    .tag("model", model).register(registry).increment(splits);
+        }
+    }
+
     /** How long a request waited for its batch. */
     public void queued(String model, String device, long ms) {
         meters(model, device).batchWait().record(Math.max(0, ms), TimeUnit.MILLISECONDS);

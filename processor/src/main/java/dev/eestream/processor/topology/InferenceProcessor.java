@@ -182,6 +182,7 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
                 long real = f.batch().stream().mapToLong(PendingRequest::length).sum();
                 metrics.batch(model, f.device(), f.batch().size(), real, BatchPlanner.paddedTokens(f.batch(), PendingRequest::length),
                         f.outcome().inferenceMs());
+                metrics.batchSplits(model, f.outcome().splits());
                 for (InferenceWorker.Answer a : f.outcome().answers()) {
                     InferenceRequest r = a.request().request();
                     InferenceResponse response = a.error() != null ? Responses.error(r, a.error(), done)
