@@ -41,7 +41,7 @@ public final class EestreamCli implements Runnable {
 
     /** A command line with eestream's error handling: user errors print one line, no stack trace. */
     public static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new EestreamCli());
+        CommandLine cl = new CommandLine(new EestreamCli()).setCaseInsensitiveEnumValuesAllowed(true);
         cl.getSubcommands().get("processor").getCommandSpec().usageMessage().footer(ProcessorCommand.settingsTable());
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (e instanceof EeException) {

@@ -104,6 +104,16 @@ class CliTest {
     }
 
     @Test
+    void aKeyFileOthersCanReadIsRefusedWithAClearError() throws Exception {
+        Path key = keygen("shared.key");
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-r-----"));
+        Run r = run("encrypt", "--key", key.toString(), "--text", "x");
+        assertEquals(EestreamCli.EXIT_USER_ERROR, r.exit());
+        assertTrue(r.err().startsWith("eestream: error: ") && r.err().contains("chmod 600"), r.err());
+        assertEquals("", r.out(), "nothing encrypted with a key others could read");
+    }
+
+    @Test
     void aFileThatIsNotAKeyIsRefused() throws Exception {
         Path notKey = dir.resolve("notes.txt");
         Files.writeString(notKey, "{\"hello\": 1}");

@@ -1,9 +1,9 @@
 package dev.eestream.kafka.local;
 
+import dev.eestream.kafka.local.security.BrokerSecurity;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.Uuid;
@@ -58,6 +58,7 @@ public final class LocalKafka implements AutoCloseable {
     private final boolean deleteOnClose;
     private final Map<String, String> overrides;
     private final Duration startupTimeout;
+    private final BrokerSecurity security;
 
     private Path dataDirectory;
     private KafkaRaftServer server;
@@ -69,6 +70,7 @@ public final class LocalKafka implements AutoCloseable {
         this.requestedControllerPort = b.controllerPort;
         this.overrides = b.properties;
         this.startupTimeout = b.startupTimeout;
+        this.security = b.security;
         this.deleteOnClose = b.dataDirectory == null;
         this.dataDirectory = deleteOnClose ? null : b.dataDirectory.toAbsolutePath();
     }
@@ -95,7 +97,7 @@ public final class LocalKafka implements AutoCloseable {
                 int p = requestedPort == 0 ? freePort() : requestedPort;
                 int c = requestedControllerPort == 0 ? freePort() : requestedControllerPort;
                 KafkaConfig config = KafkaConfig.fromProps(brokerProperties(p, c), false);
-                format(config);
+                format(config, security.scramArguments());
                 KafkaRaftServer candidate = new KafkaRaftServer(config, Time.SYSTEM);
                 try {
                     candidate.startup();
@@ -114,10 +116,23 @@ public final class LocalKafka implements AutoCloseable {
         }
     }
 
-    /** {@code 127.0.0.1:PORT}, for the clients' {@code bootstrap.servers}. */
+    /** {@code 127.0.0.1:PORT} of the client listener, for the clients' {@code bootstrap.servers}. */
     public synchronized String bootstrapServers() {
         if (server == null) throw new IllegalStateException("LocalKafka is not running");
         return HOST + ":" + port;
+    }
+
+    /** The client listener's security. */
+    public BrokerSecurity security() {
+        return security;
+    }
+
+    /** Everything a Kafka client needs to connect: {@code bootstrap.servers} and the security settings. */
+    public synchronized Map<String, String> clientProperties() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("bootstrap.servers", bootstrapServers());
+        m.putAll(security.clientProperties());
+        return m;
     }
 
     /** The given data directory, or the temporary one once started (null before that). */
@@ -209,10 +224,14 @@ public final class LocalKafka implements AutoCloseable {
         // storage, so a restart on the same directory may use a different (free) controller port.
         m.put("controller.quorum.voters", NODE_ID + "@" + HOST + ":" + c);
         m.put("controller.listener.names", "CONTROLLER");
-        m.put("listeners", "PLAINTEXT://" + HOST + ":" + p + ",CONTROLLER://" + HOST + ":" + c);
-        m.put("advertised.listeners", "PLAINTEXT://" + HOST + ":" + p);
-        m.put("inter.broker.listener.name", "PLAINTEXT");
-        m.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        // The controller listener is KRaft's own (this process talks to itself); clients and the
+        // broker's inter-broker traffic use the client listener with its security.
+        String client = security.listenerName();
+        m.put("listeners", client + "://" + HOST + ":" + p + ",CONTROLLER://" + HOST + ":" + c);
+        m.put("advertised.listeners", client + "://" + HOST + ":" + p);
+        m.put("inter.broker.listener.name", client);
+        m.put("listener.security.protocol.map", client + ":" + security.protocol().name() + ",CONTROLLER:PLAINTEXT");
+        m.putAll(security.brokerProperties());
         m.put("log.dirs", dataDirectory.resolve("logs").toString());
         // One node: every internal topic gets a single replica, so transactions and consumer
         // groups can be used at all.
@@ -242,7 +261,7 @@ public final class LocalKafka implements AutoCloseable {
      * bootstrap metadata to unformatted directories. An already formatted directory keeps its
      * cluster id and data; its id is reused because the Formatter insists that all agree.
      */
-    private static void format(KafkaConfig config) {
+    private static void format(KafkaConfig config, List<String> scramArguments) {
         try {
             String clusterId = new MetaPropertiesEnsemble.Loader()
                     .addLogDirs(config.logDirs())
@@ -258,6 +277,7 @@ public final class LocalKafka implements AutoCloseable {
                     .setMetadataLogDirectory(config.metadataLogDir())
                     .setDirectories(config.logDirs())
                     .setIgnoreFormatted(true)
+                    .setScramArguments(scramArguments)
                     .run();
         } catch (Exception e) {
             throw new IllegalStateException("Cannot format the Kafka storage directory", e);
@@ -284,7 +304,7 @@ public final class LocalKafka implements AutoCloseable {
 
     private Admin admin() {
         Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        p.putAll(clientProperties());
         return Admin.create(p);
     }
 
@@ -325,31 +345,33 @@ public final class LocalKafka implements AutoCloseable {
      * and varied. {@link #build()} gives a broker that is not started yet.
      */
     public static final class Builder {
-        private static final Builder DEFAULTS = new Builder(0, 0, null, Map.of(), Duration.ofSeconds(60));
+        private static final Builder DEFAULTS = new Builder(0, 0, null, Map.of(), Duration.ofSeconds(60), BrokerSecurity.plaintext());
 
         private final int port;
         private final int controllerPort;
         private final Path dataDirectory;
         private final Map<String, String> properties;
         private final Duration startupTimeout;
+        private final BrokerSecurity security;
 
         private Builder(int port, int controllerPort, Path dataDirectory, Map<String, String> properties,
-                        Duration startupTimeout) {
+                        Duration startupTimeout, BrokerSecurity security) {
             this.port = port;
             this.controllerPort = controllerPort;
             this.dataDirectory = dataDirectory;
             this.properties = properties;
             this.startupTimeout = startupTimeout;
+            this.security = security;
         }
 
-        /** The client (PLAINTEXT) port; 0, the default, picks a free one. */
+        /** The client listener's port; 0, the default, picks a free one. */
         public Builder port(int port) {
-            return new Builder(checkPort(port), controllerPort, dataDirectory, properties, startupTimeout);
+            return new Builder(checkPort(port), controllerPort, dataDirectory, properties, startupTimeout, security);
         }
 
         /** The KRaft controller port; 0, the default, picks a free one. */
         public Builder controllerPort(int controllerPort) {
-            return new Builder(port, checkPort(controllerPort), dataDirectory, properties, startupTimeout);
+            return new Builder(port, checkPort(controllerPort), dataDirectory, properties, startupTimeout, security);
         }
 
         /**
@@ -357,14 +379,14 @@ public final class LocalKafka implements AutoCloseable {
          * its topics and records; null, the default, uses a temporary one that close() deletes.
          */
         public Builder dataDirectory(Path dataDirectory) {
-            return new Builder(port, controllerPort, dataDirectory, properties, startupTimeout);
+            return new Builder(port, controllerPort, dataDirectory, properties, startupTimeout, security);
         }
 
-        /** Any broker property; it wins over LocalKafka's own settings (e.g. listeners for SSL or SASL). */
+        /** Any broker property; it wins over LocalKafka's own settings (use {@link #security} for SSL or SASL). */
         public Builder property(String name, String value) {
             Map<String, String> copy = new HashMap<>(properties);
             copy.put(Objects.requireNonNull(name), Objects.requireNonNull(value));
-            return new Builder(port, controllerPort, dataDirectory, Map.copyOf(copy), startupTimeout);
+            return new Builder(port, controllerPort, dataDirectory, Map.copyOf(copy), startupTimeout, security);
         }
 
         /** How long start() may take until a client can talk to the broker (default 60 s). */
@@ -372,7 +394,15 @@ public final class LocalKafka implements AutoCloseable {
             if (startupTimeout.isNegative() || startupTimeout.isZero()) {
                 throw new IllegalArgumentException("startupTimeout must be positive");
             }
-            return new Builder(port, controllerPort, dataDirectory, properties, startupTimeout);
+            return new Builder(port, controllerPort, dataDirectory, properties, startupTimeout, security);
+        }
+
+        /**
+         * The client listener's security (PLAINTEXT by default). With SCRAM, the user is created when
+         * the storage is first formatted; a data directory formatted before keeps its users.
+         */
+        public Builder security(BrokerSecurity security) {
+            return new Builder(port, controllerPort, dataDirectory, properties, startupTimeout, Objects.requireNonNull(security));
         }
 
         public LocalKafka build() {
@@ -391,7 +421,7 @@ public final class LocalKafka implements AutoCloseable {
      */
     public static void main(String[] args) throws InterruptedException {
         Builder b = builder().port(args.length > 0 ? Integer.parseInt(args[0]) : 9092);
-        if (args.length > 1) b.dataDirectory(Path.of(args[1]));
+        if (args.length > 1) b = b.dataDirectory(Path.of(args[1]));
         LocalKafka kafka = b.build().start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -1,5 +1,6 @@
 package dev.eestream.ops.commands;
 
+import dev.eestream.kafka.local.security.BrokerSecurity;
 import dev.eestream.ops.local.LocalMode;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -10,7 +11,9 @@ import picocli.CommandLine.Option;
 
 @Command(name = "local", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run everything on this machine: a real single-node Kafka broker (KRaft), the schema registry",
-            "REST subset and the processor, bound to 127.0.0.1. Prints the addresses and runs until Ctrl-C."})
+            "REST subset and the processor, bound to 127.0.0.1. Prints the addresses and runs until Ctrl-C.",
+            "Writes the settings clients need to DATA-DIR/client.properties (owner-only): pass it to the",
+            "client commands with --client-config."})
 public final class LocalCommand implements Callable<Integer> {
     @Option(names = "--kafka-port", defaultValue = "9092", paramLabel = "P", description = "Broker port, 0 for any free one (default: ${DEFAULT-VALUE}).")
     int kafkaPort;
@@ -26,12 +29,18 @@ public final class LocalCommand implements Callable<Integer> {
             description = "Where the broker and the processor keep their data; kept across runs (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
+    @Option(names = "--security", defaultValue = "PLAINTEXT", paramLabel = "PROTOCOL",
+            description = {"PLAINTEXT, SSL (TLS with a CA made here, HTTPS registry), SASL_SSL (SSL plus a SCRAM-SHA-512 user",
+                "and registry basic auth) or SASL_PLAINTEXT. Certificates and the user are kept in DATA-DIR/security",
+                "(default: ${DEFAULT-VALUE})."})
+    BrokerSecurity.Protocol security;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        LocalMode local = LocalMode.start(new LocalMode.Options(kafkaPort, registryPort, models, dataDir, null));
+        LocalMode local = LocalMode.start(new LocalMode.Options(kafkaPort, registryPort, models, dataDir, null, security));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             local.close();
@@ -40,6 +49,8 @@ public final class LocalCommand implements Callable<Integer> {
         var out = spec.commandLine().getOut();
         out.println("bootstrap.servers=" + local.bootstrapServers());
         out.println("schema.registry.url=" + local.registryUrl());
+        out.println("security: " + security + "; client settings in " + dataDir.resolve(LocalMode.CLIENT_PROPERTIES).toAbsolutePath()
+                + " (--client-config)");
         out.println("metrics=" + local.processor().httpUrl() + "/metrics (also /health, /ready)");
         out.println("models: " + local.processor().models().modelIds() + " from " + models.toAbsolutePath()
                 + "; data in " + dataDir.toAbsolutePath() + "; Ctrl-C to stop");

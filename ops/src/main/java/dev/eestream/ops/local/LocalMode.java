@@ -1,40 +1,67 @@
 package dev.eestream.ops.local;
 
 import dev.eestream.client.producer.EncryptedInferenceClient;
+import dev.eestream.core.EeException;
 import dev.eestream.kafka.local.LocalKafka;
+import dev.eestream.kafka.local.security.BrokerSecurity;
+import dev.eestream.kafka.local.security.LocalTls;
+import dev.eestream.kafka.local.security.ScramUser;
 import dev.eestream.processor.ProcessorApp;
 import dev.eestream.processor.config.ProcessorSettings;
 import dev.eestream.processor.topology.ProcessorTopology;
 import dev.eestream.schemas.registry.InMemorySchemaRegistryServer;
+import dev.eestream.schemas.registry.KeyStoreFile;
+import dev.eestream.schemas.registry.RegistrySettings;
 import java.io.IOException;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Properties;
 
 /**
  * Everything on one machine: a real single-node Kafka broker (KRaft), the Schema Registry REST subset
- * in memory, and the processor over a model directory. Binds to 127.0.0.1 only.
+ * in memory, and the processor over a model directory. Binds to 127.0.0.1 only. Optionally secured:
+ * TLS (a CA of its own) and SASL/SCRAM on the broker, HTTPS and basic auth on the registry, with the
+ * settings a client needs written to {@code DATA/client.properties} (owner-only).
  */
 public final class LocalMode implements AutoCloseable {
+    /** The client settings file in the data directory. */
+    public static final String CLIENT_PROPERTIES = "client.properties";
+
     private LocalKafka kafka;
     private final InMemorySchemaRegistryServer registry;
     private final Options options;
     private final Path stateDirectory;
+    private final BrokerSecurity security;
     private ProcessorApp processor;
 
-    private LocalMode(LocalKafka kafka, InMemorySchemaRegistryServer registry, Options options, Path stateDirectory) {
+    private LocalMode(LocalKafka kafka, InMemorySchemaRegistryServer registry, Options options, Path stateDirectory,
+            BrokerSecurity security) {
         this.kafka = kafka;
         this.registry = registry;
         this.options = options;
         this.stateDirectory = stateDirectory;
+        this.security = security;
     }
 
     /** Options of local mode. */
-    public record Options(int kafkaPort, int registryPort, Path modelsDir, Path dataDirectory, Map<String, String> processorSettings) {
+    public record Options(int kafkaPort, int registryPort, Path modelsDir, Path dataDirectory, Map<String, String> processorSettings,
+            BrokerSecurity.Protocol security) {
         public Options {
             processorSettings = processorSettings == null ? Map.of() : Map.copyOf(processorSettings);
+            security = security == null ? BrokerSecurity.Protocol.PLAINTEXT : security;
+        }
+
+        /** Without security (PLAINTEXT). */
+        public Options(int kafkaPort, int registryPort, Path modelsDir, Path dataDirectory, Map<String, String> processorSettings) {
+            this(kafkaPort, registryPort, modelsDir, dataDirectory, processorSettings, BrokerSecurity.Protocol.PLAINTEXT);
         }
 
         public static Options of(Path modelsDir) {
@@ -44,7 +71,15 @@ public final class LocalMode implements AutoCloseable {
         public Options withProcessorSetting(String key, String value) {
             Map<String, String> m = new HashMap<>(processorSettings);
             m.put(key, value);
-            return new Options(kafkaPort, registryPort, modelsDir, dataDirectory, m);
+            return new Options(kafkaPort, registryPort, modelsDir, dataDirectory, m, security);
+        }
+
+        /**
+         * SSL: TLS on the broker and HTTPS on the registry. SASL_SSL adds a SCRAM-SHA-512 user on the
+         * broker and basic auth (same user) on the registry; SASL_PLAINTEXT is SCRAM without TLS.
+         */
+        public Options withSecurity(BrokerSecurity.Protocol protocol) {
+            return new Options(kafkaPort, registryPort, modelsDir, dataDirectory, processorSettings, protocol);
         }
     }
 
@@ -65,24 +100,83 @@ public final class LocalMode implements AutoCloseable {
             Files.createDirectories(options.modelsDir());
         }
         Path kafkaData = options.dataDirectory() == null ? null : options.dataDirectory().resolve("kafka");
-        LocalKafka kafka = LocalKafka.builder().port(options.kafkaPort()).dataDirectory(kafkaData).build().start();
+        BrokerSecurity security = security(options);
+        LocalKafka kafka = LocalKafka.builder().port(options.kafkaPort()).dataDirectory(kafkaData).security(security).build().start();
         try {
             ProcessorTopology.Topics topics = ProcessorTopology.Topics.DEFAULT;
             kafka.createTopic(topics.requests(), 3);
             kafka.createTopic(topics.responses(), 3);
             kafka.createTopic(topics.deadLetters(), 1);
             kafka.createTopic(EncryptedInferenceClient.DEFAULT_REPLY_TOPIC, 3);
-            InMemorySchemaRegistryServer registry = InMemorySchemaRegistryServer.builder().port(options.registryPort()).start();
+            InMemorySchemaRegistryServer.Builder registryBuilder = InMemorySchemaRegistryServer.builder().port(options.registryPort());
+            if (security.tls().isPresent()) {
+                LocalTls tls = security.tls().get();
+                registryBuilder = registryBuilder.sslContext(KeyStoreFile.sslContext(new KeyStoreFile(tls.keyStore(), tls.password(), "PKCS12"), null));
+            }
+            if (security.user().isPresent()) {
+                registryBuilder = registryBuilder.basicAuth(security.user().get().name(), security.user().get().password());
+            }
+            InMemorySchemaRegistryServer registry = registryBuilder.start();
             Path stateDir = options.dataDirectory() != null ? options.dataDirectory().resolve("streams")
                     : Files.createTempDirectory("eestream-streams-");
-            return new LocalMode(kafka, registry, options, stateDir);
+            LocalMode local = new LocalMode(kafka, registry, options, stateDir, security);
+            if (options.dataDirectory() != null) {
+                local.writeClientProperties(options.dataDirectory().resolve(CLIENT_PROPERTIES));
+            }
+            return local;
         } catch (IOException | RuntimeException e) {
             kafka.close();
             throw e;
         }
     }
 
-    /** Starts the processor and waits until its stream is RUNNING. */
+    /**
+     * The broker's security. Secrets (TLS stores, the SCRAM user) are kept in DATA/security, owner-only,
+     * and reused on the next start; without a data directory they live in a temporary one.
+     */
+    private static BrokerSecurity security(Options options) throws IOException {
+        BrokerSecurity.Protocol protocol = options.security();
+        if (protocol == BrokerSecurity.Protocol.PLAINTEXT) {
+            return BrokerSecurity.plaintext();
+        }
+        Path dir = options.dataDirectory() != null ? options.dataDirectory().resolve("security")
+                : Files.createTempDirectory("eestream-security-");
+        boolean tls = protocol == BrokerSecurity.Protocol.SSL || protocol == BrokerSecurity.Protocol.SASL_SSL;
+        boolean sasl = protocol == BrokerSecurity.Protocol.SASL_SSL || protocol == BrokerSecurity.Protocol.SASL_PLAINTEXT;
+        LocalTls material = tls ? LocalTls.createOrLoad(dir.resolve("tls")) : null;
+        // SCRAM users are created when the broker's storage is first formatted: a data directory
+        // made without SASL has none, and every login would fail.
+        if (sasl && options.dataDirectory() != null && !Files.exists(dir.resolve("scram-user"))
+                && Files.exists(options.dataDirectory().resolve("kafka").resolve("logs").resolve("meta.properties"))) {
+            throw new EeException("the data directory " + options.dataDirectory() + " was made without SASL, so its broker has no "
+                    + "SCRAM user; use a new --data-dir for --security " + protocol);
+        }
+        ScramUser user = sasl ? ScramUser.createOrLoad(dir.resolve("scram-user"), "eestream") : null;
+        return switch (protocol) {
+            case SSL -> BrokerSecurity.ssl(material);
+            case SASL_SSL -> BrokerSecurity.saslSsl(material, user);
+            case SASL_PLAINTEXT -> BrokerSecurity.saslPlaintext(user);
+            case PLAINTEXT -> BrokerSecurity.plaintext();
+        };
+    }
+
+    /** Writes what a client needs (--client-config), replacing the file atomically; owner-only, as it may hold secrets. */
+    public void writeClientProperties(Path file) throws IOException {
+        Properties p = new Properties();
+        clientProperties().forEach((k, v) -> p.setProperty(k, v.toString()));
+        StringWriter text = new StringWriter();
+        p.store(text, "eestream local mode (" + security.protocol() + "): use with --client-config; holds secrets, keep it owner-only");
+        Path dir = file.toAbsolutePath().getParent();
+        Path tmp = Files.createTempFile(dir, ".client-", ".properties",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        try {
+            Files.writeString(tmp, text.toString(), StandardCharsets.UTF_8);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
     /** Stops the processor (the broker and the registry keep running); {@link #startProcessor()} starts it again. */
     public synchronized void stopProcessor() {
         if (processor != null) {
@@ -96,8 +190,7 @@ public final class LocalMode implements AutoCloseable {
             return processor;
         }
         Map<String, String> settings = new HashMap<>();
-        settings.put("bootstrap.servers", kafka.bootstrapServers());
-        settings.put("schema.registry.url", registry.url());
+        clientProperties().forEach((k, v) -> settings.put(k, v.toString()));
         settings.put(ProcessorSettings.MODELS_DIR, options.modelsDir().toString());
         settings.put("state.dir", stateDirectory.toString());
         settings.put(ProcessorSettings.MODELS_SCAN_INTERVAL_MS, "1000");
@@ -140,12 +233,28 @@ public final class LocalMode implements AutoCloseable {
         int port = Integer.parseInt(kafka.bootstrapServers().substring(kafka.bootstrapServers().lastIndexOf(':') + 1));
         kafka.close();
         Thread.sleep(downtime.toMillis());
-        kafka = LocalKafka.builder().port(port).dataDirectory(options.dataDirectory().resolve("kafka")).build().start();
+        kafka = LocalKafka.builder().port(port).dataDirectory(options.dataDirectory().resolve("kafka")).security(security).build().start();
     }
 
-    /** Settings a client needs to talk to this local mode. */
+    /** Settings a client needs to talk to this local mode: Kafka's and the registry's, security included. */
     public Map<String, Object> clientProperties() {
-        return Map.of("bootstrap.servers", bootstrapServers(), "schema.registry.url", registryUrl());
+        Map<String, Object> m = new LinkedHashMap<>(kafka().clientProperties());
+        m.put(RegistrySettings.URL_CONFIG, registryUrl());
+        security.tls().ifPresent(tls -> {
+            m.put(RegistrySettings.TRUSTSTORE_LOCATION_CONFIG, tls.trustStore().toString());
+            m.put(RegistrySettings.TRUSTSTORE_PASSWORD_CONFIG, tls.password());
+            m.put(RegistrySettings.TRUSTSTORE_TYPE_CONFIG, "PKCS12");
+        });
+        security.user().ifPresent(user -> {
+            m.put(RegistrySettings.CREDENTIALS_SOURCE_CONFIG, "USER_INFO");
+            m.put(RegistrySettings.USER_INFO_CONFIG, user.name() + ":" + user.password());
+        });
+        return m;
+    }
+
+    /** The broker's security. */
+    public BrokerSecurity security() {
+        return security;
     }
 
     public Path dataDirectory() {

@@ -20,7 +20,7 @@ final class ChildProcessor implements AutoCloseable {
     private final CountDownLatch running = new CountDownLatch(1);
     private final StringBuilder log = new StringBuilder();
 
-    private ChildProcessor(Process process) {
+    private ChildProcessor(Process process, String readyLine) {
         this.process = process;
         Thread reader = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
@@ -29,7 +29,7 @@ final class ChildProcessor implements AutoCloseable {
                     synchronized (log) {
                         log.append(line).append('\n');
                     }
-                    if (line.startsWith("processor running")) {
+                    if (line.startsWith(readyLine)) {
                         running.countDown();
                     }
                 }
@@ -42,13 +42,58 @@ final class ChildProcessor implements AutoCloseable {
     }
 
     static ChildProcessor start(Map<String, String> settings) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-cp", classpath(), "dev.eestream.ops.EestreamCli", "processor", "--shutdown-timeout-ms", "10000"));
+        List<String> args = new ArrayList<>(List.of("processor", "--shutdown-timeout-ms", "10000"));
         settings.forEach((k, v) -> {
-            cmd.add("--set");
-            cmd.add(k + "=" + v);
+            args.add("--set");
+            args.add(k + "=" + v);
         });
-        return new ChildProcessor(new ProcessBuilder(cmd).redirectErrorStream(true).start());
+        return start(List.of(), args);
+    }
+
+    /** {@code eestream ARGS} (a processor command line) in a child JVM with extra JVM options. */
+    static ChildProcessor start(List<String> jvmOptions, List<String> args) throws IOException {
+        return start(jvmOptions, args, "processor running");
+    }
+
+    /** {@code eestream ARGS} in a child JVM, running once it prints a line starting with {@code readyLine}. */
+    static ChildProcessor start(List<String> jvmOptions, List<String> args, String readyLine) throws IOException {
+        return new ChildProcessor(new ProcessBuilder(command(jvmOptions, args)).redirectErrorStream(true).start(), readyLine);
+    }
+
+    /** What a finished child command printed (stdout and stderr together) and its exit status. */
+    record Finished(int exit, String output) {
+    }
+
+    /** Runs any {@code eestream} command in a child JVM to its end (at most {@code seconds}). */
+    static Finished run(List<String> jvmOptions, Map<String, String> environment, List<String> args, long seconds)
+            throws IOException, InterruptedException {
+        ProcessBuilder builder = new ProcessBuilder(command(jvmOptions, args)).redirectErrorStream(true);
+        builder.environment().putAll(environment);
+        Process p = builder.start();
+        StringBuilder out = new StringBuilder();
+        Thread reader = new Thread(() -> {
+            try {
+                out.append(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                out.append("(output lost: ").append(e).append(')');
+            }
+        }, "child-command-output");
+        reader.start();
+        if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+        }
+        reader.join(10_000);
+        return new Finished(p.isAlive() ? -1 : p.exitValue(), out.toString());
+    }
+
+    private static List<String> command(List<String> jvmOptions, List<String> args) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Xmx1g");
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", classpath(), "dev.eestream.ops.EestreamCli"));
+        cmd.addAll(args);
+        return cmd;
     }
 
     boolean awaitRunning(long seconds) throws InterruptedException {
