@@ -10,6 +10,7 @@ import dev.eestream.client.consumer.DecryptedResult;
 import dev.eestream.client.producer.Document;
 import dev.eestream.client.producer.EncryptedInferenceClient;
 import dev.eestream.client.producer.InferenceErrorException;
+import dev.eestream.core.Compare;
 import dev.eestream.core.TestTexts;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.model.BundledModel;
@@ -363,8 +364,8 @@ class PipelineIntegrationTest {
         }
         assertEquals("ERROR", byId.get("line-2").get("status").getAsString());
         Map<String, float[]> expected = plaintextScores(List.of("The invoice is overdue", "They won the match in extra time"));
-        assertEquals(LABELS.get(argmax(expected.get("The invoice is overdue"))), byId.get("inv").get("label").getAsString());
-        assertEquals(LABELS.get(argmax(expected.get("They won the match in extra time"))), byId.get("match").get("label").getAsString());
+        assertEquals(LABELS.get(Compare.argmax(expected.get("The invoice is overdue"))), byId.get("inv").get("label").getAsString());
+        assertEquals(LABELS.get(Compare.argmax(expected.get("They won the match in extra time"))), byId.get("match").get("label").getAsString());
 
         java.io.StringWriter consumed = new java.io.StringWriter();
         picocli.CommandLine consume = dev.eestream.ops.EestreamCli.commandLine();
@@ -407,7 +408,7 @@ class PipelineIntegrationTest {
             }
             assertNotNull(found, "plaintext result on " + plaintextTopic);
             assertEquals(c.label(), found.get("label").getAsString());
-            assertEquals(LABELS.get(argmax(plaintextScores(List.of(text)).get(text))), found.get("label").getAsString());
+            assertEquals(LABELS.get(Compare.argmax(plaintextScores(List.of(text)).get(text))), found.get("label").getAsString());
         }
     }
 
@@ -497,14 +498,6 @@ class PipelineIntegrationTest {
             }
         }
         return 0;
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            best = v[i] > v[best] ? i : best;
-        }
-        return best;
     }
 
     private static KafkaConsumer<String, byte[]> consumer(Map<String, Object> cfg) {

@@ -8,6 +8,7 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.eestream.client.consumer.DecryptedResult;
+import dev.eestream.core.Compare;
 import dev.eestream.client.producer.EncryptedInferenceClient;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.KeyFiles;
@@ -111,7 +112,7 @@ class TransportSecurityTest {
              ModelSession s = ModelSession.open(plain.modelBytes(), plain.manifest())) {
             for (Map.Entry<String, String> d : documents.entrySet()) {
                 float[] scores = s.run(List.of(tok.encodePlain(d.getValue())))[0];
-                expectedLabels.put(d.getKey(), LABELS.get(argmax(scores)));
+                expectedLabels.put(d.getKey(), LABELS.get(Compare.argmax(scores)));
             }
         }
     }
@@ -268,15 +269,5 @@ class TransportSecurityTest {
             p.load(r);
         }
         return p;
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }
