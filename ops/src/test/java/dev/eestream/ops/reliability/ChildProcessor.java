@@ -42,8 +42,15 @@ final class ChildProcessor implements AutoCloseable {
     }
 
     static ChildProcessor start(Map<String, String> settings) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-cp", classpath(), "dev.eestream.ops.EestreamCli", "processor", "--shutdown-timeout-ms", "10000"));
+        return start(settings, List.of("-Xmx1g"));
+    }
+
+    /** With these JVM options (heap size, GC) before the class path. */
+    static ChildProcessor start(Map<String, String> settings, List<String> jvmOptions) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", classpath(), "dev.eestream.ops.EestreamCli", "processor", "--shutdown-timeout-ms", "10000"));
         settings.forEach((k, v) -> {
             cmd.add("--set");
             cmd.add(k + "=" + v);
