@@ -7,22 +7,18 @@ import dev.eestream.core.decrypt.OutputDecryptor;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.Permutation;
 import dev.eestream.core.model.ModelManifest;
-import dev.eestream.core.model.Task;
 import dev.eestream.core.model.TinyModels;
 import dev.eestream.core.model.transform.ModelTransformer;
-import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.core.runtime.ModelSession;
 import dev.eestream.ops.local.LocalMode;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
-import dev.eestream.schemas.serde.AvroDeserializer;
 import dev.eestream.schemas.serde.AvroSerializer;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -36,12 +32,10 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.junit.jupiter.api.Test;
@@ -65,13 +59,9 @@ class BatchFailureTest {
 
     @Test
     void aFailingBatchIsSplitAndOnlyTheOffendingRequestsGetErrors() throws Exception {
-        ModelTransformer.Result ee = ModelTransformer.transform(TinyModels.encoder(7, null),
-                TransformSpec.builder(Task.EMBED).key(key).modelId(MODEL).build());
-        ModelTransformer.Result plain = ModelTransformer.transform(TinyModels.encoder(7, null),
-                TransformSpec.builder(Task.EMBED).modelId("plain").build());
-        Path modelDir = Files.createDirectories(work.resolve("models").resolve(MODEL));
-        Files.write(modelDir.resolve("model.onnx"), ee.modelBytes());
-        withMaxLength(ee.manifest(), 2 * TinyModels.MAX_POSITIONS).write(modelDir.resolve(ModelManifest.FILE_NAME));
+        ModelTransformer.Result ee = ReliabilityFixture.writeEmbedModel(work.resolve("models"), key, MODEL);
+        ModelTransformer.Result plain = ReliabilityFixture.plainEmbedModel();
+        withMaxLength(ee.manifest(), 2 * TinyModels.MAX_POSITIONS).write(work.resolve("models").resolve(MODEL).resolve(ModelManifest.FILE_NAME));
 
         // Three rounds of 16 requests, each round one batch: round 0 holds one long request, round 1
         // holds three, round 2 none (a control: no split expected from it).
@@ -120,7 +110,7 @@ class BatchFailureTest {
                 }
             }
 
-            Map<String, InferenceResponse> answers = readAnswers(cfg, requests.size());
+            Map<String, InferenceResponse> answers = readAnswers(local, requests.size());
             assertEquals(requests.keySet(), answers.keySet(), "every request answered once");
             OutputDecryptor decryptor = new OutputDecryptor(key);
             int errors = 0;
@@ -133,16 +123,7 @@ class BatchFailureTest {
                         assertTrue(r.getError().startsWith("inference failed: "), r.getError());
                         continue;
                     }
-                    assertEquals(ResponseStatus.OK, r.getStatus(), e.getKey() + ": " + r.getError());
-                    float[] expected = reference.run(List.of(clear.get(e.getKey())))[0];
-                    float[] cipher = new float[r.getScores().size()];
-                    for (int k = 0; k < cipher.length; k++) {
-                        cipher[k] = r.getScores().get(k);
-                    }
-                    float[] got = decryptor.embedding(cipher);
-                    for (int k = 0; k < got.length; k++) {
-                        assertEquals(expected[k], got[k], 1e-5f, e.getKey() + " element " + k);
-                    }
+                    ReliabilityFixture.assertMatchesPlaintext(decryptor, reference.run(List.of(clear.get(e.getKey())))[0], r);
                 }
             }
             double splits = scrape(local.processor().httpUrl(), "eestream_batch_splits_total");
@@ -163,17 +144,11 @@ class BatchFailureTest {
                 m.hiddenPermutation(), m.labelCount());
     }
 
-    private static Map<String, InferenceResponse> readAnswers(Map<String, Object> clientConfig, int expected) {
-        Map<String, Object> cfg = new HashMap<>(clientConfig);
-        cfg.put(ConsumerConfig.GROUP_ID_CONFIG, "batch-failure-check");
-        cfg.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        cfg.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        AvroDeserializer<InferenceResponse> deserializer = new AvroDeserializer<>(InferenceResponse.class);
-        deserializer.configure(cfg, false);
+    private static Map<String, InferenceResponse> readAnswers(LocalMode local, int expected) {
         Map<String, InferenceResponse> answers = new HashMap<>();
         int records = 0;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        try (KafkaConsumer<String, InferenceResponse> consumer = new KafkaConsumer<>(cfg, new StringDeserializer(), deserializer)) {
+        try (KafkaConsumer<String, InferenceResponse> consumer = ReliabilityFixture.committedAnswers(local, "batch-failure-check")) {
             consumer.subscribe(List.of(REPLIES));
             while (System.nanoTime() < deadline && answers.size() < expected) {
                 for (ConsumerRecord<String, InferenceResponse> r : consumer.poll(Duration.ofMillis(200))) {

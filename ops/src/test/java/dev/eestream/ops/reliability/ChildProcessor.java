@@ -42,12 +42,17 @@ final class ChildProcessor implements AutoCloseable {
     }
 
     static ChildProcessor start(Map<String, String> settings) throws IOException {
+        return start(settings, List.of());
+    }
+
+    /** With these JVM options (heap size, GC); they come after the default -Xmx1g, so theirs wins. */
+    static ChildProcessor start(Map<String, String> settings, List<String> jvmOptions) throws IOException {
         List<String> args = new ArrayList<>(List.of("processor", "--shutdown-timeout-ms", "10000"));
         settings.forEach((k, v) -> {
             args.add("--set");
             args.add(k + "=" + v);
         });
-        return start(List.of(), args);
+        return start(jvmOptions, args);
     }
 
     /** {@code eestream ARGS} (a processor command line) in a child JVM with extra JVM options. */

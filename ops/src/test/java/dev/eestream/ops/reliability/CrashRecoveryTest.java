@@ -6,18 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.eestream.core.decrypt.OutputDecryptor;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.Permutation;
-import dev.eestream.core.model.Task;
 import dev.eestream.core.model.TinyModels;
 import dev.eestream.core.model.transform.ModelTransformer;
-import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.core.runtime.ModelSession;
 import dev.eestream.ops.local.LocalMode;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
-import dev.eestream.schemas.ResponseStatus;
-import dev.eestream.schemas.serde.AvroDeserializer;
 import dev.eestream.schemas.serde.AvroSerializer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -28,12 +23,10 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -77,8 +70,7 @@ class CrashRecoveryTest {
     @ValueSource(strings = {"exactly_once_v2", "at_least_once"})
     void killedThreeTimesWhileRequestsStreamIn(String guarantee) throws Exception {
         writeModel();
-        ModelTransformer.Result plain = ModelTransformer.transform(TinyModels.encoder(7, null),
-                TransformSpec.builder(Task.EMBED).modelId("plain").build());
+        ModelTransformer.Result plain = ReliabilityFixture.plainEmbedModel();
         Map<String, String> settings = processorSettings("crash-" + guarantee.replace('_', '-'));
         settings.put("processing.guarantee", guarantee);
         // Static membership and a short session: a restarted instance takes its partitions back at once.
@@ -130,16 +122,10 @@ class CrashRecoveryTest {
         // Every answer, committed only.
         Map<String, Integer> counts = new HashMap<>();
         Map<String, InferenceResponse> answers = new HashMap<>();
-        Map<String, Object> cfg = new HashMap<>(infrastructure.clientProperties());
-        cfg.put(ConsumerConfig.GROUP_ID_CONFIG, "crash-check-" + guarantee);
-        cfg.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        cfg.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        AvroDeserializer<InferenceResponse> deserializer = new AvroDeserializer<>(InferenceResponse.class);
-        deserializer.configure(cfg, false);
         long quietSince = System.nanoTime();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
         int records = 0;
-        try (KafkaConsumer<String, InferenceResponse> consumer = new KafkaConsumer<>(cfg, new StringDeserializer(), deserializer)) {
+        try (KafkaConsumer<String, InferenceResponse> consumer = ReliabilityFixture.committedAnswers(infrastructure, "crash-check-" + guarantee)) {
             consumer.subscribe(List.of(REPLIES));
             // Keep reading a while after the last answer, so late duplicates would be seen too.
             while (System.nanoTime() < deadline && (answers.size() < REQUESTS || System.nanoTime() - quietSince < TimeUnit.SECONDS.toNanos(5))) {
@@ -166,16 +152,7 @@ class CrashRecoveryTest {
                 List<long[]> chunk = clear.subList(from, Math.min(REQUESTS, from + 256));
                 float[][] expected = reference.run(chunk);
                 for (int i = 0; i < chunk.size(); i++) {
-                    InferenceResponse r = answers.get("r-" + (from + i));
-                    assertEquals(ResponseStatus.OK, r.getStatus(), r.getRequestId() + ": " + r.getError());
-                    float[] cipher = new float[r.getScores().size()];
-                    for (int k = 0; k < cipher.length; k++) {
-                        cipher[k] = r.getScores().get(k);
-                    }
-                    float[] got = decryptor.embedding(cipher);
-                    for (int k = 0; k < got.length; k++) {
-                        assertEquals(expected[i][k], got[k], 1e-5f, r.getRequestId() + " element " + k);
-                    }
+                    ReliabilityFixture.assertMatchesPlaintext(decryptor, expected[i], answers.get("r-" + (from + i)));
                 }
             }
         }
@@ -238,23 +215,12 @@ class CrashRecoveryTest {
 
     /** Writes the tiny EE embed model into the processor's model directory; returns it. */
     private ModelTransformer.Result writeModel() throws java.io.IOException {
-        ModelTransformer.Result ee = ModelTransformer.transform(TinyModels.encoder(7, null),
-                TransformSpec.builder(Task.EMBED).key(key).modelId(MODEL).build());
-        Path modelDir = Files.createDirectories(work.resolve("models").resolve(MODEL));
-        Files.write(modelDir.resolve("model.onnx"), ee.modelBytes());
-        ee.manifest().write(modelDir.resolve("manifest.json"));
-        return ee;
+        return ReliabilityFixture.writeEmbedModel(work.resolve("models"), key, MODEL);
     }
 
     /** The child processor's settings against this test's broker and registry. */
     private Map<String, String> processorSettings(String applicationId) {
-        Map<String, String> settings = new HashMap<>();
-        settings.put("bootstrap.servers", infrastructure.bootstrapServers());
-        settings.put("schema.registry.url", infrastructure.registryUrl());
-        settings.put("models.dir", work.resolve("models").toString());
-        settings.put("state.dir", work.resolve("state").toString());
-        settings.put("application.id", applicationId);
-        return settings;
+        return ReliabilityFixture.processorSettings(infrastructure, work, applicationId);
     }
 
     /** {@code count} requests with random plaintext ids (the cipher is not needed where answers are only counted). */
@@ -274,16 +240,10 @@ class CrashRecoveryTest {
 
     /** Answers per request id on the reply topic (committed only), reading until {@code expected} ids and 5 quiet seconds. */
     private Map<String, Integer> readAnswers(String group, int expected) {
-        Map<String, Object> cfg = new HashMap<>(infrastructure.clientProperties());
-        cfg.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-        cfg.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        cfg.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        AvroDeserializer<InferenceResponse> deserializer = new AvroDeserializer<>(InferenceResponse.class);
-        deserializer.configure(cfg, false);
         Map<String, Integer> counts = new HashMap<>();
         long quietSince = System.nanoTime();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
-        try (KafkaConsumer<String, InferenceResponse> consumer = new KafkaConsumer<>(cfg, new StringDeserializer(), deserializer)) {
+        try (KafkaConsumer<String, InferenceResponse> consumer = ReliabilityFixture.committedAnswers(infrastructure, group)) {
             consumer.subscribe(List.of(REPLIES));
             while (System.nanoTime() < deadline && (counts.size() < expected || System.nanoTime() - quietSince < TimeUnit.SECONDS.toNanos(5))) {
                 for (ConsumerRecord<String, InferenceResponse> r : consumer.poll(Duration.ofMillis(200))) {

@@ -7,10 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.eestream.core.decrypt.OutputDecryptor;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.Permutation;
-import dev.eestream.core.model.Task;
 import dev.eestream.core.model.TinyModels;
 import dev.eestream.core.model.transform.ModelTransformer;
-import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.core.runtime.ModelSession;
 import dev.eestream.ops.local.LocalMode;
 import dev.eestream.schemas.InferenceRequest;
@@ -22,7 +20,6 @@ import dev.eestream.schemas.serde.AvroSerializer;
 import dev.eestream.schemas.serde.WireFormat;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -81,13 +78,8 @@ class HostileInputTest {
 
     @Test
     void everyKindOfBadInputIsAnsweredOrDeadLetteredAndTheStreamKeepsGoing() throws Exception {
-        ModelTransformer.Result ee = ModelTransformer.transform(TinyModels.encoder(7, null),
-                TransformSpec.builder(Task.EMBED).key(key).modelId(MODEL).build());
-        ModelTransformer.Result plain = ModelTransformer.transform(TinyModels.encoder(7, null),
-                TransformSpec.builder(Task.EMBED).modelId("plain").build());
-        Path modelDir = Files.createDirectories(work.resolve("models").resolve(MODEL));
-        Files.write(modelDir.resolve("model.onnx"), ee.modelBytes());
-        ee.manifest().write(modelDir.resolve("manifest.json"));
+        ReliabilityFixture.writeEmbedModel(work.resolve("models"), key, MODEL);
+        ModelTransformer.Result plain = ReliabilityFixture.plainEmbedModel();
 
         try (LocalMode local = LocalMode.start(new LocalMode.Options(0, 0, work.resolve("models"), work.resolve("data"), Map.of()))) {
             local.kafka().createTopic(REPLIES, 1);
