@@ -190,8 +190,8 @@ class TransportSecurityTest {
 
     /**
      * Classifies every document with the classify command (a child JVM, --client-config and a
-     * passphrase-sealed key) and one with the Java client configured from the same file; returns the
-     * command's output.
+     * passphrase-sealed key), reads the answers back with the consume command, and classifies one
+     * document with the Java client configured from the same file; returns the commands' output.
      */
     private String classifyWithClientsOf(Path data, BrokerSecurity.Protocol protocol) throws Exception {
         Path clientConfig = data.resolve(LocalMode.CLIENT_PROPERTIES);
@@ -220,16 +220,24 @@ class TransportSecurityTest {
         }
         assertEquals(documents.size(), labelled, "every document classified over " + protocol);
 
+        // The consume command reads the same answers back from the reply topic and decrypts them.
+        ChildProcessor.Finished consume = ChildProcessor.run(VERBOSE_LOGGING, Map.of(PASSPHRASE_VARIABLE, passphrase),
+                List.of("consume", "--client-config", clientConfig.toString(), "--key", keyFile.toString(),
+                        "--passphrase-env", PASSPHRASE_VARIABLE, "--models", clientDir.toString(),
+                        "--topic", EncryptedInferenceClient.DEFAULT_REPLY_TOPIC, "--from-beginning", "--idle-timeout-ms", "5000"), 180);
+        assertEquals(0, consume.exit(), consume.output());
+        String first = documents.keySet().iterator().next();
+        assertTrue(consume.output().contains("\"label\":\"" + expectedLabels.get(first) + "\""), consume.output());
+
         Map<String, Object> clientProperties = new HashMap<>();
         clientSettings.stringPropertyNames().forEach(k -> clientProperties.put(k, clientSettings.getProperty(k)));
-        String first = documents.keySet().iterator().next();
         try (EncryptedInferenceClient client = EncryptedInferenceClient.builder()
                 .bootstrapServers(clientSettings.getProperty("bootstrap.servers")).properties(clientProperties)
                 .key(key).profile(profile).timeout(Duration.ofSeconds(120)).build()) {
             DecryptedResult.Classification c = client.classify(documents.get(first)).get(120, TimeUnit.SECONDS);
             assertEquals(expectedLabels.get(first), c.label());
         }
-        return classify.output();
+        return classify.output() + "\n" + consume.output();
     }
 
     private void checkLogs(BrokerSecurity.Protocol protocol, String logs, BrokerSecurity security) {
