@@ -66,9 +66,9 @@ public final class EeBenchmark {
         out.printf("model all-MiniLM-L6-v2, task %s, hidden permutation %s; read %.2f s, EE transform + serialise %.2f s "
                 + "(%.1f MB)%n", task.id(), ee.manifest().hiddenPermutation() ? "on" : "off", (t1 - t0) / 1e9, (t2 - t1) / 1e9,
                 eeBytes.length / 1e6);
-        out.printf("per point: >= %d pairs and >= %.0f s of single runs, plaintext and %s alternating; ONNX Runtime CPU, "
+        out.printf("per point: >= %d pairs and >= %.0f s of single runs, plaintext and %s alternating; ONNX Runtime on %s, "
                 + "intra-op threads %s, spinning %s%n", minPairs, secondsPerPoint, control ? "a second plaintext session (A/A control)" : "EE",
-                settings.intraOpThreads() == 0 ? "default" : Integer.toString(settings.intraOpThreads()),
+                settings.device().id(), settings.intraOpThreads() == 0 ? "default" : Integer.toString(settings.intraOpThreads()),
                 settings.spinning() ? "on" : "off");
         String second = control ? "plaintext#2" : "EE";
         out.printf("%6s %6s %16s %16s %14s %6s%n", "batch", "length", "plaintext seq/s", second + " seq/s",
@@ -79,6 +79,9 @@ public final class EeBenchmark {
         try (ModelSession plainSession = ModelSession.open(plain.modelBytes(), plain.manifest(), settings);
              ModelSession eeSession = control ? ModelSession.open(plain.modelBytes(), plain.manifest(), settings)
                      : ModelSession.open(eeBytes, ee.manifest(), settings)) {
+            if (eeSession.device() != settings.device()) {
+                out.printf("%s is not available: both sessions run on %s%n", settings.device().id(), eeSession.device().id());
+            }
             Random random = new Random(1);
             for (int length : lengths) {
                 for (int batch : batchSizes) {

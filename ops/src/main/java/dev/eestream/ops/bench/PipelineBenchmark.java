@@ -10,6 +10,7 @@ import dev.eestream.core.model.Task;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.core.runtime.ModelSession;
+import dev.eestream.core.runtime.Device;
 import dev.eestream.core.runtime.SessionSettings;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
 import dev.eestream.core.tokenizer.TokenizerJson;
@@ -59,14 +60,20 @@ public final class PipelineBenchmark {
     private final double latencySeconds;
     private final BatchPolicy policy;
     private final int inferenceThreads;
+    private final Device device;
     private final PrintWriter out;
 
-    /** @param inferenceThreads ONNX Runtime intra-op threads for both the bare run and the processor (0: its default) */
-    public PipelineBenchmark(int documents, double latencySeconds, BatchPolicy policy, int inferenceThreads, PrintWriter out) {
+    /**
+     * @param inferenceThreads ONNX Runtime intra-op threads for both the bare run and the processor (0: its default)
+     * @param device where both run (cuda falls back to the CPU where it is not available)
+     */
+    public PipelineBenchmark(int documents, double latencySeconds, BatchPolicy policy, int inferenceThreads, Device device,
+            PrintWriter out) {
         this.documents = documents;
         this.latencySeconds = latencySeconds;
         this.policy = policy;
         this.inferenceThreads = ProcessorSettings.resolveInferenceThreads(inferenceThreads);
+        this.device = device;
         this.out = out;
     }
 
@@ -87,8 +94,8 @@ public final class PipelineBenchmark {
         }
         double meanLength = cipher.stream().mapToInt(c -> c.length).average().orElse(0);
         out.printf("all-MiniLM-L6-v2 zero-shot classify (EE), %d documents of %.1f tokens on average; batch policy: size %d, "
-                + "tokens %d, delay %d ms; ONNX Runtime intra-op threads %s%n", documents, meanLength, policy.maxBatchSize(),
-                policy.maxBatchTokens(), policy.maxBatchDelay().toMillis(), inferenceThreads == 0 ? "default" : inferenceThreads);
+                + "tokens %d, delay %d ms; ONNX Runtime on %s, intra-op threads %s%n", documents, meanLength, policy.maxBatchSize(),
+                policy.maxBatchTokens(), policy.maxBatchDelay().toMillis(), device.id(), inferenceThreads == 0 ? "default" : inferenceThreads);
         out.flush();
 
         // Bare ONNX Runtime runs before and after the processor's drain; their mean cancels the machine's drift.
@@ -106,7 +113,8 @@ public final class PipelineBenchmark {
                     ProcessorSettings.MAX_BATCH_SIZE, Integer.toString(policy.maxBatchSize()),
                     ProcessorSettings.MAX_BATCH_TOKENS, Integer.toString(policy.maxBatchTokens()),
                     ProcessorSettings.MAX_BATCH_DELAY_MS, Long.toString(policy.maxBatchDelay().toMillis()),
-                    ProcessorSettings.INFERENCE_THREADS, Integer.toString(inferenceThreads)));
+                    ProcessorSettings.INFERENCE_THREADS, Integer.toString(inferenceThreads),
+                    ProcessorSettings.DEVICE, device.id()));
             try (LocalMode local = LocalMode.startInfrastructure(options)) {
                 local.kafka().createTopic("bench.replies", 3);
                 produceBacklog(local, cipher);
@@ -133,7 +141,10 @@ public final class PipelineBenchmark {
     /** The processor's work without Kafka: arrival-order flushes of maxBatchSize, cut by the same planner. */
     private double bareOnnxRuntime(ModelTransformer.Result ee, List<long[]> cipher) {
         try (ModelSession session = ModelSession.open(ee.modelBytes(), ee.manifest(),
-                SessionSettings.builder().intraOpThreads(inferenceThreads).build())) {
+                SessionSettings.builder().intraOpThreads(inferenceThreads).device(device).build())) {
+            if (session.device() != device) {
+                out.printf("%s is not available: bare ONNX Runtime runs on %s (so does the processor)%n", device.id(), session.device().id());
+            }
             int warm = cipher.size() / 10;
             runFlushes(session, cipher.subList(0, warm));
             long t = System.nanoTime();

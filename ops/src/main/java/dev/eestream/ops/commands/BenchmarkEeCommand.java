@@ -2,6 +2,7 @@ package dev.eestream.ops.commands;
 
 import dev.eestream.core.EeException;
 import dev.eestream.core.model.Task;
+import dev.eestream.core.runtime.Device;
 import dev.eestream.core.runtime.SessionSettings;
 import dev.eestream.ops.bench.EeBenchmark;
 import java.util.concurrent.Callable;
@@ -42,6 +43,10 @@ public final class BenchmarkEeCommand implements Callable<Integer> {
             description = "Let idle ONNX Runtime threads spin-wait (default: off, as the processor runs).")
     boolean spinning;
 
+    @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE",
+            description = "cpu or cuda (needs the -Pgpu build; falls back to the CPU with a warning) (default: ${DEFAULT-VALUE}).")
+    String device;
+
     @Option(names = "--control", description = "A/A control: compare plaintext against a second plaintext session, "
             + "to see the harness's own bias and noise.")
     boolean control;
@@ -68,7 +73,8 @@ public final class BenchmarkEeCommand implements Callable<Integer> {
         if (t == Task.LM) {
             throw new EeException("all-MiniLM-L6-v2 is an encoder: benchmark embed or classify");
         }
-        SessionSettings settings = SessionSettings.builder().intraOpThreads(threads).spinning(spinning).build();
+        SessionSettings settings = SessionSettings.builder().intraOpThreads(threads).spinning(spinning)
+                .device(Device.parse(device)).build();
         new EeBenchmark(t, minPairs, seconds, settings, control, spec.commandLine().getOut()).run(batchSizes, lengths);
         return 0;
     }

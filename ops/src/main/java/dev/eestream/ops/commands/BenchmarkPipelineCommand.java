@@ -1,6 +1,7 @@
 package dev.eestream.ops.commands;
 
 import dev.eestream.core.EeException;
+import dev.eestream.core.runtime.Device;
 import dev.eestream.ops.bench.PipelineBenchmark;
 import dev.eestream.processor.batching.BatchPolicy;
 import java.time.Duration;
@@ -33,6 +34,11 @@ public final class BenchmarkPipelineCommand implements Callable<Integer> {
                     + "0 = ONNX Runtime's choice (default: ${DEFAULT-VALUE}).")
     int inferenceThreads;
 
+    @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE",
+            description = "cpu or cuda for both sides, as the processor's device setting (needs the -Pgpu build; "
+                    + "falls back to the CPU with a warning) (default: ${DEFAULT-VALUE}).")
+    String device;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -47,7 +53,7 @@ public final class BenchmarkPipelineCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new EeException(e.getMessage());
         }
-        new PipelineBenchmark(documents, latencySeconds, policy, inferenceThreads, spec.commandLine().getOut()).run();
+        new PipelineBenchmark(documents, latencySeconds, policy, inferenceThreads, Device.parse(device), spec.commandLine().getOut()).run();
         return 0;
     }
 }
