@@ -114,6 +114,18 @@ class CliTest {
     }
 
     @Test
+    void benchmarkEeRunsAndSaysWhichDeviceRan() {
+        Run r = run("benchmark-ee", "--task", "classify", "--device", "cuda", "--batch-sizes", "1", "--lengths", "8",
+                "--min-pairs", "2", "--seconds", "0");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("EE/plaintext throughput ratio"), r.out());
+        if (!Files.exists(Path.of("/dev/nvidia0"))) {
+            assertTrue(r.out().contains("cuda is not available: both sessions run on cpu"), r.out());
+        }
+        assertRefused("unknown device 'gpu'", "benchmark-ee", "--device", "gpu");
+    }
+
+    @Test
     void aFileThatIsNotAKeyIsRefused() throws Exception {
         Path notKey = dir.resolve("notes.txt");
         Files.writeString(notKey, "{\"hello\": 1}");
