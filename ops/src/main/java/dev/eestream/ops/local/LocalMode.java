@@ -40,15 +40,17 @@ public final class LocalMode implements AutoCloseable {
     private final Options options;
     private final Path stateDirectory;
     private final BrokerSecurity security;
+    private final Path scratch;
     private ProcessorApp processor;
 
     private LocalMode(LocalKafka kafka, InMemorySchemaRegistryServer registry, Options options, Path stateDirectory,
-            BrokerSecurity security) {
+            BrokerSecurity security, Path scratch) {
         this.kafka = kafka;
         this.registry = registry;
         this.options = options;
         this.stateDirectory = stateDirectory;
         this.security = security;
+        this.scratch = scratch;
     }
 
     /** Options of local mode. */
@@ -100,8 +102,18 @@ public final class LocalMode implements AutoCloseable {
             Files.createDirectories(options.modelsDir());
         }
         Path kafkaData = options.dataDirectory() == null ? null : options.dataDirectory().resolve("kafka");
-        BrokerSecurity security = security(options);
-        LocalKafka kafka = LocalKafka.builder().port(options.kafkaPort()).dataDirectory(kafkaData).security(security).build().start();
+        // Without a data directory, the stream state and any secrets go to a scratch directory that close() deletes.
+        Path scratch = options.dataDirectory() == null ? Files.createTempDirectory("eestream-local-") : null;
+        Path home = scratch != null ? scratch : options.dataDirectory();
+        LocalKafka kafka;
+        BrokerSecurity security;
+        try {
+            security = security(options, home.resolve("security"));
+            kafka = LocalKafka.builder().port(options.kafkaPort()).dataDirectory(kafkaData).security(security).build().start();
+        } catch (IOException | RuntimeException e) {
+            deleteScratch(scratch);
+            throw e;
+        }
         try {
             ProcessorTopology.Topics topics = ProcessorTopology.Topics.DEFAULT;
             kafka.createTopic(topics.requests(), 3);
@@ -117,30 +129,38 @@ public final class LocalMode implements AutoCloseable {
                 registryBuilder = registryBuilder.basicAuth(security.user().get().name(), security.user().get().password());
             }
             InMemorySchemaRegistryServer registry = registryBuilder.start();
-            Path stateDir = options.dataDirectory() != null ? options.dataDirectory().resolve("streams")
-                    : Files.createTempDirectory("eestream-streams-");
-            LocalMode local = new LocalMode(kafka, registry, options, stateDir, security);
+            LocalMode local = new LocalMode(kafka, registry, options, home.resolve("streams"), security, scratch);
             if (options.dataDirectory() != null) {
                 local.writeClientProperties(options.dataDirectory().resolve(CLIENT_PROPERTIES));
             }
             return local;
         } catch (IOException | RuntimeException e) {
             kafka.close();
+            deleteScratch(scratch);
             throw e;
+        }
+    }
+
+    private static void deleteScratch(Path scratch) {
+        if (scratch == null) {
+            return;
+        }
+        try (var paths = Files.walk(scratch)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // a temporary directory left behind is no reason to fail a close
         }
     }
 
     /**
      * The broker's security. Secrets (TLS stores, the SCRAM user) are kept in DATA/security, owner-only,
-     * and reused on the next start; without a data directory they live in a temporary one.
+     * and reused on the next start; without a data directory they live in the scratch directory.
      */
-    private static BrokerSecurity security(Options options) throws IOException {
+    private static BrokerSecurity security(Options options, Path dir) throws IOException {
         BrokerSecurity.Protocol protocol = options.security();
         if (protocol == BrokerSecurity.Protocol.PLAINTEXT) {
             return BrokerSecurity.plaintext();
         }
-        Path dir = options.dataDirectory() != null ? options.dataDirectory().resolve("security")
-                : Files.createTempDirectory("eestream-security-");
         boolean tls = protocol == BrokerSecurity.Protocol.SSL || protocol == BrokerSecurity.Protocol.SASL_SSL;
         boolean sasl = protocol == BrokerSecurity.Protocol.SASL_SSL || protocol == BrokerSecurity.Protocol.SASL_PLAINTEXT;
         LocalTls material = tls ? LocalTls.createOrLoad(dir.resolve("tls")) : null;
@@ -270,6 +290,7 @@ public final class LocalMode implements AutoCloseable {
         } finally {
             registry.close();
             kafka.close();
+            deleteScratch(scratch);
         }
     }
 }

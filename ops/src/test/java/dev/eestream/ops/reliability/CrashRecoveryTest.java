@@ -96,14 +96,11 @@ class CrashRecoveryTest {
                     .setReplyTopic(REPLIES).setCreatedAt(Instant.now()).build());
         }
 
-        ChildProcessor first = ChildProcessor.start(settings);
-        children.add(first);
-        assertTrue(first.awaitRunning(120), "processor did not start:\n" + first.log());
+        ChildProcessor first = startRunning(settings, "processor did not start:\n");
 
         // Send at a steady pace over ~20 s, killing and restarting the processor meanwhile.
         AtomicInteger sent = new AtomicInteger();
-        Thread producerThread = new Thread(() -> produce(requests, sent), "crash-test-producer");
-        producerThread.start();
+        Thread producerThread = startProducing(requests, sent, "crash-test-producer");
         long sendStart = System.currentTimeMillis();
         long window = 20_000 / KILLS;
         for (int k = 0; k < KILLS; k++) {
@@ -112,9 +109,7 @@ class CrashRecoveryTest {
             Thread.sleep(Math.max(0, killAt - System.currentTimeMillis()));
             ChildProcessor victim = children.get(children.size() - 1);
             victim.kill();
-            ChildProcessor next = ChildProcessor.start(settings);
-            children.add(next);
-            assertTrue(next.awaitRunning(120), "restart " + (k + 1) + " did not come up:\n" + next.log());
+            ChildProcessor next = startRunning(settings, "restart " + (k + 1) + " did not come up:\n");
         }
         producerThread.join(120_000);
         assertEquals(REQUESTS, sent.get(), "all requests were sent");
@@ -137,7 +132,7 @@ class CrashRecoveryTest {
                 }
             }
         }
-        long duplicates = counts.values().stream().mapToLong(c -> c - 1).sum();
+        long duplicates = duplicates(counts);
         System.out.printf("crash test (%s): %d requests sent, %d SIGKILLs, %d records read, %d distinct answered, "
                 + "%d lost, %d duplicates%n", guarantee, REQUESTS, KILLS, records, answers.size(), REQUESTS - answers.size(), duplicates);
 
@@ -164,24 +159,19 @@ class CrashRecoveryTest {
         Map<String, String> settings = processorSettings("sigterm-test");
         int total = 3000;
         List<InferenceRequest> requests = plainRequests("t-", total, 11);
-        ChildProcessor first = ChildProcessor.start(settings);
-        children.add(first);
-        assertTrue(first.awaitRunning(120), first.log());
+        ChildProcessor first = startRunning(settings, "processor did not start:\n");
         AtomicInteger sent = new AtomicInteger();
-        Thread producerThread = new Thread(() -> produce(requests, sent), "sigterm-test-producer");
-        producerThread.start();
+        Thread producerThread = startProducing(requests, sent, "sigterm-test-producer");
         Thread.sleep(8_000);
         long t = System.nanoTime();
         int exit = first.terminate(30);
         double seconds = (System.nanoTime() - t) / 1e9;
         assertTrue(exit == 0 || exit == 143, "exit status " + exit + " after SIGTERM:\n" + first.log());
         assertTrue(seconds < 15, "stopped in " + seconds + " s; the limit was 10 s (--shutdown-timeout-ms)");
-        ChildProcessor second = ChildProcessor.start(settings);
-        children.add(second);
-        assertTrue(second.awaitRunning(120), second.log());
+        ChildProcessor second = startRunning(settings, "processor did not start:\n");
         producerThread.join(120_000);
         Map<String, Integer> counts = readAnswers("sigterm-check", total);
-        long duplicates = counts.values().stream().mapToLong(c -> c - 1).sum();
+        long duplicates = duplicates(counts);
         System.out.printf("SIGTERM test: %d requests, stopped in %.1f s (exit %d), %d distinct answered, %d lost, %d duplicates%n",
                 total, seconds, exit, counts.size(), total - counts.size(), duplicates);
         assertEquals(total, counts.size(), "none lost across a graceful stop");
@@ -194,23 +184,39 @@ class CrashRecoveryTest {
         Map<String, String> settings = processorSettings("broker-restart-test");
         int total = 3000;
         List<InferenceRequest> requests = plainRequests("b-", total, 13);
-        ChildProcessor processor = ChildProcessor.start(settings);
-        children.add(processor);
-        assertTrue(processor.awaitRunning(120), processor.log());
+        ChildProcessor processor = startRunning(settings, "processor did not start:\n");
         AtomicInteger sent = new AtomicInteger();
-        Thread producerThread = new Thread(() -> produce(requests, sent), "broker-restart-producer");
-        producerThread.start();
+        Thread producerThread = startProducing(requests, sent, "broker-restart-producer");
         Thread.sleep(7_000);
         infrastructure.restartBroker(Duration.ofSeconds(3));
         producerThread.join(180_000);
         assertEquals(total, sent.get(), "the producer's retries carried every request over the restart");
         Map<String, Integer> counts = readAnswers("broker-restart-check", total);
-        long duplicates = counts.values().stream().mapToLong(c -> c - 1).sum();
+        long duplicates = duplicates(counts);
         System.out.printf("broker restart test: %d requests, broker down 3 s, %d distinct answered, %d lost, %d duplicates%n",
                 total, counts.size(), total - counts.size(), duplicates);
         assertTrue(processor.isAlive(), "the same processor process carried on");
         assertEquals(total, counts.size(), "none lost across a broker restart");
         assertEquals(0, duplicates, "none answered twice");
+    }
+
+    /** Starts the processor in a child JVM and waits until it runs; the failure message leads with {@code what}. */
+    private ChildProcessor startRunning(Map<String, String> settings, String what) throws Exception {
+        ChildProcessor child = ChildProcessor.start(settings);
+        children.add(child);
+        assertTrue(child.awaitRunning(120), what + child.log());
+        return child;
+    }
+
+    /** Sends the requests at an even pace over 20 s on a thread of its own, counting what the broker took. */
+    private Thread startProducing(List<InferenceRequest> requests, AtomicInteger sent, String name) {
+        Thread t = new Thread(() -> produce(requests, sent), name);
+        t.start();
+        return t;
+    }
+
+    private static long duplicates(Map<String, Integer> counts) {
+        return counts.values().stream().mapToLong(c -> c - 1).sum();
     }
 
     /** Writes the tiny EE embed model into the processor's model directory; returns it. */
