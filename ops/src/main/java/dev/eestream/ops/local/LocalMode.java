@@ -158,30 +158,20 @@ public final class LocalMode implements AutoCloseable {
      */
     private static BrokerSecurity security(Options options, Path dir) throws IOException {
         BrokerSecurity.Protocol protocol = options.security();
-        if (protocol == BrokerSecurity.Protocol.PLAINTEXT) {
-            return BrokerSecurity.plaintext();
-        }
-        boolean tls = protocol == BrokerSecurity.Protocol.SSL || protocol == BrokerSecurity.Protocol.SASL_SSL;
-        boolean sasl = protocol == BrokerSecurity.Protocol.SASL_SSL || protocol == BrokerSecurity.Protocol.SASL_PLAINTEXT;
-        LocalTls material = tls ? LocalTls.createOrLoad(dir.resolve("tls")) : null;
+        LocalTls material = protocol.tls() ? LocalTls.createOrLoad(dir.resolve("tls")) : null;
         // SCRAM users are created when the broker's storage is first formatted: a data directory
         // made without SASL has none, and every login would fail.
-        if (sasl && options.dataDirectory() != null && !Files.exists(dir.resolve("scram-user"))
+        if (protocol.sasl() && options.dataDirectory() != null && !Files.exists(dir.resolve("scram-user"))
                 && Files.exists(options.dataDirectory().resolve("kafka").resolve("logs").resolve("meta.properties"))) {
             throw new EeException("the data directory " + options.dataDirectory() + " was made without SASL, so its broker has no "
                     + "SCRAM user; use a new --data-dir for --security " + protocol);
         }
-        ScramUser user = sasl ? ScramUser.createOrLoad(dir.resolve("scram-user"), "eestream") : null;
-        return switch (protocol) {
-            case SSL -> BrokerSecurity.ssl(material);
-            case SASL_SSL -> BrokerSecurity.saslSsl(material, user);
-            case SASL_PLAINTEXT -> BrokerSecurity.saslPlaintext(user);
-            case PLAINTEXT -> BrokerSecurity.plaintext();
-        };
+        ScramUser user = protocol.sasl() ? ScramUser.createOrLoad(dir.resolve("scram-user"), "eestream") : null;
+        return BrokerSecurity.of(protocol, material, user);
     }
 
     /** Writes what a client needs (--client-config), replacing the file atomically; owner-only, as it may hold secrets. */
-    public void writeClientProperties(Path file) throws IOException {
+    private void writeClientProperties(Path file) throws IOException {
         Properties p = new Properties();
         clientProperties().forEach((k, v) -> p.setProperty(k, v.toString()));
         StringWriter text = new StringWriter();

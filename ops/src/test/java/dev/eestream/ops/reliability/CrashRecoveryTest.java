@@ -168,7 +168,7 @@ class CrashRecoveryTest {
         double seconds = (System.nanoTime() - t) / 1e9;
         assertTrue(exit == 0 || exit == 143, "exit status " + exit + " after SIGTERM:\n" + first.log());
         assertTrue(seconds < 15, "stopped in " + seconds + " s; the limit was 10 s (--shutdown-timeout-ms)");
-        ChildProcessor second = startRunning(settings, "processor did not start:\n");
+        startRunning(settings, "processor did not start:\n");
         producerThread.join(120_000);
         Map<String, Integer> counts = readAnswers("sigterm-check", total);
         long duplicates = duplicates(counts);

@@ -146,7 +146,7 @@ class TransportSecurityTest {
             String classifyLog;
             try {
                 assertTrue(processor.awaitRunning(120), "processor did not start over TLS:\n" + processor.log());
-                classifyLog = classifyWithClientsOf(data, BrokerSecurity.Protocol.SSL);
+                classifyLog = classifyWithClientsOf(data, clientSettings, BrokerSecurity.Protocol.SSL);
             } finally {
                 processor.terminate(30);
             }
@@ -164,7 +164,8 @@ class TransportSecurityTest {
         try {
             assertTrue(local.awaitRunning(180), "local mode did not start:\n" + local.log());
             assertTrue(local.log().contains("security: SASL_SSL"), local.log());
-            classifyLog = classifyWithClientsOf(data, BrokerSecurity.Protocol.SASL_SSL);
+            classifyLog = classifyWithClientsOf(data, clientSettings(data, BrokerSecurity.Protocol.SASL_SSL),
+                    BrokerSecurity.Protocol.SASL_SSL);
         } finally {
             local.terminate(60);
         }
@@ -193,9 +194,8 @@ class TransportSecurityTest {
      * passphrase-sealed key), reads the answers back with the consume command, and classifies one
      * document with the Java client configured from the same file; returns the commands' output.
      */
-    private String classifyWithClientsOf(Path data, BrokerSecurity.Protocol protocol) throws Exception {
+    private String classifyWithClientsOf(Path data, Properties clientSettings, BrokerSecurity.Protocol protocol) throws Exception {
         Path clientConfig = data.resolve(LocalMode.CLIENT_PROPERTIES);
-        Properties clientSettings = clientSettings(data, protocol);
         Path input = work.resolve("docs.jsonl");
         StringBuilder jsonl = new StringBuilder();
         documents.forEach((id, text) -> {

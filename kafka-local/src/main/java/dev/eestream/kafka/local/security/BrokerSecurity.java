@@ -14,7 +14,19 @@ import java.util.Optional;
  */
 public final class BrokerSecurity {
     /** Kafka's names of the listener protocols. */
-    public enum Protocol { PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL }
+    public enum Protocol {
+        PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL;
+
+        /** Whether the listener speaks TLS. */
+        public boolean tls() {
+            return this == SSL || this == SASL_SSL;
+        }
+
+        /** Whether clients log in with SASL (SCRAM). */
+        public boolean sasl() {
+            return this == SASL_PLAINTEXT || this == SASL_SSL;
+        }
+    }
 
     private static final BrokerSecurity PLAINTEXT = new BrokerSecurity(Protocol.PLAINTEXT, null, null);
 
@@ -28,20 +40,29 @@ public final class BrokerSecurity {
         this.user = user;
     }
 
+    /** The protocol with what it needs: TLS material exactly when it speaks TLS, a user exactly when it uses SASL. */
+    public static BrokerSecurity of(Protocol protocol, LocalTls tls, ScramUser user) {
+        if (protocol.tls() != (tls != null) || protocol.sasl() != (user != null)) {
+            throw new IllegalArgumentException(protocol + " needs " + (protocol.tls() ? "TLS material" : "no TLS material")
+                    + " and " + (protocol.sasl() ? "a SCRAM user" : "no SCRAM user"));
+        }
+        return protocol == Protocol.PLAINTEXT ? PLAINTEXT : new BrokerSecurity(protocol, tls, user);
+    }
+
     public static BrokerSecurity plaintext() {
         return PLAINTEXT;
     }
 
     public static BrokerSecurity ssl(LocalTls tls) {
-        return new BrokerSecurity(Protocol.SSL, Objects.requireNonNull(tls, "tls"), null);
+        return of(Protocol.SSL, Objects.requireNonNull(tls, "tls"), null);
     }
 
     public static BrokerSecurity saslPlaintext(ScramUser user) {
-        return new BrokerSecurity(Protocol.SASL_PLAINTEXT, null, Objects.requireNonNull(user, "user"));
+        return of(Protocol.SASL_PLAINTEXT, null, Objects.requireNonNull(user, "user"));
     }
 
     public static BrokerSecurity saslSsl(LocalTls tls, ScramUser user) {
-        return new BrokerSecurity(Protocol.SASL_SSL, Objects.requireNonNull(tls, "tls"), Objects.requireNonNull(user, "user"));
+        return of(Protocol.SASL_SSL, Objects.requireNonNull(tls, "tls"), Objects.requireNonNull(user, "user"));
     }
 
     public Protocol protocol() {

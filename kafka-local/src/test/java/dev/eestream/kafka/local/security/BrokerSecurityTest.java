@@ -116,6 +116,13 @@ class BrokerSecurityTest {
         assertThrows(IllegalArgumentException.class, () -> new ScramUser("a", "p,w]"));
     }
 
+    @Test
+    void aProtocolWithoutWhatItNeedsIsRefused() {
+        assertThrows(IllegalArgumentException.class, () -> BrokerSecurity.of(BrokerSecurity.Protocol.SASL_SSL, tls, null));
+        assertThrows(IllegalArgumentException.class, () -> BrokerSecurity.of(BrokerSecurity.Protocol.PLAINTEXT, tls, null));
+        assertEquals(BrokerSecurity.Protocol.SSL, BrokerSecurity.of(BrokerSecurity.Protocol.SSL, tls, null).protocol());
+    }
+
     private static void roundTrip(Map<String, String> clientProperties, String topic) {
         Map<String, Object> cfg = new HashMap<>(clientProperties);
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(cfg, new StringSerializer(), new StringSerializer())) {
