@@ -1,21 +1,21 @@
 package dev.eestream.ops;
 
-import dev.eestream.core.EeException;
 import dev.eestream.ops.commands.BenchmarkEeCommand;
 import dev.eestream.ops.commands.BenchmarkPipelineCommand;
+import dev.eestream.ops.commands.ClassifyCommand;
+import dev.eestream.ops.commands.ConsumeCommand;
 import dev.eestream.ops.commands.DecryptCommand;
+import dev.eestream.ops.commands.DecryptStreamCommand;
+import dev.eestream.ops.commands.DemoCommand;
 import dev.eestream.ops.commands.EncryptCommand;
 import dev.eestream.ops.commands.EncryptModelCommand;
 import dev.eestream.ops.commands.ExportTokenizerCommand;
-import dev.eestream.ops.commands.ClassifyCommand;
-import dev.eestream.ops.commands.ConsumeCommand;
-import dev.eestream.ops.commands.DecryptStreamCommand;
-import dev.eestream.ops.commands.DemoCommand;
 import dev.eestream.ops.commands.KeygenCommand;
 import dev.eestream.ops.commands.LocalCommand;
-import dev.eestream.ops.commands.ProcessorCommand;
-import picocli.CommandLine;
+import dev.eestream.processor.cli.ProcessorCommand;
+import dev.eestream.processor.cli.ProcessorMain;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /** The {@code eestream} command line. */
 @Command(name = "eestream", mixinStandardHelpOptions = true, version = "eestream 0.1.0",
@@ -29,7 +29,7 @@ import picocli.CommandLine.Command;
             "Run 'eestream COMMAND --help' for a command's options."})
 public final class EestreamCli implements Runnable {
     /** Exit code for errors in what the user gave (bad file, wrong passphrase, unsupported model). */
-    public static final int EXIT_USER_ERROR = 1;
+    public static final int EXIT_USER_ERROR = ProcessorMain.EXIT_USER_ERROR;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -43,14 +43,7 @@ public final class EestreamCli implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new EestreamCli()).setCaseInsensitiveEnumValuesAllowed(true);
         cl.getSubcommands().get("processor").getCommandSpec().usageMessage().footer(ProcessorCommand.settingsTable());
-        cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            if (e instanceof EeException) {
-                commandLine.getErr().println("eestream: error: " + e.getMessage());
-                commandLine.getErr().flush();
-                return EXIT_USER_ERROR;
-            }
-            throw e;
-        });
+        cl.setExecutionExceptionHandler(ProcessorMain.userErrors("eestream"));
         return cl;
     }
 

@@ -8,8 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.onnx.proto.OnnxMl;
 import com.google.gson.JsonParser;
 import dev.eestream.core.model.ClientProfile;
-import dev.eestream.core.model.ModelManifest;
 import dev.eestream.core.model.TinyModels;
+import dev.eestream.runtime.model.ModelBundle;
+import dev.eestream.runtime.model.ModelManifest;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -157,18 +158,18 @@ class CliTest {
         Run r = run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer", tokenizer.toString(),
                 "--task", "classify", "--labels", "w3 w4,w5 w6,w7", "--out", out.toString());
         assertEquals(0, r.exit(), r.err());
-        ModelManifest m = ModelManifest.read(out.resolve("manifest.json"));
+        ModelManifest m = ModelBundle.at(out).readManifest();
         assertEquals("tiny-topics", m.modelId());
         assertEquals("classify", m.task());
         assertEquals(3, m.outputWidth());
         assertEquals(TinyModels.ENCODER_VOCAB, m.vocabSize());
         assertEquals(TinyModels.MAX_POSITIONS, m.maxSequenceLength());
-        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(out.resolve("model.onnx"))));
+        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(ModelBundle.at(out).modelFile())));
         Path profile = ClientProfile.besides(out);
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(profile)));
         assertEquals(List.of("w3 w4", "w5 w6", "w7"), ClientProfile.read(profile).labels());
-        assertFalse(Files.readString(out.resolve("manifest.json")).contains("w5 w6"), "label names stay with the client");
-        OnnxMl.ModelProto written = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(out.resolve("model.onnx")));
+        assertFalse(Files.readString(ModelBundle.at(out).manifestFile()).contains("w5 w6"), "label names stay with the client");
+        OnnxMl.ModelProto written = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(ModelBundle.at(out).modelFile()));
         assertEquals(List.of("scores"), written.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName).toList());
 
         Run again = run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer", tokenizer.toString(),
@@ -177,8 +178,8 @@ class CliTest {
         assertTrue(again.err().contains("--force"), again.err());
         assertEquals(0, run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer",
                 tokenizer.toString(), "--task", "embed", "--out", out.toString(), "--force").exit());
-        assertEquals("embed", ModelManifest.read(out.resolve("manifest.json")).task());
-        assertTrue(ModelManifest.read(out.resolve("manifest.json")).hiddenPermutation());
+        assertEquals("embed", ModelBundle.at(out).readManifest().task());
+        assertTrue(ModelBundle.at(out).readManifest().hiddenPermutation());
     }
 
     @Test
@@ -188,7 +189,7 @@ class CliTest {
         Run r = run("encrypt-model", "--key", key.toString(), "--model", "all-minilm-l6-v2", "--task", "embed",
                 "--out", out.toString(), "--model-id", "minilm-embed");
         assertEquals(0, r.exit(), r.err());
-        ModelManifest m = ModelManifest.read(out.resolve("manifest.json"));
+        ModelManifest m = ModelBundle.at(out).readManifest();
         assertEquals("minilm-embed", m.modelId());
         assertEquals(384, m.outputWidth());
         assertEquals(30522, m.vocabSize());
@@ -217,7 +218,7 @@ class CliTest {
         assertRefused("wrong passphrase", "encrypt-model", "--key", sealed.toString(), "--passphrase-env", "HOME",
                 "--model", "all-minilm-l6-v2", "--task", "embed", "--out", dir.resolve("o6").toString());
         for (String o : List.of("o1", "o2", "o3", "o4", "o5", "o6")) {
-            assertFalse(Files.exists(dir.resolve(o).resolve("model.onnx")), "nothing written for a refused run: " + o);
+            assertFalse(Files.exists(ModelBundle.at(dir.resolve(o)).modelFile()), "nothing written for a refused run: " + o);
         }
     }
 

@@ -4,17 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.eestream.core.key.EeKey;
-import dev.eestream.core.model.TinyModels;
-import dev.eestream.core.model.transform.ModelTransformer;
-import dev.eestream.core.runtime.ModelSession;
-import dev.eestream.core.runtime.SessionSettings;
 import dev.eestream.processor.batching.BatchPolicy;
 import dev.eestream.processor.batching.InferenceWorker;
 import dev.eestream.processor.metrics.ProcessorMetrics;
 import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.processor.topology.ProcessorTopology;
 import dev.eestream.processor.validation.TopicExistence;
+import dev.eestream.runtime.TinyBundle;
+import dev.eestream.runtime.model.ModelManifest;
+import dev.eestream.runtime.session.ModelSession;
+import dev.eestream.runtime.session.SessionSettings;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
@@ -50,8 +49,7 @@ class BatchingTopologyTest {
     @TempDir
     Path modelDir;
 
-    private final EeKey key = EeKey.generate();
-    private ModelTransformer.Result model;
+    private ModelManifest model;
     private ModelRepository repository;
     private final ProcessorMetrics metrics = ProcessorMetrics.inMemory();
     private TopologyTestDriver driver;
@@ -62,7 +60,7 @@ class BatchingTopologyTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        model = TestModels.writeTinyEmbed(modelDir, MODEL, key);
+        model = TinyBundle.writeTo(modelDir, MODEL);
         repository = ModelRepository.open(modelDir, SessionSettings.defaults(), 0);
     }
 
@@ -93,7 +91,7 @@ class BatchingTopologyTest {
     private InferenceRequest request(int length) {
         List<Long> ids = new ArrayList<>();
         for (int i = 0; i < length; i++) {
-            ids.add((long) random.nextInt(TinyModels.ENCODER_VOCAB));
+            ids.add((long) random.nextInt(model.vocabSize()));
         }
         return InferenceRequest.newBuilder().setRequestId("r" + (next++)).setModelId(MODEL).setTokenIds(ids)
                 .setCreatedAt(Instant.ofEpochMilli(5)).setAttributes(Map.of("doc", "d" + next)).build();
@@ -156,7 +154,7 @@ class BatchingTopologyTest {
         start(new BatchPolicy(8, 100_000, Duration.ofMillis(10)));
         List<InferenceRequest> sent = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
-            InferenceRequest r = request(1 + random.nextInt(TinyModels.MAX_POSITIONS));
+            InferenceRequest r = request(1 + random.nextInt(model.maxSequenceLength()));
             sent.add(r);
             send(r);
         }
@@ -164,7 +162,7 @@ class BatchingTopologyTest {
         Map<String, InferenceResponse> byId = new java.util.HashMap<>();
         responses.readValuesToList().forEach(r -> byId.put(r.getRequestId(), r));
         assertEquals(20, byId.size());
-        try (ModelSession alone = ModelSession.open(model.modelBytes(), model.manifest())) {
+        try (ModelSession alone = ModelSession.open(TinyBundle.modelBytes(), model)) {
             for (InferenceRequest r : sent) {
                 InferenceResponse resp = byId.get(r.getRequestId());
                 assertEquals(r.getAttributes(), resp.getAttributes());
@@ -183,10 +181,10 @@ class BatchingTopologyTest {
         TestOutputTopic<String, byte[]> dlq = driver.createOutputTopic(TOPICS.deadLetters(), new StringDeserializer(),
                 new ByteArrayDeserializer());
         send(InferenceRequest.newBuilder(request(3)).setModelId("no-such-model").build());
-        send(InferenceRequest.newBuilder(request(3)).setTokenIds(List.of(1L, (long) TinyModels.ENCODER_VOCAB)).build());
+        send(InferenceRequest.newBuilder(request(3)).setTokenIds(List.of(1L, (long) model.vocabSize())).build());
         send(InferenceRequest.newBuilder(request(3)).setTokenIds(List.of(-1L)).build());
         send(InferenceRequest.newBuilder(request(3)).setTokenIds(Collections.emptyList()).build());
-        send(request(TinyModels.MAX_POSITIONS + 1));
+        send(request(model.maxSequenceLength() + 1));
         send(InferenceRequest.newBuilder(request(3)).setReplyTopic("bad topic!").build());
         requests.pipeInput("junk", "this is not avro at all, not even close".getBytes(StandardCharsets.UTF_8));
         requests.pipeInput("null-value", (byte[]) null);
@@ -204,7 +202,7 @@ class BatchingTopologyTest {
         assertTrue(errors.get(1).contains("outside the vocabulary"), errors.get(1));
         assertTrue(errors.get(2).contains("outside the vocabulary"), errors.get(2));
         assertTrue(errors.get(3).contains("empty token sequence"), errors.get(3));
-        assertTrue(errors.get(4).contains("exceeds the maximum of " + TinyModels.MAX_POSITIONS), errors.get(4));
+        assertTrue(errors.get(4).contains("exceeds the maximum of " + model.maxSequenceLength()), errors.get(4));
         assertTrue(errors.get(5).contains("not a legal Kafka topic name"), errors.get(5));
         assertNotNull(last);
         assertEquals(ResponseStatus.OK, last.getStatus(), "the stream keeps going after bad input");

@@ -1,7 +1,7 @@
 package dev.eestream.client.consumer;
 
-import dev.eestream.core.EeException;
 import dev.eestream.core.model.ClientProfile;
+import dev.eestream.runtime.EeException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

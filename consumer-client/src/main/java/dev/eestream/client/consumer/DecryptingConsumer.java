@@ -37,7 +37,7 @@ public final class DecryptingConsumer implements AutoCloseable {
             List<TopicPartition> partitions = new ArrayList<>();
             consumer.partitionsFor(topic, Duration.ofSeconds(30)).forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
             if (partitions.isEmpty()) {
-                throw new dev.eestream.core.EeException("topic '" + topic + "' does not exist");
+                throw new dev.eestream.runtime.EeException("topic '" + topic + "' does not exist");
             }
             consumer.assign(partitions);
             if (fromBeginning) {

@@ -1,10 +1,10 @@
 package dev.eestream.client.consumer;
 
-import dev.eestream.core.EeException;
 import dev.eestream.core.decrypt.OutputDecryptor;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.model.ClientProfile;
-import dev.eestream.core.model.Task;
+import dev.eestream.runtime.EeException;
+import dev.eestream.runtime.model.Task;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
 import java.util.HashMap;

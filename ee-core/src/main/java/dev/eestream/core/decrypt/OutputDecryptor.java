@@ -1,13 +1,13 @@
 package dev.eestream.core.decrypt;
 
-import dev.eestream.core.EeException;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.Permutation;
 import dev.eestream.core.key.PermutationKind;
-import java.util.concurrent.ConcurrentHashMap;
+import dev.eestream.runtime.EeException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Turns ciphertext outputs back into plaintext, on the trusted side: class scores through σ⁻¹,

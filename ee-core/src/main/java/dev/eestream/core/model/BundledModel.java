@@ -1,7 +1,7 @@
 package dev.eestream.core.model;
 
-import dev.eestream.core.EeException;
 import dev.eestream.core.tokenizer.TokenizerJson;
+import dev.eestream.runtime.EeException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

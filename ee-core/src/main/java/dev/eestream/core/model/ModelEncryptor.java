@@ -1,12 +1,13 @@
 package dev.eestream.core.model;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.eestream.core.EeException;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
-import dev.eestream.core.runtime.ModelSession;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
 import dev.eestream.core.tokenizer.TokenizerJson;
+import dev.eestream.runtime.EeException;
+import dev.eestream.runtime.model.Task;
+import dev.eestream.runtime.session.ModelSession;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,9 +1,9 @@
 package dev.eestream.core.tokenizer;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import dev.eestream.core.EeException;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.Permutation;
+import dev.eestream.runtime.EeException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -5,8 +5,8 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
-import dev.eestream.core.EeException;
 import dev.eestream.core.key.Permutation;
+import dev.eestream.runtime.EeException;
 import java.util.Map;
 
 /**

@@ -13,15 +13,16 @@ import dev.eestream.core.key.Permutation;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.core.model.transform.UnsupportedModelException;
-import dev.eestream.core.runtime.ModelSession;
+import dev.eestream.runtime.model.Task;
+import dev.eestream.runtime.session.ModelSession;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 /** The transform on small encoder and decoder transformers built in code, 120 random inputs each. */
 class TinyTransformerEquivalenceTest {
@@ -141,7 +142,7 @@ class TinyTransformerEquivalenceTest {
         // Without ρ the embedding would leave the server in the plaintext basis.
         ModelProto source = TinyModels.encoder(7, null);
         var spec = TransformSpec.builder(Task.EMBED).key(key).hiddenPermutation(false).build();
-        var e = assertThrows(dev.eestream.core.EeException.class, () -> ModelTransformer.transform(source, spec));
+        var e = assertThrows(dev.eestream.runtime.EeException.class, () -> ModelTransformer.transform(source, spec));
         assertTrue(e.getMessage().contains("plaintext basis"), e.getMessage());
     }
 

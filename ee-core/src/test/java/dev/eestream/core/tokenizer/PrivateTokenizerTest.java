@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import dev.eestream.core.EeException;
 import dev.eestream.core.TestTexts;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.model.BundledModel;
+import dev.eestream.runtime.EeException;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;

@@ -6,18 +6,19 @@ import dev.eestream.core.key.EeKey;
 import dev.eestream.core.model.BundledModel;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.core.model.ModelEncryptor;
-import dev.eestream.core.model.Task;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
-import dev.eestream.core.runtime.ModelSession;
-import dev.eestream.core.runtime.Device;
-import dev.eestream.core.runtime.SessionSettings;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
 import dev.eestream.core.tokenizer.TokenizerJson;
 import dev.eestream.ops.local.LocalMode;
 import dev.eestream.processor.batching.BatchPlanner;
 import dev.eestream.processor.batching.BatchPolicy;
 import dev.eestream.processor.config.ProcessorSettings;
+import dev.eestream.runtime.model.ModelBundle;
+import dev.eestream.runtime.model.Task;
+import dev.eestream.runtime.session.Device;
+import dev.eestream.runtime.session.ModelSession;
+import dev.eestream.runtime.session.SessionSettings;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.serde.AvroDeserializer;
@@ -106,9 +107,7 @@ public final class PipelineBenchmark {
         Path work = Files.createTempDirectory("eestream-bench-");
         try {
             Path models = work.resolve("models");
-            Path dir = Files.createDirectories(models.resolve("bench-topics"));
-            Files.write(dir.resolve("model.onnx"), ee.modelBytes());
-            ee.manifest().write(dir.resolve("manifest.json"));
+            ModelBundle.in(models, "bench-topics").write(ee.modelBytes(), ee.manifest(), true);
             LocalMode.Options options = new LocalMode.Options(0, 0, models, work.resolve("data"), Map.of(
                     ProcessorSettings.MAX_BATCH_SIZE, Integer.toString(policy.maxBatchSize()),
                     ProcessorSettings.MAX_BATCH_TOKENS, Integer.toString(policy.maxBatchTokens()),

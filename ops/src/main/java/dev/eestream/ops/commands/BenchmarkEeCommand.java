@@ -1,14 +1,14 @@
 package dev.eestream.ops.commands;
 
-import dev.eestream.core.EeException;
-import dev.eestream.core.model.Task;
-import dev.eestream.core.runtime.Device;
-import dev.eestream.core.runtime.SessionSettings;
 import dev.eestream.ops.bench.EeBenchmark;
+import dev.eestream.runtime.EeException;
+import dev.eestream.runtime.model.Task;
+import dev.eestream.runtime.session.Device;
+import dev.eestream.runtime.session.SessionSettings;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 @Command(name = "benchmark-ee", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Benchmark plaintext against EE all-MiniLM-L6-v2, side by side in one process.",

@@ -1,14 +1,14 @@
 package dev.eestream.ops.commands;
 
-import dev.eestream.core.EeException;
-import dev.eestream.core.runtime.Device;
 import dev.eestream.ops.bench.PipelineBenchmark;
 import dev.eestream.processor.batching.BatchPolicy;
+import dev.eestream.runtime.EeException;
+import dev.eestream.runtime.session.Device;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 @Command(name = "benchmark-pipeline", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Benchmark the processor against bare ONNX Runtime on the same EE model and batch policy, in one run",

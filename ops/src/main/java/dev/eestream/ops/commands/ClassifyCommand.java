@@ -6,10 +6,10 @@ import com.google.gson.JsonParser;
 import dev.eestream.client.consumer.ClientProfiles;
 import dev.eestream.client.producer.Document;
 import dev.eestream.client.producer.EncryptedInferenceClient;
-import dev.eestream.core.EeException;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.ops.support.ConnectionOptions;
 import dev.eestream.ops.support.KeyOptions;
+import dev.eestream.runtime.EeException;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -26,10 +26,10 @@ import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 @Command(name = "classify", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Classify documents through the pipeline: encrypt each, send it, await and decrypt the answer.",

@@ -4,15 +4,15 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
-import dev.eestream.core.EeException;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
 import dev.eestream.ops.support.KeyOptions;
 import dev.eestream.ops.support.TokenizerOption;
+import dev.eestream.runtime.EeException;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 @Command(name = "decrypt", mixinStandardHelpOptions = true,
         description = "Print the text of ciphertext token ids given as a JSON array (special tokens skipped).")

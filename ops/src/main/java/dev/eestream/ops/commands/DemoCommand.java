@@ -6,19 +6,20 @@ import com.google.gson.JsonParser;
 import dev.eestream.client.consumer.DecryptedResult;
 import dev.eestream.client.producer.Document;
 import dev.eestream.client.producer.EncryptedInferenceClient;
-import dev.eestream.core.EeException;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.KeyFiles;
 import dev.eestream.core.model.BundledModel;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.core.model.ModelEncryptor;
-import dev.eestream.core.model.Task;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
-import dev.eestream.core.runtime.ModelSession;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
 import dev.eestream.core.tokenizer.TokenizerJson;
 import dev.eestream.ops.local.LocalMode;
+import dev.eestream.runtime.EeException;
+import dev.eestream.runtime.model.ModelBundle;
+import dev.eestream.runtime.model.Task;
+import dev.eestream.runtime.session.ModelSession;
 import java.io.BufferedReader;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -35,9 +36,9 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"The whole thing on this machine, end to end: make a key, encrypt the bundled all-MiniLM-L6-v2",
@@ -84,9 +85,7 @@ public final class DemoCommand implements Callable<Integer> {
             ModelTransformer.Result plain = ModelEncryptor.encrypt(source, tokenizer,
                     TransformSpec.builder(Task.CLASSIFY).modelId("plaintext-reference").build(), labelList, s -> { });
             Path models = work.resolve("models");
-            Path modelDir = Files.createDirectories(models.resolve(MODEL_ID));
-            Files.write(modelDir.resolve("model.onnx"), ee.modelBytes());
-            ee.manifest().write(modelDir.resolve("manifest.json"));
+            Path modelDir = ModelBundle.in(models, MODEL_ID).write(ee.modelBytes(), ee.manifest(), true).dir();
             ClientProfile profile = ClientProfile.of(ee.manifest(), labelList, BundledModel.ALL_MINILM_L6_V2.id());
             out.printf("      EE model in %s (%.1f s); the plaintext model stays here for the comparison%n", modelDir,
                     (System.nanoTime() - t0) / 1e9);

@@ -1,20 +1,20 @@
 package dev.eestream.ops.commands;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.eestream.core.EeException;
-import dev.eestream.core.io.SafeFiles;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.model.BundledModel;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.core.model.ModelEncryptor;
-import dev.eestream.core.model.ModelManifest;
-import dev.eestream.core.model.Task;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.core.tokenizer.TokenizerJson;
 import dev.eestream.ops.support.KeyOptions;
 import dev.eestream.ops.support.StageProgress;
 import dev.eestream.ops.support.Tokenizers;
+import dev.eestream.runtime.EeException;
+import dev.eestream.runtime.model.ModelBundle;
+import dev.eestream.runtime.model.ModelManifest;
+import dev.eestream.runtime.model.Task;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,10 +23,10 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 @Command(name = "encrypt-model", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Turn a plaintext ONNX transformer into its Equivariant-Encryption form for one task.",
@@ -91,9 +91,8 @@ public final class EncryptModelCommand implements Callable<Integer> {
         if (!MODEL_ID.matcher(id).matches()) {
             throw new EeException("model id '" + id + "' must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit");
         }
-        Path modelFile = out.resolve("model.onnx");
-        Path manifestFile = out.resolve(ModelManifest.FILE_NAME);
-        if (!force && (Files.exists(modelFile) || Files.exists(manifestFile))) {
+        ModelBundle bundle = ModelBundle.at(out);
+        if (!force && bundle.existsAny()) {
             throw new EeException("output directory " + out + " already holds a model; pass --force to replace it");
         }
         List<String> labelList = labels == null ? null
@@ -125,9 +124,7 @@ public final class EncryptModelCommand implements Callable<Integer> {
                     .build();
             result = ModelEncryptor.encrypt(source, tokenizerJson, transform, labelList, progress::stage);
             progress.stage("writing " + out);
-            Files.createDirectories(out);
-            SafeFiles.write(modelFile, result.modelBytes(), false, true);
-            SafeFiles.write(manifestFile, result.manifest().toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8), false, true);
+            bundle.write(result.modelBytes(), result.manifest(), true);
             String tokenizerRef = bundled.isPresent() && tokenizer == null ? tokenizerName
                     : BundledModel.byId(tokenizerName).isPresent() ? tokenizerName : Path.of(tokenizerName).toAbsolutePath().toString();
             ClientProfile.of(result.manifest(), labelList, tokenizerRef).write(ClientProfile.besides(out), true);
@@ -137,7 +134,7 @@ public final class EncryptModelCommand implements Callable<Integer> {
         spec.commandLine().getOut().printf("wrote EE model '%s' (%s, %d outputs, hidden permutation %s, key %s) to %s in %.1f s%n",
                 m.modelId(), m.task(), m.outputWidth(), m.hiddenPermutation() ? "on" : "off", m.keyId(), out, seconds);
         spec.commandLine().getOut().printf("  server files: %s (%.1f MB), %s%n  client profile (owner-only, keep with the key): %s%n",
-                modelFile, Files.size(modelFile) / 1e6, manifestFile, ClientProfile.besides(out));
+                bundle.modelFile(), Files.size(bundle.modelFile()) / 1e6, bundle.manifestFile(), ClientProfile.besides(out));
         return 0;
     }
 }

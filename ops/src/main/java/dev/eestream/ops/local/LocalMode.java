@@ -1,7 +1,6 @@
 package dev.eestream.ops.local;
 
 import dev.eestream.client.producer.EncryptedInferenceClient;
-import dev.eestream.core.EeException;
 import dev.eestream.kafka.local.LocalKafka;
 import dev.eestream.kafka.local.security.BrokerSecurity;
 import dev.eestream.kafka.local.security.LocalTls;
@@ -9,16 +8,17 @@ import dev.eestream.kafka.local.security.ScramUser;
 import dev.eestream.processor.ProcessorApp;
 import dev.eestream.processor.config.ProcessorSettings;
 import dev.eestream.processor.topology.ProcessorTopology;
+import dev.eestream.runtime.EeException;
 import dev.eestream.schemas.registry.InMemorySchemaRegistryServer;
 import dev.eestream.schemas.registry.KeyStoreFile;
 import dev.eestream.schemas.registry.RegistrySettings;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;

@@ -1,6 +1,6 @@
 package dev.eestream.ops.support;
 
-import dev.eestream.core.EeException;
+import dev.eestream.runtime.EeException;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;

@@ -1,6 +1,6 @@
 package dev.eestream.ops.support;
 
-import dev.eestream.core.EeException;
+import dev.eestream.runtime.EeException;
 
 /** Passphrases come from environment variables, so they never appear in shell history or process lists. */
 public final class Passphrases {

@@ -1,8 +1,8 @@
 package dev.eestream.ops.support;
 
 import dev.eestream.client.consumer.ClientProfiles;
-import dev.eestream.core.EeException;
 import dev.eestream.core.model.ClientProfile;
+import dev.eestream.runtime.EeException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

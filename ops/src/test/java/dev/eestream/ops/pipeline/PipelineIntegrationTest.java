@@ -16,13 +16,14 @@ import dev.eestream.core.key.EeKey;
 import dev.eestream.core.model.BundledModel;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.core.model.ModelEncryptor;
-import dev.eestream.core.model.Task;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
-import dev.eestream.core.runtime.ModelSession;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
 import dev.eestream.core.tokenizer.TokenizerJson;
 import dev.eestream.ops.local.LocalMode;
+import dev.eestream.runtime.model.ModelBundle;
+import dev.eestream.runtime.model.Task;
+import dev.eestream.runtime.session.ModelSession;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
@@ -417,14 +418,11 @@ class PipelineIntegrationTest {
         Path models = work.resolve("models");
         ModelTransformer.Result ee = ModelEncryptor.encrypt(source, tokenizer,
                 TransformSpec.builder(Task.EMBED).key(key).modelId("truncated").build(), null, s -> { });
-        Path truncated = Files.createDirectories(models.resolve("truncated"));
         byte[] bytes = ee.modelBytes();
-        Files.write(truncated.resolve("model.onnx"), java.util.Arrays.copyOf(bytes, bytes.length / 3));
-        ee.manifest().write(truncated.resolve("manifest.json"));
-        Path garbage = Files.createDirectories(models.resolve("garbage"));
-        Files.writeString(garbage.resolve("model.onnx"), "this is not an ONNX model");
-        new dev.eestream.core.model.ModelManifest(dev.eestream.core.model.ModelManifest.FORMAT, 1, "garbage", "embed", null,
-                "input_ids", "attention_mask", null, "embedding", 384, 30522, 384, 512, true, 0).write(garbage.resolve("manifest.json"));
+        ModelBundle.in(models, "truncated").write(java.util.Arrays.copyOf(bytes, bytes.length / 3), ee.manifest(), false);
+        ModelBundle.in(models, "garbage").write("this is not an ONNX model".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                new dev.eestream.runtime.model.ModelManifest(dev.eestream.runtime.model.ModelManifest.FORMAT, 1, "garbage", "embed",
+                        null, "input_ids", "attention_mask", null, "embedding", 384, 30522, 384, 512, true, 0), false);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (local.processor().models().failures().size() < 2 && System.nanoTime() < deadline) {
             Thread.sleep(100);
@@ -519,11 +517,6 @@ class PipelineIntegrationTest {
     }
 
     private static void write(Path models, ModelTransformer.Result r) throws Exception {
-        Path dir = models.resolve(r.manifest().modelId());
-        Files.createDirectories(dir);
-        // model.onnx before manifest.json: the scanner loads a model once both exist.
-        Files.write(dir.resolve("model.onnx.tmp"), r.modelBytes());
-        Files.move(dir.resolve("model.onnx.tmp"), dir.resolve("model.onnx"));
-        r.manifest().write(dir.resolve("manifest.json"));
+        ModelBundle.in(models, r.manifest().modelId()).write(r.modelBytes(), r.manifest(), false);
     }
 }

@@ -6,11 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.eestream.core.decrypt.OutputDecryptor;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.Permutation;
-import dev.eestream.core.model.ModelManifest;
 import dev.eestream.core.model.TinyModels;
 import dev.eestream.core.model.transform.ModelTransformer;
-import dev.eestream.core.runtime.ModelSession;
 import dev.eestream.ops.local.LocalMode;
+import dev.eestream.runtime.model.ModelBundle;
+import dev.eestream.runtime.model.ModelManifest;
+import dev.eestream.runtime.session.ModelSession;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
@@ -61,7 +62,7 @@ class BatchFailureTest {
     void aFailingBatchIsSplitAndOnlyTheOffendingRequestsGetErrors() throws Exception {
         ModelTransformer.Result ee = ReliabilityFixture.writeEmbedModel(work.resolve("models"), key, MODEL);
         ModelTransformer.Result plain = ReliabilityFixture.plainEmbedModel();
-        withMaxLength(ee.manifest(), 2 * TinyModels.MAX_POSITIONS).write(work.resolve("models").resolve(MODEL).resolve(ModelManifest.FILE_NAME));
+        ModelBundle.in(work.resolve("models"), MODEL).write(ee.modelBytes(), withMaxLength(ee.manifest(), 2 * TinyModels.MAX_POSITIONS), true);
 
         // Three rounds of 16 requests, each round one batch: round 0 holds one long request, round 1
         // holds three, round 2 none (a control: no split expected from it).

@@ -4,11 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.eestream.core.decrypt.OutputDecryptor;
 import dev.eestream.core.key.EeKey;
-import dev.eestream.core.model.Task;
 import dev.eestream.core.model.TinyModels;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.ops.local.LocalMode;
+import dev.eestream.runtime.model.ModelBundle;
+import dev.eestream.runtime.model.Task;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
 import dev.eestream.schemas.serde.AvroDeserializer;
@@ -30,9 +31,7 @@ final class ReliabilityFixture {
     static ModelTransformer.Result writeEmbedModel(Path modelsDir, EeKey key, String modelId) throws IOException {
         ModelTransformer.Result ee = ModelTransformer.transform(TinyModels.encoder(7, null),
                 TransformSpec.builder(Task.EMBED).key(key).modelId(modelId).build());
-        Path modelDir = Files.createDirectories(modelsDir.resolve(modelId));
-        Files.write(modelDir.resolve("model.onnx"), ee.modelBytes());
-        ee.manifest().write(modelDir.resolve("manifest.json"));
+        ModelBundle.in(modelsDir, modelId).write(ee.modelBytes(), ee.manifest(), false);
         return ee;
     }
 

@@ -8,21 +8,22 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.eestream.client.consumer.DecryptedResult;
-import dev.eestream.core.Compare;
 import dev.eestream.client.producer.EncryptedInferenceClient;
+import dev.eestream.core.Compare;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.KeyFiles;
 import dev.eestream.core.model.BundledModel;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.core.model.ModelEncryptor;
-import dev.eestream.core.model.Task;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
-import dev.eestream.core.runtime.ModelSession;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
 import dev.eestream.core.tokenizer.TokenizerJson;
 import dev.eestream.kafka.local.security.BrokerSecurity;
 import dev.eestream.ops.local.LocalMode;
+import dev.eestream.runtime.model.ModelBundle;
+import dev.eestream.runtime.model.Task;
+import dev.eestream.runtime.session.ModelSession;
 import java.io.InputStream;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -92,9 +93,7 @@ class TransportSecurityTest {
         }
         ModelTransformer.Result ee = ModelEncryptor.encrypt(source, tokenizer,
                 TransformSpec.builder(Task.CLASSIFY).key(key).modelId("topics").build(), LABELS, s -> { });
-        Path modelDir = Files.createDirectories(work.resolve("models").resolve("topics"));
-        Files.write(modelDir.resolve("model.onnx"), ee.modelBytes());
-        ee.manifest().write(modelDir.resolve("manifest.json"));
+        ModelBundle.in(work.resolve("models"), "topics").write(ee.modelBytes(), ee.manifest(), false);
         profile = ClientProfile.of(ee.manifest(), LABELS, "all-minilm-l6-v2");
         profile.write(clientDir.resolve("topics.client.json"), true);
 

@@ -1,7 +1,7 @@
 package dev.eestream.processor.batching;
 
-import dev.eestream.core.model.Task;
-import dev.eestream.core.runtime.ModelSession;
+import dev.eestream.runtime.model.Task;
+import dev.eestream.runtime.session.ModelSession;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;

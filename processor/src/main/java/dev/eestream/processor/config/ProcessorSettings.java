@@ -1,10 +1,10 @@
 package dev.eestream.processor.config;
 
-import dev.eestream.core.EeException;
-import dev.eestream.core.runtime.Device;
-import dev.eestream.core.runtime.SessionSettings;
 import dev.eestream.processor.batching.BatchPolicy;
 import dev.eestream.processor.topology.ProcessorTopology;
+import dev.eestream.runtime.EeException;
+import dev.eestream.runtime.session.Device;
+import dev.eestream.runtime.session.SessionSettings;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;

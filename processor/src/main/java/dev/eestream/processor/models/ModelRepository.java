@@ -1,8 +1,9 @@
 package dev.eestream.processor.models;
 
-import dev.eestream.core.model.ModelManifest;
-import dev.eestream.core.runtime.ModelSession;
-import dev.eestream.core.runtime.SessionSettings;
+import dev.eestream.runtime.model.ModelBundle;
+import dev.eestream.runtime.model.ModelManifest;
+import dev.eestream.runtime.session.ModelSession;
+import dev.eestream.runtime.session.SessionSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,8 +19,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The EE models a processor serves: {@code DIR/<model-id>/model.onnx} with its
- * {@code manifest.json}, as {@code eestream encrypt-model} writes them. Rescans the directory so a
+ * The EE models a processor serves: one {@link ModelBundle} per model id in a directory, as
+ * {@code eestream encrypt-model} writes them. Rescans the directory so a
  * model added while running is picked up; a model that fails to load is logged and skipped, and the
  * others keep serving. Holds ONNX Runtime sessions: close it.
  */
@@ -96,22 +97,21 @@ public final class ModelRepository implements AutoCloseable {
     }
 
     private void loadIfNew(Path dir) {
-        Path manifestFile = dir.resolve(ModelManifest.FILE_NAME);
-        Path modelFile = dir.resolve("model.onnx");
+        ModelBundle bundle = ModelBundle.at(dir);
         String id = dir.getFileName().toString();
-        if (models.containsKey(id) || !Files.exists(manifestFile) || !Files.exists(modelFile)) {
+        if (models.containsKey(id) || !bundle.isComplete()) {
             return;
         }
-        String stamp = stamp(modelFile);
+        String stamp = bundle.modelStamp();
         if (stamp.equals(failedStamps.get(id))) {
             return;
         }
         try {
-            ModelManifest manifest = ModelManifest.read(manifestFile);
+            ModelManifest manifest = bundle.readManifest();
             if (!manifest.modelId().equals(id)) {
                 throw new IOException("manifest says model id '" + manifest.modelId() + "' but the directory is '" + id + "'");
             }
-            ModelSession session = ModelSession.open(Files.readAllBytes(modelFile), manifest, settings);
+            ModelSession session = ModelSession.open(bundle.readModel(), manifest, settings);
             models.put(id, session);
             listeners.forEach(l -> l.accept(session));
             failures.remove(id);
@@ -121,14 +121,6 @@ public final class ModelRepository implements AutoCloseable {
             failures.put(id, String.valueOf(e.getMessage()));
             failedStamps.put(id, stamp);
             LOG.error("cannot load model {} from {}: {}", id, dir, e.getMessage());
-        }
-    }
-
-    private static String stamp(Path file) {
-        try {
-            return Files.getLastModifiedTime(file) + "/" + Files.size(file);
-        } catch (IOException e) {
-            return "unreadable";
         }
     }
 

@@ -1,6 +1,5 @@
 package dev.eestream.processor.topology;
 
-import dev.eestream.core.runtime.ModelSession;
 import dev.eestream.processor.batching.BatchPlanner;
 import dev.eestream.processor.batching.BatchPolicy;
 import dev.eestream.processor.batching.InferenceWorker;
@@ -10,6 +9,7 @@ import dev.eestream.processor.metrics.ProcessorMetrics;
 import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.processor.validation.RequestValidator;
 import dev.eestream.processor.validation.TopicExistence;
+import dev.eestream.runtime.session.ModelSession;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.serde.DecodeResult;

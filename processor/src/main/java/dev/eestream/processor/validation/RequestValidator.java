@@ -1,8 +1,8 @@
 package dev.eestream.processor.validation;
 
-import dev.eestream.core.model.ModelManifest;
-import dev.eestream.core.runtime.ModelSession;
 import dev.eestream.processor.models.ModelRepository;
+import dev.eestream.runtime.model.ModelManifest;
+import dev.eestream.runtime.session.ModelSession;
 import dev.eestream.schemas.InferenceRequest;
 import java.util.List;
 import java.util.Optional;

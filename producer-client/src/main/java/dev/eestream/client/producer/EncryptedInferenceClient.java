@@ -2,13 +2,13 @@ package dev.eestream.client.producer;
 
 import dev.eestream.client.consumer.DecryptedResult;
 import dev.eestream.client.consumer.ResponseDecryptor;
-import dev.eestream.core.EeException;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.model.BundledModel;
 import dev.eestream.core.model.ClientProfile;
-import dev.eestream.core.model.Task;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
 import dev.eestream.core.tokenizer.TokenizerJson;
+import dev.eestream.runtime.EeException;
+import dev.eestream.runtime.model.Task;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.serde.AvroDeserializer;

@@ -7,7 +7,7 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
-import dev.eestream.core.EeException;
+import dev.eestream.runtime.EeException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;

@@ -2,8 +2,8 @@ package dev.eestream.core.model.onnx;
 
 import ai.onnx.proto.OnnxMl.TensorProto;
 import com.google.protobuf.ByteString;
-import dev.eestream.core.EeException;
 import dev.eestream.core.key.Permutation;
+import dev.eestream.runtime.EeException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;

@@ -1,7 +1,7 @@
 package dev.eestream.core.model.transform;
 
 import dev.eestream.core.key.EeKey;
-import dev.eestream.core.model.Task;
+import dev.eestream.runtime.model.Task;
 import java.util.List;
 import java.util.Objects;
 

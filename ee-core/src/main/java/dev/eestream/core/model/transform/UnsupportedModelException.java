@@ -1,6 +1,6 @@
 package dev.eestream.core.model.transform;
 
-import dev.eestream.core.EeException;
+import dev.eestream.runtime.EeException;
 
 /** The transformer cannot prove a part of the model safe to run on encrypted data. */
 public final class UnsupportedModelException extends EeException {

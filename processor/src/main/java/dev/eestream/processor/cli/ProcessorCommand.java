@@ -1,4 +1,4 @@
-package dev.eestream.ops.commands;
+package dev.eestream.processor.cli;
 
 import dev.eestream.processor.ProcessorApp;
 import dev.eestream.processor.config.ProcessorSettings;
@@ -8,9 +8,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 @Command(name = "processor", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run the processor: the Kafka Streams application that batches encrypted requests and runs EE models.",

@@ -1,11 +1,11 @@
-package dev.eestream.core.runtime;
+package dev.eestream.runtime.session;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import dev.eestream.core.EeException;
-import dev.eestream.core.model.ModelManifest;
+import dev.eestream.runtime.EeException;
+import dev.eestream.runtime.model.ModelManifest;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.HashMap;

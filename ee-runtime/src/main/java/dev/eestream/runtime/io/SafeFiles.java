@@ -1,6 +1,6 @@
-package dev.eestream.core.io;
+package dev.eestream.runtime.io;
 
-import dev.eestream.core.EeException;
+import dev.eestream.runtime.EeException;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;

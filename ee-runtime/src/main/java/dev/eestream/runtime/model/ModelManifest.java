@@ -1,9 +1,9 @@
-package dev.eestream.core.model;
+package dev.eestream.runtime.model;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonParseException;
-import dev.eestream.core.EeException;
+import dev.eestream.runtime.EeException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.util.Objects;
 
 /**
- * Server-safe facts about an EE model ({@code manifest.json} beside {@code model.onnx}): nothing in
+ * Server-safe facts about an EE model (the manifest of a {@link ModelBundle}): nothing in
  * it helps anyone decrypt. Label names are not in it: they stay with the client.
  */
 public record ModelManifest(
@@ -33,7 +33,6 @@ public record ModelManifest(
 
     public static final String FORMAT = "eestream-model";
     public static final int VERSION = 1;
-    public static final String FILE_NAME = "manifest.json";
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
 
     public ModelManifest {
@@ -51,11 +50,7 @@ public record ModelManifest(
         return GSON.toJson(this) + "\n";
     }
 
-    public void write(Path file) throws IOException {
-        Files.writeString(file, toJson(), StandardCharsets.UTF_8);
-    }
-
-    public static ModelManifest read(Path file) throws IOException {
+    static ModelManifest read(Path file) throws IOException {
         ModelManifest m;
         try {
             m = GSON.fromJson(Files.readString(file, StandardCharsets.UTF_8), ModelManifest.class);

@@ -1,14 +1,11 @@
-package dev.eestream.core.runtime;
+package dev.eestream.runtime.session;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtProvider;
-import dev.eestream.core.model.Task;
-import dev.eestream.core.model.TinyModels;
-import dev.eestream.core.model.transform.ModelTransformer;
-import dev.eestream.core.model.transform.TransformSpec;
+import dev.eestream.runtime.TinyBundle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,13 +19,12 @@ import org.junit.jupiter.api.Test;
 class CudaFallbackTest {
     @Test
     void cudaRunsWhereItCanAndOtherwiseTheCpuRunsAndSaysSo() {
-        ModelTransformer.Result r = ModelTransformer.transform(TinyModels.encoder(1, null), TransformSpec.builder(Task.EMBED).build());
         List<long[]> input = List.of(new long[] {1, 2, 3, 4});
         boolean cudaBuild = OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA);
         boolean gpuDevice = Files.exists(Path.of("/dev/nvidia0"));
-        try (ModelSession cuda = ModelSession.open(r.modelBytes(), r.manifest(),
+        try (ModelSession cuda = ModelSession.open(TinyBundle.modelBytes(), TinyBundle.manifest(),
                      SessionSettings.builder().device(Device.CUDA).build());
-             ModelSession cpu = ModelSession.open(r.modelBytes(), r.manifest())) {
+             ModelSession cpu = ModelSession.open(TinyBundle.modelBytes(), TinyBundle.manifest())) {
             System.out.printf("device=cuda with %s ONNX Runtime build, %s NVIDIA device: runs on %s%n",
                     cudaBuild ? "the CUDA" : "the CPU", gpuDevice ? "an" : "no", cuda.device());
             if (!cudaBuild || !gpuDevice) {

@@ -1,4 +1,4 @@
-package dev.eestream.core.runtime;
+package dev.eestream.runtime.session;
 
 import java.util.Objects;
 

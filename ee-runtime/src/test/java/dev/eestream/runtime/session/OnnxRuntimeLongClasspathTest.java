@@ -1,12 +1,9 @@
-package dev.eestream.core.runtime;
+package dev.eestream.runtime.session;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.eestream.core.model.Task;
-import dev.eestream.core.model.TinyModels;
-import dev.eestream.core.model.transform.ModelTransformer;
-import dev.eestream.core.model.transform.TransformSpec;
+import dev.eestream.runtime.TinyBundle;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,9 +20,7 @@ import org.junit.jupiter.api.Test;
 class OnnxRuntimeLongClasspathTest {
     /** Run in the child JVM: create the environment and run a model. */
     public static void main(String[] args) throws Exception {
-        ModelTransformer.Result r = ModelTransformer.transform(TinyModels.encoder(1, null),
-                TransformSpec.builder(Task.EMBED).build());
-        try (ModelSession s = ModelSession.open(r.modelBytes(), r.manifest())) {
+        try (ModelSession s = ModelSession.open(TinyBundle.modelBytes(), TinyBundle.manifest())) {
             System.out.println("outputs " + s.run(List.of(new long[] {1, 2, 3}))[0].length);
         }
     }
@@ -49,7 +44,7 @@ class OnnxRuntimeLongClasspathTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "child JVM did not finish");
         assertEquals(0, p.exitValue(), "child JVM failed (139 = SIGSEGV): " + out);
-        assertTrue(out.contains("outputs " + TinyModels.HIDDEN), out);
+        assertTrue(out.contains("outputs " + TinyBundle.manifest().outputWidth()), out);
     }
 
     private static String expandManifestClasspath(Path jar) throws IOException {

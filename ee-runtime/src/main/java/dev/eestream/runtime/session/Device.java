@@ -1,6 +1,6 @@
-package dev.eestream.core.runtime;
+package dev.eestream.runtime.session;
 
-import dev.eestream.core.EeException;
+import dev.eestream.runtime.EeException;
 import java.util.Locale;
 
 /** Where ONNX Runtime runs a model. */

@@ -1,6 +1,6 @@
-package dev.eestream.core.model;
+package dev.eestream.runtime.model;
 
-import dev.eestream.core.EeException;
+import dev.eestream.runtime.EeException;
 import java.util.Arrays;
 import java.util.Locale;
 

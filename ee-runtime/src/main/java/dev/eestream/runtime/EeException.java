@@ -1,4 +1,5 @@
-package dev.eestream.core;
+package dev.eestream.runtime;
+
 
 /**
  * An error caused by input the user can fix (a bad file, a wrong passphrase, an unsupported model).
