@@ -5,31 +5,22 @@ import dev.eestream.processor.config.ProcessorSettings;
 import dev.eestream.processor.metrics.OpsHttpServer;
 import dev.eestream.processor.metrics.ProcessorMetrics;
 import dev.eestream.processor.models.ModelRepository;
+import dev.eestream.processor.topology.ProcessorTopology;
+import dev.eestream.processor.validation.TopicExistence;
+import dev.eestream.schemas.topics.TopicAdmin;
+import dev.eestream.schemas.topics.Topics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import dev.eestream.processor.topology.ProcessorTopology;
-import dev.eestream.processor.validation.TopicExistence;
-import dev.eestream.schemas.InferenceRequest;
-import dev.eestream.schemas.InferenceResponse;
-import dev.eestream.schemas.serde.AvroDeserializer;
-import dev.eestream.schemas.serde.AvroSerializer;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Properties;
-import java.util.Set;
-import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -76,14 +67,11 @@ public final class ProcessorApp implements AutoCloseable {
         ProcessorMetrics metrics = new ProcessorMetrics(registry);
         models.onLoaded(m -> metrics.modelServed(m.manifest().modelId(), m.manifest().task(), m.device().id()));
         OpsHttpServer http = null;
-        TopicExistence replyTopics = TopicExistence.cached(Admin.create(adminConfig(kafka)));
+        TopicExistence replyTopics = TopicExistence.cached(Admin.create(TopicAdmin.adminConfig(kafka)));
         try {
-            AvroDeserializer<InferenceRequest> requests = new AvroDeserializer<>(InferenceRequest.class);
-            requests.configure(kafka, false);
-            AvroSerializer<InferenceResponse> responses = new AvroSerializer<>();
-            responses.configure(kafka, false);
-            Topology topology = ProcessorTopology.build(settings.topics(), models, replyTopics, settings.batchPolicy(), worker,
-                    metrics, requests, responses);
+            Topics topics = settings.topics();
+            Topology topology = ProcessorTopology.build(topics, models, replyTopics, settings.batchPolicy(), worker, metrics,
+                    topics.requests().valueDeserializer(kafka), topics.responses().valueSerializer(kafka));
             Properties props = new Properties();
             props.putAll(kafka);
             KafkaStreams streams = new KafkaStreams(topology, props);
@@ -178,42 +166,9 @@ public final class ProcessorApp implements AutoCloseable {
         close(Duration.ofSeconds(30));
     }
 
-    /** The Admin client's share of the settings (security included). */
-    private static Map<String, Object> adminConfig(Map<String, Object> kafka) {
-        Map<String, Object> adminConfig = new java.util.HashMap<>();
-        kafka.forEach((k, v) -> {
-            if (AdminClientConfig.configNames().contains(k)) {
-                adminConfig.put(k, v);
-            }
-        });
-        return adminConfig;
-    }
-
     private static void createTopics(Map<String, Object> kafka, ProcessorSettings settings) {
-        ProcessorTopology.Topics t = settings.topics();
-        try (Admin admin = Admin.create(adminConfig(kafka))) {
-            Set<String> existing = admin.listTopics().names().get();
-            List<NewTopic> missing = new ArrayList<>();
-            for (String name : List.of(t.requests(), t.responses(), t.deadLetters())) {
-                if (!existing.contains(name)) {
-                    missing.add(new NewTopic(name, Optional.of(settings.topicPartitions()), Optional.of(settings.topicReplication())));
-                }
-            }
-            for (var f : admin.createTopics(missing).values().entrySet()) {
-                try {
-                    f.getValue().get();
-                    LOG.info("created topic {}", f.getKey());
-                } catch (ExecutionException e) {
-                    if (!(e.getCause() instanceof TopicExistsException)) {
-                        throw new IllegalStateException("cannot create topic " + f.getKey() + ": " + e.getCause().getMessage(), e);
-                    }
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while creating topics", e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("cannot list topics at " + kafka.get("bootstrap.servers") + ": " + e.getCause().getMessage(), e);
-        }
+        List<TopicAdmin.Spec> specs = settings.topics().names().stream()
+                .map(name -> new TopicAdmin.Spec(name, settings.topicPartitions(), settings.topicReplication())).toList();
+        TopicAdmin.ensure(kafka, specs, Duration.ofSeconds(60)).forEach(name -> LOG.info("created topic {}", name));
     }
 }

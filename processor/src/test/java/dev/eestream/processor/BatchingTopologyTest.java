@@ -17,6 +17,7 @@ import dev.eestream.runtime.session.SessionSettings;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
+import dev.eestream.schemas.topics.Topics;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,7 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The batching rules and error routing, on a TopologyTestDriver with a real tiny EE model. */
 class BatchingTopologyTest {
-    private static final ProcessorTopology.Topics TOPICS = ProcessorTopology.Topics.DEFAULT;
+    private static final Topics TOPICS = Topics.DEFAULT;
     private static final String MODEL = "tiny-embed";
 
     @TempDir
@@ -83,8 +84,8 @@ class BatchingTopologyTest {
         driver = new TopologyTestDriver(ProcessorTopology.build(TOPICS, repository, TopicExistence.assumeAll(), policy, worker, metrics,
                 PlainAvro.deserializer(InferenceRequest.class), PlainAvro.serializer(InferenceResponse.class)), props,
                 Instant.ofEpochMilli(1_000_000));
-        requests = driver.createInputTopic(TOPICS.requests(), new StringSerializer(), new ByteArraySerializer());
-        responses = driver.createOutputTopic(TOPICS.responses(), new StringDeserializer(),
+        requests = driver.createInputTopic(TOPICS.requests().name(), new StringSerializer(), new ByteArraySerializer());
+        responses = driver.createOutputTopic(TOPICS.responses().name(), new StringDeserializer(),
                 PlainAvro.deserializer(InferenceResponse.class));
     }
 
@@ -115,7 +116,7 @@ class BatchingTopologyTest {
         out.forEach(r -> assertEquals(4, r.getBatchSize()));
         out.forEach(r -> assertEquals(ResponseStatus.OK, r.getStatus()));
         var registry = metrics.registry();
-        assertEquals(4.0, registry.get("eestream.requests").tags("model", MODEL, "outcome", "ok").counter().count());
+        assertEquals(4.0, registry.get(Topics.REQUESTS_NAME).tags("model", MODEL, "outcome", "ok").counter().count());
         assertEquals(1, registry.get("eestream.batch.size").tags("model", MODEL).summary().count());
         assertEquals(4.0, registry.get("eestream.batch.size").tags("model", MODEL).summary().totalAmount());
         assertEquals(20.0, registry.get("eestream.tokens").tags("model", MODEL, "device", "cpu").counter().count());
@@ -178,7 +179,7 @@ class BatchingTopologyTest {
     @Test
     void invalidRequestsGetErrorsAndUndecodableBytesGoToTheDeadLetterTopic() {
         start(new BatchPolicy(1, 100_000, Duration.ofMillis(10)));
-        TestOutputTopic<String, byte[]> dlq = driver.createOutputTopic(TOPICS.deadLetters(), new StringDeserializer(),
+        TestOutputTopic<String, byte[]> dlq = driver.createOutputTopic(TOPICS.deadLetters().name(), new StringDeserializer(),
                 new ByteArrayDeserializer());
         send(InferenceRequest.newBuilder(request(3)).setModelId("no-such-model").build());
         send(InferenceRequest.newBuilder(request(3)).setTokenIds(List.of(1L, (long) model.vocabSize())).build());

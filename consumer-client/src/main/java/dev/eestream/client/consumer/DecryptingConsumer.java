@@ -1,7 +1,8 @@
 package dev.eestream.client.consumer;
 
 import dev.eestream.schemas.InferenceResponse;
-import dev.eestream.schemas.serde.AvroDeserializer;
+import dev.eestream.schemas.topics.Topic;
+import dev.eestream.schemas.topics.Topics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -11,7 +12,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * Reads encrypted responses from a topic and decrypts them. Reads only committed records. Without a
@@ -27,9 +27,8 @@ public final class DecryptingConsumer implements AutoCloseable {
         Map<String, Object> c = new HashMap<>(config);
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         c.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, fromBeginning ? "earliest" : "latest");
-        AvroDeserializer<InferenceResponse> values = new AvroDeserializer<>(InferenceResponse.class);
-        values.configure(c, false);
-        this.consumer = new KafkaConsumer<>(c, new StringDeserializer(), values);
+        Topic<InferenceResponse> responses = Topics.RESPONSES.named(topic);
+        this.consumer = new KafkaConsumer<>(c, responses.keySerde().deserializer(), responses.valueDeserializer(c));
         this.grouped = c.containsKey(ConsumerConfig.GROUP_ID_CONFIG);
         if (grouped) {
             consumer.subscribe(List.of(topic));

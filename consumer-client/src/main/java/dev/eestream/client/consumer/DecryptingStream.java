@@ -1,7 +1,8 @@
 package dev.eestream.client.consumer;
 
 import dev.eestream.schemas.InferenceResponse;
-import dev.eestream.schemas.serde.AvroSerde;
+import dev.eestream.schemas.topics.Topic;
+import dev.eestream.schemas.topics.Topics;
 import java.util.Map;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -21,10 +22,9 @@ public final class DecryptingStream {
 
     public static Topology topology(String encryptedTopic, String plaintextTopic, ResponseDecryptor decryptor,
             Map<String, ?> serdeConfig) {
-        AvroSerde<InferenceResponse> values = new AvroSerde<>(InferenceResponse.class);
-        values.configure(serdeConfig, false);
+        Topic<InferenceResponse> encrypted = Topics.RESPONSES.named(encryptedTopic);
         StreamsBuilder b = new StreamsBuilder();
-        b.stream(encryptedTopic, Consumed.with(Serdes.String(), values))
+        b.stream(encrypted.name(), Consumed.with(encrypted.keySerde(), encrypted.valueSerde(serdeConfig)))
                 .filter((k, v) -> v != null)
                 .mapValues(v -> {
                     try {

@@ -21,8 +21,7 @@ import dev.eestream.runtime.session.ModelSession;
 import dev.eestream.runtime.session.SessionSettings;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
-import dev.eestream.schemas.serde.AvroDeserializer;
-import dev.eestream.schemas.serde.AvroSerializer;
+import dev.eestream.schemas.topics.Topics;
 import java.io.BufferedReader;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -45,8 +44,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * The processor against bare ONNX Runtime, in one run on one machine: the same EE model, the same
@@ -163,16 +160,15 @@ public final class PipelineBenchmark {
 
     private void produceBacklog(LocalMode local, List<long[]> cipher) throws Exception {
         Map<String, Object> cfg = new HashMap<>(local.clientProperties());
-        AvroSerializer<InferenceRequest> serializer = new AvroSerializer<>();
-        serializer.configure(cfg, false);
         cfg.put("linger.ms", "5");
-        try (KafkaProducer<String, InferenceRequest> producer = new KafkaProducer<>(cfg, new StringSerializer(), serializer)) {
+        try (KafkaProducer<String, InferenceRequest> producer = new KafkaProducer<>(cfg, Topics.REQUESTS.keySerde().serializer(),
+                Topics.REQUESTS.valueSerializer(cfg))) {
             List<java.util.concurrent.Future<?>> sends = new ArrayList<>();
             for (int i = 0; i < cipher.size(); i++) {
                 List<Long> ids = Arrays.stream(cipher.get(i)).boxed().toList();
                 InferenceRequest r = InferenceRequest.newBuilder().setRequestId("bench-" + i).setModelId("bench-topics")
                         .setTokenIds(ids).setReplyTopic("bench.replies").setCreatedAt(Instant.now()).build();
-                sends.add(producer.send(new ProducerRecord<>("eestream.requests", r.getRequestId(), r)));
+                sends.add(producer.send(new ProducerRecord<>(Topics.REQUESTS.name(), r.getRequestId(), r)));
             }
             for (var f : sends) {
                 f.get();
@@ -186,12 +182,11 @@ public final class PipelineBenchmark {
         cfg.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-" + System.nanoTime());
         cfg.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         cfg.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        AvroDeserializer<InferenceResponse> deserializer = new AvroDeserializer<>(InferenceResponse.class);
-        deserializer.configure(cfg, false);
         List<Long> stamps = new ArrayList<>();
         List<Integer> batchSizes = new ArrayList<>();
         Map<String, Long> batchInference = new HashMap<>();
-        try (KafkaConsumer<String, InferenceResponse> consumer = new KafkaConsumer<>(cfg, new StringDeserializer(), deserializer)) {
+        try (KafkaConsumer<String, InferenceResponse> consumer = new KafkaConsumer<>(cfg, Topics.REPLIES.keySerde().deserializer(),
+                Topics.REPLIES.valueDeserializer(cfg))) {
             consumer.subscribe(List.of("bench.replies"));
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
             while (stamps.size() < documents && System.nanoTime() < deadline) {

@@ -7,6 +7,7 @@ import dev.eestream.core.model.ClientProfile;
 import dev.eestream.ops.support.ConnectionOptions;
 import dev.eestream.ops.support.KeyOptions;
 import dev.eestream.ops.support.ProfileOptions;
+import dev.eestream.schemas.topics.Topics;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -15,10 +16,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 @Command(name = "consume", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Read encrypted responses from a topic, decrypt them, and print one JSON object per line.",
@@ -33,7 +34,7 @@ public final class ConsumeCommand implements Callable<Integer> {
     @Mixin
     ProfileOptions profiles;
 
-    @Option(names = "--topic", defaultValue = "eestream.responses", paramLabel = "T", description = "Topic to read (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--topic", defaultValue = Topics.RESPONSES_NAME, paramLabel = "T", description = "Topic to read (default: ${DEFAULT-VALUE}).")
     String topic;
 
     @Option(names = "--from-beginning", description = "Read from the start of the topic, not only new records.")

@@ -6,6 +6,7 @@ import dev.eestream.core.model.ClientProfile;
 import dev.eestream.ops.support.ConnectionOptions;
 import dev.eestream.ops.support.KeyOptions;
 import dev.eestream.ops.support.ProfileOptions;
+import dev.eestream.schemas.topics.Topics;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
@@ -13,10 +14,10 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 @Command(name = "decrypt-stream", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run the decrypting Kafka Streams application inside the trusted zone: encrypted responses in,",
@@ -31,7 +32,7 @@ public final class DecryptStreamCommand implements Callable<Integer> {
     @Mixin
     ProfileOptions profiles;
 
-    @Option(names = "--from", defaultValue = "eestream.responses", paramLabel = "TOPIC", description = "Encrypted responses (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--from", defaultValue = Topics.RESPONSES_NAME, paramLabel = "TOPIC", description = "Encrypted responses (default: ${DEFAULT-VALUE}).")
     String from;
 
     @Option(names = "--to", required = true, paramLabel = "TOPIC", description = "Where plaintext results go (must exist).")

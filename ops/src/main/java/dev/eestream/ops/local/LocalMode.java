@@ -1,17 +1,17 @@
 package dev.eestream.ops.local;
 
-import dev.eestream.client.producer.EncryptedInferenceClient;
 import dev.eestream.kafka.local.LocalKafka;
+import dev.eestream.kafka.local.registry.InMemorySchemaRegistryServer;
 import dev.eestream.kafka.local.security.BrokerSecurity;
 import dev.eestream.kafka.local.security.LocalTls;
 import dev.eestream.kafka.local.security.ScramUser;
 import dev.eestream.processor.ProcessorApp;
 import dev.eestream.processor.config.ProcessorSettings;
-import dev.eestream.processor.topology.ProcessorTopology;
 import dev.eestream.runtime.EeException;
-import dev.eestream.schemas.registry.InMemorySchemaRegistryServer;
 import dev.eestream.schemas.registry.KeyStoreFile;
 import dev.eestream.schemas.registry.RegistrySettings;
+import dev.eestream.schemas.topics.TopicAdmin;
+import dev.eestream.schemas.topics.Topics;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +22,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
@@ -115,11 +116,9 @@ public final class LocalMode implements AutoCloseable {
             throw e;
         }
         try {
-            ProcessorTopology.Topics topics = ProcessorTopology.Topics.DEFAULT;
-            kafka.createTopic(topics.requests(), 3);
-            kafka.createTopic(topics.responses(), 3);
-            kafka.createTopic(topics.deadLetters(), 1);
-            kafka.createTopic(EncryptedInferenceClient.DEFAULT_REPLY_TOPIC, 3);
+            TopicAdmin.ensure(kafka.clientProperties(), List.of(TopicAdmin.Spec.of(Topics.REQUESTS_NAME, 3),
+                    TopicAdmin.Spec.of(Topics.RESPONSES_NAME, 3), TopicAdmin.Spec.of(Topics.DEAD_LETTERS_NAME, 1),
+                    TopicAdmin.Spec.of(Topics.REPLIES_NAME, 3)), Duration.ofSeconds(60));
             InMemorySchemaRegistryServer.Builder registryBuilder = InMemorySchemaRegistryServer.builder().port(options.registryPort());
             if (security.tls().isPresent()) {
                 LocalTls tls = security.tls().get();

@@ -29,6 +29,7 @@ import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
 import dev.eestream.schemas.serde.AvroDeserializer;
 import dev.eestream.schemas.serde.AvroSerializer;
+import dev.eestream.schemas.topics.Topics;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -222,14 +223,14 @@ class PipelineIntegrationTest {
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(cfg, new StringSerializer(), new ByteArraySerializer());
              KafkaConsumer<String, byte[]> dlq = consumer(cfg);
              KafkaConsumer<String, byte[]> replies = consumer(cfg)) {
-            dlq.subscribe(List.of("eestream.requests.dlq"));
+            dlq.subscribe(List.of(Topics.DEAD_LETTERS_NAME));
             replies.subscribe(List.of(reply));
             send(producer, serializer, request("unknown-model", "nope", List.of(101L, 102L), reply));
             send(producer, serializer, request("out-of-range", "topics", List.of(101L, 30522L, 102L), reply));
             send(producer, serializer, request("negative", "topics", List.of(-5L), reply));
             send(producer, serializer, request("empty", "topics", List.of(), reply));
             send(producer, serializer, request("too-long", "topics", Collections.nCopies(600, 1000L), reply));
-            producer.send(new ProducerRecord<>("eestream.requests", "garbage", "definitely not avro".getBytes(StandardCharsets.UTF_8))).get();
+            producer.send(new ProducerRecord<>(Topics.REQUESTS_NAME, "garbage", "definitely not avro".getBytes(StandardCharsets.UTF_8))).get();
             send(producer, serializer, request("valid-after", "topics", List.of(101L, 2000L, 102L), reply));
 
             AvroDeserializer<InferenceResponse> responses = new AvroDeserializer<>(InferenceResponse.class);
@@ -275,14 +276,14 @@ class PipelineIntegrationTest {
         responses.configure(cfg, false);
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(cfg, new StringSerializer(), new ByteArraySerializer());
              KafkaConsumer<String, byte[]> consumer = consumer(cfg)) {
-            consumer.subscribe(List.of("eestream.responses"));
+            consumer.subscribe(List.of(Topics.RESPONSES_NAME));
             consumer.poll(Duration.ofMillis(500)); // join the group before sending
             send(producer, serializer, request("no-reply-topic", "topics", List.of(101L, 3000L, 102L), null));
             InferenceResponse found = null;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (found == null && System.nanoTime() < deadline) {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    InferenceResponse resp = responses.deserialize("eestream.responses", r.value());
+                    InferenceResponse resp = responses.deserialize(Topics.RESPONSES_NAME, r.value());
                     if (resp.getRequestId().equals("no-reply-topic")) {
                         found = resp;
                     }
@@ -314,7 +315,7 @@ class PipelineIntegrationTest {
         }
         Map<String, Object> cfg = new HashMap<>(local.clientProperties());
         try (KafkaConsumer<String, byte[]> consumer = consumer(cfg)) {
-            consumer.subscribe(List.of(EncryptedInferenceClient.DEFAULT_REPLY_TOPIC));
+            consumer.subscribe(List.of(Topics.REPLIES_NAME));
             ConsumerRecord<String, byte[]> rec = null;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (rec == null && System.nanoTime() < deadline) {
@@ -372,7 +373,7 @@ class PipelineIntegrationTest {
         picocli.CommandLine consume = dev.eestream.ops.EestreamCli.commandLine();
         consume.setOut(new java.io.PrintWriter(consumed, true));
         assertEquals(0, consume.execute("consume", "--bootstrap", local.bootstrapServers(), "--registry", local.registryUrl(),
-                "--key", keyFile.toString(), "--models", dir.toString(), "--topic", EncryptedInferenceClient.DEFAULT_REPLY_TOPIC,
+                "--key", keyFile.toString(), "--models", dir.toString(), "--topic", Topics.REPLIES_NAME,
                 "--from-beginning", "--idle-timeout-ms", "3000"));
         assertTrue(consumed.toString().contains("\"attributes\":{\"id\":\"inv\"}"), consumed.toString());
     }
@@ -388,7 +389,7 @@ class PipelineIntegrationTest {
         props.put("state.dir", Files.createDirectories(work.resolve("decrypt-state")).toString());
         props.put("auto.offset.reset", "earliest");
         try (org.apache.kafka.streams.KafkaStreams streams = new org.apache.kafka.streams.KafkaStreams(
-                dev.eestream.client.consumer.DecryptingStream.topology(EncryptedInferenceClient.DEFAULT_REPLY_TOPIC, plaintextTopic,
+                dev.eestream.client.consumer.DecryptingStream.topology(Topics.REPLIES_NAME, plaintextTopic,
                         new dev.eestream.client.consumer.ResponseDecryptor(key, classifyProfile), local.clientProperties()), props);
              EncryptedInferenceClient client = client(classifyProfile);
              KafkaConsumer<String, byte[]> results = consumer(new HashMap<>(local.clientProperties()))) {
@@ -513,7 +514,7 @@ class PipelineIntegrationTest {
 
     private static void send(KafkaProducer<String, byte[]> producer, AvroSerializer<InferenceRequest> serializer,
             InferenceRequest r) throws Exception {
-        producer.send(new ProducerRecord<>("eestream.requests", r.getRequestId(), serializer.serialize("eestream.requests", r))).get();
+        producer.send(new ProducerRecord<>(Topics.REQUESTS_NAME, r.getRequestId(), serializer.serialize(Topics.REQUESTS_NAME, r))).get();
     }
 
     private static void write(Path models, ModelTransformer.Result r) throws Exception {

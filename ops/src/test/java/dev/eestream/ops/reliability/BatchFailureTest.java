@@ -16,6 +16,7 @@ import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
 import dev.eestream.schemas.serde.AvroSerializer;
+import dev.eestream.schemas.topics.Topics;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -104,7 +105,7 @@ class BatchFailureTest {
                 for (int round = 0; round < 3; round++) {
                     for (InferenceRequest r : all.subList(round * BATCH, (round + 1) * BATCH)) {
                         // One key: one partition, so one stream task batches them together.
-                        producer.send(new ProducerRecord<>("eestream.requests", "same-partition", r));
+                        producer.send(new ProducerRecord<>(Topics.REQUESTS_NAME, "same-partition", r));
                     }
                     producer.flush();
                     Thread.sleep(500);

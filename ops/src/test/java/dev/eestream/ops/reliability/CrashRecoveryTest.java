@@ -13,6 +13,7 @@ import dev.eestream.runtime.session.ModelSession;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.serde.AvroSerializer;
+import dev.eestream.schemas.topics.Topics;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -276,7 +277,7 @@ class CrashRecoveryTest {
                     TimeUnit.NANOSECONDS.sleep(wait);
                 }
                 InferenceRequest r = requests.get(i);
-                producer.send(new ProducerRecord<>("eestream.requests", r.getRequestId(), r), (m, e) -> {
+                producer.send(new ProducerRecord<>(Topics.REQUESTS_NAME, r.getRequestId(), r), (m, e) -> {
                     if (e == null) {
                         sent.incrementAndGet();
                     }

@@ -18,6 +18,7 @@ import dev.eestream.schemas.registry.SchemaRegistryClient;
 import dev.eestream.schemas.serde.AvroDeserializer;
 import dev.eestream.schemas.serde.AvroSerializer;
 import dev.eestream.schemas.serde.WireFormat;
+import dev.eestream.schemas.topics.Topics;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -86,7 +87,7 @@ class HostileInputTest {
             Map<String, Object> cfg = new HashMap<>(local.clientProperties());
             try (Admin admin = Admin.create(Map.of("bootstrap.servers", local.bootstrapServers()))) {
                 // Let the requests topic take a 10 MB record, so that hostile size reaches the processor.
-                admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, "eestream.requests"),
+                admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, Topics.REQUESTS_NAME),
                         List.of(new AlterConfigOp(new ConfigEntry("max.message.bytes", "16777216"), AlterConfigOp.OpType.SET))))
                         .all().get(30, TimeUnit.SECONDS);
             }
@@ -98,11 +99,11 @@ class HostileInputTest {
             try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerCfg, new StringSerializer(), new ByteArraySerializer());
                  SchemaRegistryClient registry = SchemaRegistryClient.fromConfig(cfg)) {
                 Sender send = (k, bytes, expectation) -> {
-                    producer.send(new ProducerRecord<>("eestream.requests", k, bytes)).get(30, TimeUnit.SECONDS);
+                    producer.send(new ProducerRecord<>(Topics.REQUESTS_NAME, k, bytes)).get(30, TimeUnit.SECONDS);
                     expected.put(k, expectation);
                     sendValid(producer, serializer);
                 };
-                byte[] valid = serializer.serialize("eestream.requests", request("template", ids(5), null));
+                byte[] valid = serializer.serialize(Topics.REQUESTS_NAME, request("template", ids(5), null));
                 Expectation dlq = new Expectation(true, null);
 
                 byte[] randomBytes = new byte[200];
@@ -169,7 +170,7 @@ class HostileInputTest {
                 send.send("non-utf8-model", nonUtf8, new Expectation(false, "unknown model"));
                 // The same request id twice: each record is a request, and each is answered.
                 InferenceRequest dup = request("duplicated-id", ids(4), null);
-                producer.send(new ProducerRecord<>("eestream.requests", "duplicated-id", bytes(serializer, dup))).get();
+                producer.send(new ProducerRecord<>(Topics.REQUESTS_NAME, "duplicated-id", bytes(serializer, dup))).get();
                 send.send("duplicated-id", bytes(serializer, dup), new Expectation(false, null));
             }
 
@@ -180,10 +181,10 @@ class HostileInputTest {
             responses.configure(cfg, false);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             try (KafkaConsumer<String, byte[]> consumer = consumer(cfg)) {
-                consumer.subscribe(List.of("eestream.responses", REPLIES, "eestream.requests.dlq"));
+                consumer.subscribe(List.of(Topics.RESPONSES_NAME, REPLIES, Topics.DEAD_LETTERS_NAME));
                 while (System.nanoTime() < deadline && !complete(expected, answers, deadLetters)) {
                     for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                        if (r.topic().equals("eestream.requests.dlq")) {
+                        if (r.topic().equals(Topics.DEAD_LETTERS_NAME)) {
                             deadLetters.put(r.key(), r);
                         } else {
                             InferenceResponse resp = responses.deserialize(r.topic(), r.value());
@@ -264,7 +265,7 @@ class HostileInputTest {
             cipher.add((long) pi.apply((int) clear[i]));
         }
         validClear.put(id, clear);
-        producer.send(new ProducerRecord<>("eestream.requests", id, bytes(serializer, request(id, cipher, REPLIES)))).get();
+        producer.send(new ProducerRecord<>(Topics.REQUESTS_NAME, id, bytes(serializer, request(id, cipher, REPLIES)))).get();
     }
 
     private boolean complete(Map<String, Expectation> expected, Map<String, List<InferenceResponse>> answers,
@@ -292,7 +293,7 @@ class HostileInputTest {
     }
 
     private static byte[] bytes(AvroSerializer<InferenceRequest> serializer, InferenceRequest r) {
-        return serializer.serialize("eestream.requests", r);
+        return serializer.serialize(Topics.REQUESTS_NAME, r);
     }
 
     private static byte[] frame(int id, Schema schema, Map<String, Object> fields) throws Exception {

@@ -14,6 +14,7 @@ import dev.eestream.runtime.session.ModelSession;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.serde.AvroSerializer;
+import dev.eestream.schemas.topics.Topics;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -71,7 +72,7 @@ class OverloadTest {
     private static final String HEAP = System.getProperty("eestream.overload.xmx", "384m");
     private static final String MODEL = "overload-embed";
     private static final String REPLIES = "overload.replies";
-    private static final String REQUESTS = "eestream.requests";
+    private static final String REQUESTS = Topics.REQUESTS_NAME;
     private static final String APPLICATION_ID = "overload-test";
     /** Every this many requests, the answer is decrypted and compared with plaintext inference. */
     private static final int CHECK_EVERY = 37;

@@ -24,6 +24,7 @@ import dev.eestream.ops.local.LocalMode;
 import dev.eestream.runtime.model.ModelBundle;
 import dev.eestream.runtime.model.Task;
 import dev.eestream.runtime.session.ModelSession;
+import dev.eestream.schemas.topics.Topics;
 import java.io.InputStream;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -223,7 +224,7 @@ class TransportSecurityTest {
         ChildProcessor.Finished consume = ChildProcessor.run(VERBOSE_LOGGING, Map.of(PASSPHRASE_VARIABLE, passphrase),
                 List.of("consume", "--client-config", clientConfig.toString(), "--key", keyFile.toString(),
                         "--passphrase-env", PASSPHRASE_VARIABLE, "--models", clientDir.toString(),
-                        "--topic", EncryptedInferenceClient.DEFAULT_REPLY_TOPIC, "--from-beginning", "--idle-timeout-ms", "5000"), 180);
+                        "--topic", Topics.REPLIES_NAME, "--from-beginning", "--idle-timeout-ms", "5000"), 180);
         assertEquals(0, consume.exit(), consume.output());
         String first = documents.keySet().iterator().next();
         assertTrue(consume.output().contains("\"label\":\"" + expectedLabels.get(first) + "\""), consume.output());

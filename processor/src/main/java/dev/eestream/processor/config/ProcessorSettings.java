@@ -1,7 +1,7 @@
 package dev.eestream.processor.config;
 
 import dev.eestream.processor.batching.BatchPolicy;
-import dev.eestream.processor.topology.ProcessorTopology;
+import dev.eestream.schemas.topics.Topics;
 import dev.eestream.runtime.EeException;
 import dev.eestream.runtime.session.Device;
 import dev.eestream.runtime.session.SessionSettings;
@@ -60,9 +60,9 @@ public final class ProcessorSettings {
         k.put(MAX_BATCH_SIZE, new String[] {"32", "flush a model's waiting requests at this many"});
         k.put(MAX_BATCH_TOKENS, new String[] {"8192", "flush at this many waiting tokens; also the most padded tokens per inference batch"});
         k.put(MAX_BATCH_DELAY_MS, new String[] {"20", "flush when the oldest waiting request has waited this long"});
-        k.put(REQUESTS_TOPIC, new String[] {ProcessorTopology.Topics.DEFAULT.requests(), "topic of encrypted requests"});
-        k.put(RESPONSES_TOPIC, new String[] {ProcessorTopology.Topics.DEFAULT.responses(), "responses of requests without a reply topic"});
-        k.put(DLQ_TOPIC, new String[] {ProcessorTopology.Topics.DEFAULT.deadLetters(), "records that do not decode, with the reason in headers"});
+        k.put(REQUESTS_TOPIC, new String[] {Topics.REQUESTS_NAME, "topic of encrypted requests"});
+        k.put(RESPONSES_TOPIC, new String[] {Topics.RESPONSES_NAME, "responses of requests without a reply topic"});
+        k.put(DLQ_TOPIC, new String[] {Topics.DEAD_LETTERS_NAME, "records that do not decode, with the reason in headers"});
         k.put(MODELS_SCAN_INTERVAL_MS, new String[] {"5000", "how often the model directory is rescanned for new models (0: never)"});
         k.put(INFERENCE_THREADS, new String[] {"-1", "ONNX Runtime intra-op threads: -1 = cores - 1 (at least 1), leaving a core "
                 + "for the stream thread's Kafka work; 0 = ONNX Runtime's choice (every core)"});
@@ -155,8 +155,8 @@ public final class ProcessorSettings {
         return setting == -1 ? Math.max(1, Runtime.getRuntime().availableProcessors() - 1) : setting;
     }
 
-    public ProcessorTopology.Topics topics() {
-        return new ProcessorTopology.Topics(values.get(REQUESTS_TOPIC), values.get(RESPONSES_TOPIC), values.get(DLQ_TOPIC));
+    public Topics topics() {
+        return Topics.named(values.get(REQUESTS_TOPIC), values.get(RESPONSES_TOPIC), values.get(DLQ_TOPIC));
     }
 
     public int inferenceConcurrency() {

@@ -14,6 +14,7 @@ import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.serde.DecodeResult;
 import dev.eestream.schemas.serde.WireFormat;
+import dev.eestream.schemas.topics.Topics;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -243,7 +244,7 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
     }
 
     private String topic() {
-        return context.recordMetadata().map(RecordMetadata::topic).orElse("eestream.requests");
+        return context.recordMetadata().map(RecordMetadata::topic).orElse(Topics.REQUESTS_NAME);
     }
 
     private long now() {

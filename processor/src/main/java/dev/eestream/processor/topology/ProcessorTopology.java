@@ -8,6 +8,7 @@ import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.processor.validation.TopicExistence;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
+import dev.eestream.schemas.topics.Topics;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serdes;
@@ -26,16 +27,13 @@ public final class ProcessorTopology {
     private ProcessorTopology() {
     }
 
-    public record Topics(String requests, String responses, String deadLetters) {
-        public static final Topics DEFAULT = new Topics("eestream.requests", "eestream.responses", "eestream.requests.dlq");
-    }
-
     @SuppressWarnings({"unchecked", "rawtypes"})
     public static Topology build(Topics topics, ModelRepository models, TopicExistence replyTopics, BatchPolicy policy,
             InferenceWorker worker, ProcessorMetrics metrics, Deserializer<InferenceRequest> requestDeserializer,
             Serializer<InferenceResponse> responseSerializer) {
         Topology t = new Topology();
-        t.addSource("requests", new StringDeserializer(), Serdes.ByteArray().deserializer(), topics.requests());
+        // Requests are decoded by the processor, not the source: bytes that do not decode go to the dead letters.
+        t.addSource("requests", new StringDeserializer(), Serdes.ByteArray().deserializer(), topics.requests().name());
         t.addProcessor("inference", () -> new InferenceProcessor(models, replyTopics, requestDeserializer, policy, worker, metrics), "requests");
         // Caching: a request parked and answered within one commit interval reaches the changelog once
         // (a tombstone), not twice; what is still waiting at commit is written in the same transaction.
@@ -43,11 +41,11 @@ public final class ProcessorTopology {
                 Serdes.String(), Serdes.ByteArray()).withCachingEnabled(), "inference");
         TopicNameExtractor<String, InferenceResponse> replyTopic = (key, response, ctx) -> {
             var header = ctx.headers() == null ? null : ctx.headers().lastHeader(InferenceProcessor.HEADER_REPLY_TOPIC);
-            return header != null ? new String(header.value(), java.nio.charset.StandardCharsets.UTF_8) : topics.responses();
+            return header != null ? new String(header.value(), java.nio.charset.StandardCharsets.UTF_8) : topics.responses().name();
         };
         t.addSink(InferenceProcessor.RESPONSES, (TopicNameExtractor) replyTopic, new StringSerializer(),
                 (Serializer) responseSerializer, "inference");
-        t.addSink(InferenceProcessor.DEAD_LETTERS, topics.deadLetters(), new StringSerializer(),
+        t.addSink(InferenceProcessor.DEAD_LETTERS, topics.deadLetters().name(), new StringSerializer(),
                 (Serializer) new ByteArraySerializer(), "inference");
         return t;
     }

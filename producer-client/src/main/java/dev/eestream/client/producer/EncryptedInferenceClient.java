@@ -11,8 +11,9 @@ import dev.eestream.runtime.EeException;
 import dev.eestream.runtime.model.Task;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
-import dev.eestream.schemas.serde.AvroDeserializer;
-import dev.eestream.schemas.serde.AvroSerializer;
+import dev.eestream.schemas.topics.Topic;
+import dev.eestream.schemas.topics.TopicAdmin;
+import dev.eestream.schemas.topics.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
@@ -30,14 +31,11 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -45,10 +43,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,15 +62,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class EncryptedInferenceClient implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EncryptedInferenceClient.class);
-    public static final String DEFAULT_REPLY_TOPIC = "eestream.replies";
 
     private final ClientProfile profile;
     private final PrivateTokenizer tokenizer;
     private final ResponseDecryptor decryptor;
     private final KafkaProducer<String, InferenceRequest> producer;
     private final KafkaConsumer<String, InferenceResponse> consumer;
-    private final String requestsTopic;
-    private final String replyTopic;
+    private final Topic<InferenceRequest> requestsTopic;
+    private final Topic<InferenceResponse> replyTopic;
     private final Duration timeout;
     private final int maxInFlight;
     private final Map<String, CompletableFuture<DecryptedResult>> pending = new ConcurrentHashMap<>();
@@ -89,8 +83,8 @@ public final class EncryptedInferenceClient implements AutoCloseable {
 
     private EncryptedInferenceClient(Builder b) throws IOException {
         this.profile = b.profile;
-        this.requestsTopic = b.requestsTopic;
-        this.replyTopic = b.replyTopic;
+        this.requestsTopic = Topics.REQUESTS.named(b.requestsTopic);
+        this.replyTopic = Topics.REPLIES.named(b.replyTopic);
         this.timeout = b.timeout;
         this.maxInFlight = b.maxInFlight;
         TokenizerJson tokenizerJson = b.tokenizer != null ? b.tokenizer : tokenizerOf(profile);
@@ -109,26 +103,26 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         Map<String, Object> common = new HashMap<>(b.properties);
         common.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, b.bootstrapServers);
         if (b.createReplyTopic) {
-            ensureTopic(common, replyTopic, b.replyTopicPartitions);
+            try {
+                TopicAdmin.ensure(common, List.of(TopicAdmin.Spec.of(replyTopic.name(), b.replyTopicPartitions)), Duration.ofSeconds(30));
+            } catch (TopicAdmin.TopicAdminException e) {
+                throw new EeException(e.getMessage(), e);
+            }
         }
         Map<String, Object> producerConfig = new HashMap<>(common);
         producerConfig.putIfAbsent(ProducerConfig.ACKS_CONFIG, "all");
         producerConfig.putIfAbsent(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         producerConfig.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "2");
-        AvroSerializer<InferenceRequest> requestSerializer = new AvroSerializer<>();
-        requestSerializer.configure(common, false);
-        this.producer = new KafkaProducer<>(producerConfig, new StringSerializer(), requestSerializer);
+        this.producer = new KafkaProducer<>(producerConfig, requestsTopic.keySerde().serializer(), requestsTopic.valueSerializer(common));
 
         Map<String, Object> consumerConfig = new HashMap<>(common);
         // Only committed answers: an aborted processor transaction must not answer twice.
         consumerConfig.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         consumerConfig.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         consumerConfig.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        AvroDeserializer<InferenceResponse> responseDeserializer = new AvroDeserializer<>(InferenceResponse.class);
-        responseDeserializer.configure(common, false);
-        this.consumer = new KafkaConsumer<>(consumerConfig, new StringDeserializer(), responseDeserializer);
+        this.consumer = new KafkaConsumer<>(consumerConfig, replyTopic.keySerde().deserializer(), replyTopic.valueDeserializer(common));
         List<TopicPartition> partitions = new ArrayList<>();
-        consumer.partitionsFor(replyTopic, Duration.ofSeconds(30)).forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
+        consumer.partitionsFor(replyTopic.name(), Duration.ofSeconds(30)).forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
         if (partitions.isEmpty()) {
             throw new EeException("reply topic '" + replyTopic + "' does not exist");
         }
@@ -146,7 +140,7 @@ public final class EncryptedInferenceClient implements AutoCloseable {
     }
 
     public String replyTopic() {
-        return replyTopic;
+        return replyTopic.name();
     }
 
     public ClientProfile profile() {
@@ -179,7 +173,7 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         Map<String, String> attributes = new HashMap<>(document.attributes());
         attributes.put("id", document.id());
         InferenceRequest request = InferenceRequest.newBuilder().setRequestId(requestId).setModelId(profile.modelId())
-                .setTokenIds(boxed).setReplyTopic(replyTopic).setCreatedAt(Instant.now()).setAttributes(attributes).build();
+                .setTokenIds(boxed).setReplyTopic(replyTopic.name()).setCreatedAt(Instant.now()).setAttributes(attributes).build();
         CompletableFuture<DecryptedResult> future = new CompletableFuture<>();
         pending.put(requestId, future);
         long sentAt = System.nanoTime();
@@ -195,7 +189,7 @@ public final class EncryptedInferenceClient implements AutoCloseable {
             }
         });
         sentCounter.increment();
-        producer.send(new ProducerRecord<>(requestsTopic, requestId, request), (meta, e) -> {
+        producer.send(new ProducerRecord<>(requestsTopic.name(), requestId, request), (meta, e) -> {
             if (e != null) {
                 future.completeExceptionally(new EeException("cannot send request " + requestId + ": " + e.getMessage(), e));
             }
@@ -308,31 +302,6 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         return bundled.isPresent() ? bundled.get().tokenizer() : TokenizerJson.read(Path.of(profile.tokenizer()));
     }
 
-    private static void ensureTopic(Map<String, Object> config, String topic, int partitions) {
-        Map<String, Object> adminConfig = new HashMap<>();
-        config.forEach((k, v) -> {
-            if (AdminClientConfig.configNames().contains(k)) {
-                adminConfig.put(k, v);
-            }
-        });
-        try (Admin admin = Admin.create(adminConfig)) {
-            if (!admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic)) {
-                admin.createTopics(List.of(new NewTopic(topic, Optional.of(partitions), Optional.empty()))).all()
-                        .get(30, TimeUnit.SECONDS);
-            }
-        } catch (ExecutionException e) {
-            if (!(e.getCause() instanceof TopicExistsException)) {
-                throw new EeException("cannot create reply topic '" + topic + "': " + e.getCause().getMessage(), e);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new EeException("interrupted while creating the reply topic", e);
-        } catch (TimeoutException e) {
-            throw new EeException("no answer from Kafka at " + config.get(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG)
-                    + " while creating the reply topic", e);
-        }
-    }
-
     /** Options of an {@link EncryptedInferenceClient}. */
     public static final class Builder {
         private String bootstrapServers;
@@ -340,8 +309,8 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         private ClientProfile profile;
         private TokenizerJson tokenizer;
         private final Map<String, Object> properties = new HashMap<>();
-        private String requestsTopic = "eestream.requests";
-        private String replyTopic = DEFAULT_REPLY_TOPIC;
+        private String requestsTopic = Topics.REQUESTS_NAME;
+        private String replyTopic = Topics.REPLIES_NAME;
         private boolean createReplyTopic = true;
         private int replyTopicPartitions = 3;
         private Duration timeout = Duration.ofSeconds(60);
@@ -399,7 +368,7 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         }
 
         /**
-         * Where answers come back (default {@value #DEFAULT_REPLY_TOPIC}, created when missing). Clients
+         * Where answers come back (default {@value Topics#REPLIES_NAME}, created when missing). Clients
          * may share it: each reads it from the end and takes only its own request ids. A topic of its
          * own saves a busy client from reading the others' answers.
          */

@@ -1,16 +1,17 @@
 package dev.eestream.schemas.registry;
 
+import static dev.eestream.schemas.TestSupport.get;
+import static dev.eestream.schemas.TestSupport.http;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.eestream.kafka.local.registry.InMemorySchemaRegistryServer;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.TestSupport.Reply;
-import org.apache.avro.Schema;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -18,11 +19,10 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-
-import static dev.eestream.schemas.TestSupport.get;
-import static dev.eestream.schemas.TestSupport.http;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.apache.avro.Schema;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /** The REST subset, spoken to over plain HTTP as kcat or curl would. */
 class InMemorySchemaRegistryServerTest {
@@ -34,10 +34,11 @@ class InMemorySchemaRegistryServerTest {
             + "{\"name\":\"a\",\"type\":\"int\"},{\"name\":\"c\",\"type\":\"string\"}]}";
 
     private InMemorySchemaRegistryServer registry;
+    private final RegistryFaults faults = new RegistryFaults();
 
     @BeforeEach
     void start() {
-        registry = InMemorySchemaRegistryServer.builder().port(0).start();
+        registry = InMemorySchemaRegistryServer.builder().port(0).interceptor(faults).start();
     }
 
     @AfterEach
@@ -117,11 +118,11 @@ class InMemorySchemaRegistryServerTest {
 
     @Test
     void countsEveryRequestAndInjectsFailures() {
-        int before = registry.requestCount();
-        registry.failNextRequests(1, 503);
-        assertError(get(registry.url() + "/subjects"), 503, 503, "injected failure");
+        int before = faults.requestCount();
+        faults.failNextRequests(1, 503);
+        assertError(get(registry.url() + "/subjects"), 503, 503, "refused by the request interceptor");
         assertEquals(200, get(registry.url() + "/subjects").status());
-        assertEquals(before + 2, registry.requestCount());
+        assertEquals(before + 2, faults.requestCount());
     }
 
     @Test

@@ -1,8 +1,19 @@
 package dev.eestream.schemas.registry;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.eestream.kafka.local.registry.InMemorySchemaRegistryServer;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.TestSupport;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import org.apache.avro.Schema;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.types.Password;
@@ -10,24 +21,14 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.net.URI;
-import java.time.Duration;
-import java.util.List;
-import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertSame;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 class SchemaRegistryClientTest {
 
     private InMemorySchemaRegistryServer registry;
+    private final RegistryFaults faults = new RegistryFaults();
 
     @BeforeEach
     void start() {
-        registry = InMemorySchemaRegistryServer.builder().start();
+        registry = InMemorySchemaRegistryServer.builder().interceptor(faults).start();
     }
 
     @AfterEach
@@ -38,26 +39,26 @@ class SchemaRegistryClientTest {
     @Test
     void registersLooksUpAndFetchesWithCaching() {
         try (SchemaRegistryClient client = new SchemaRegistryClient(RegistrySettings.forUrl(registry.url()))) {
-            int before = registry.requestCount();
+            int before = faults.requestCount();
             int id = client.register("requests-value", InferenceRequest.getClassSchema());
             assertEquals(id, client.register("requests-value", InferenceRequest.getClassSchema()));
             assertEquals(id, client.lookup("requests-value", InferenceRequest.getClassSchema()));
             assertSame(InferenceRequest.getClassSchema(), client.getById(id), "registering also fills the id cache");
-            assertEquals(before + 1, registry.requestCount());
+            assertEquals(before + 1, faults.requestCount());
         }
         try (SchemaRegistryClient other = new SchemaRegistryClient(RegistrySettings.forUrl(registry.url()))) {
-            int before = registry.requestCount();
+            int before = faults.requestCount();
             assertEquals(InferenceRequest.getClassSchema(), other.getById(1));
             assertEquals(InferenceRequest.getClassSchema(), other.getById(1));
             assertEquals(1, other.lookup("requests-value", InferenceRequest.getClassSchema()));
-            assertEquals(before + 2, registry.requestCount());
+            assertEquals(before + 2, faults.requestCount());
         }
     }
 
     @Test
     void reportsRegistryErrorsWithUrlStatusAndMessage() {
         try (SchemaRegistryClient client = new SchemaRegistryClient(RegistrySettings.forUrl(registry.url()))) {
-            int before = registry.requestCount();
+            int before = faults.requestCount();
             SchemaRegistryException e = assertThrows(SchemaRegistryException.class,
                     () -> client.lookup("missing-value", InferenceResponse.getClassSchema()));
             assertEquals("looking up schema dev.eestream.schemas.InferenceResponse under subject missing-value failed: POST "
@@ -66,7 +67,7 @@ class SchemaRegistryClientTest {
             assertEquals(404, e.status());
             assertEquals(40401, e.errorCode());
             assertFalse(e.isRetriable());
-            assertEquals(before + 1, registry.requestCount(), "4xx is not retried");
+            assertEquals(before + 1, faults.requestCount(), "4xx is not retried");
 
             SchemaRegistryException unknown = assertThrows(SchemaRegistryException.class, () -> client.getById(42));
             assertEquals(40403, unknown.errorCode());
@@ -78,12 +79,12 @@ class SchemaRegistryClientTest {
     void retriesServerErrorsWithBackoff() {
         RegistrySettings settings = RegistrySettings.builder().url(registry.url()).retries(3).retryBackoff(Duration.ofMillis(10)).build();
         try (SchemaRegistryClient client = new SchemaRegistryClient(settings)) {
-            registry.failNextRequests(2, 503);
-            int before = registry.requestCount();
+            faults.failNextRequests(2, 503);
+            int before = faults.requestCount();
             assertEquals(1, client.register("requests-value", InferenceRequest.getClassSchema()));
-            assertEquals(before + 3, registry.requestCount(), "two 503s, then success");
+            assertEquals(before + 3, faults.requestCount(), "two 503s, then success");
 
-            registry.failNextRequests(1, 429);
+            faults.failNextRequests(1, 429);
             assertEquals(InferenceResponse.getClassSchema(), registerThenFetch(client));
         }
     }
@@ -92,7 +93,7 @@ class SchemaRegistryClientTest {
     void failsNamingTheStatusWhenRetriesAreUsedUp() {
         Map<String, Object> config = Map.of(RegistrySettings.URL_CONFIG, registry.url(), RegistrySettings.RETRIES_CONFIG, "0");
         try (SchemaRegistryClient client = SchemaRegistryClient.fromConfig(config)) {
-            registry.failNextRequests(2, 503);
+            faults.failNextRequests(2, 503);
             SchemaRegistryException e = assertThrows(SchemaRegistryException.class,
                     () -> client.register("requests-value", InferenceRequest.getClassSchema()));
             assertEquals(503, e.status());
@@ -101,9 +102,9 @@ class SchemaRegistryClientTest {
         }
         RegistrySettings oneRetry = RegistrySettings.builder().url(registry.url()).retries(1).retryBackoff(Duration.ZERO).build();
         try (SchemaRegistryClient client = new SchemaRegistryClient(oneRetry)) {
-            registry.failNextRequests(5, 500);
+            faults.failNextRequests(5, 500);
             SchemaRegistryException e = assertThrows(SchemaRegistryException.class, () -> client.getById(1));
-            assertTrue(e.getMessage().endsWith("answered HTTP 500 (error_code 500): injected failure [gave up after 2 attempts]"), e.getMessage());
+            assertTrue(e.getMessage().endsWith("answered HTTP 500 (error_code 500): refused by the request interceptor [gave up after 2 attempts]"), e.getMessage());
         }
     }
 
@@ -127,15 +128,17 @@ class SchemaRegistryClientTest {
 
     @Test
     void basicAuth() {
-        try (InMemorySchemaRegistryServer secured = InMemorySchemaRegistryServer.builder().basicAuth("alice", "s3cret-pw").start()) {
+        RegistryFaults securedFaults = new RegistryFaults();
+        try (InMemorySchemaRegistryServer secured = InMemorySchemaRegistryServer.builder().basicAuth("alice", "s3cret-pw")
+                .interceptor(securedFaults).start()) {
             try (SchemaRegistryClient anonymous = SchemaRegistryClient.fromConfig(Map.of(RegistrySettings.URL_CONFIG, secured.url()))) {
-                int before = secured.requestCount();
+                int before = securedFaults.requestCount();
                 SchemaRegistryException e = assertThrows(SchemaRegistryException.class,
                         () -> anonymous.register("requests-value", InferenceRequest.getClassSchema()));
                 assertEquals(401, e.status());
                 assertTrue(e.getMessage().contains("answered HTTP 401 (error_code 401): Unauthorized (no credentials configured: "
                         + "set basic.auth.credentials.source=USER_INFO and basic.auth.user.info)"), e.getMessage());
-                assertEquals(before + 1, secured.requestCount(), "401 is not retried");
+                assertEquals(before + 1, securedFaults.requestCount(), "401 is not retried");
             }
             Map<String, Object> wrong = Map.of(RegistrySettings.URL_CONFIG, secured.url(),
                     RegistrySettings.CREDENTIALS_SOURCE_CONFIG, "USER_INFO", RegistrySettings.USER_INFO_CONFIG, "alice:wrong-pw");

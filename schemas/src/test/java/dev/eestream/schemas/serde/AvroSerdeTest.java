@@ -1,29 +1,5 @@
 package dev.eestream.schemas.serde;
 
-import com.google.gson.JsonParser;
-import dev.eestream.schemas.InferenceRequest;
-import dev.eestream.schemas.InferenceResponse;
-import dev.eestream.schemas.TestSupport;
-import dev.eestream.schemas.registry.InMemorySchemaRegistryServer;
-import dev.eestream.schemas.registry.RegistrySettings;
-import dev.eestream.schemas.registry.SchemaRegistryClient;
-import dev.eestream.schemas.registry.SchemaRegistryException;
-import org.apache.avro.Schema;
-import org.apache.kafka.common.config.ConfigException;
-import org.apache.kafka.common.serialization.Deserializer;
-import org.apache.kafka.common.serialization.Serializer;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
-import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-
 import static dev.eestream.schemas.TestSupport.request;
 import static dev.eestream.schemas.TestSupport.response;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -32,14 +8,40 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonParser;
+import dev.eestream.kafka.local.registry.InMemorySchemaRegistryServer;
+import dev.eestream.schemas.InferenceRequest;
+import dev.eestream.schemas.InferenceResponse;
+import dev.eestream.schemas.TestSupport;
+import dev.eestream.schemas.registry.RegistryFaults;
+import dev.eestream.schemas.registry.RegistrySettings;
+import dev.eestream.schemas.registry.SchemaRegistryClient;
+import dev.eestream.schemas.registry.SchemaRegistryException;
+import dev.eestream.schemas.topics.Topics;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.apache.avro.Schema;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
 class AvroSerdeTest {
 
     private InMemorySchemaRegistryServer registry;
+    private final RegistryFaults faults = new RegistryFaults();
     private SchemaRegistryClient client;
 
     @BeforeEach
     void start() {
-        registry = InMemorySchemaRegistryServer.builder().start();
+        registry = InMemorySchemaRegistryServer.builder().interceptor(faults).start();
         client = new SchemaRegistryClient(RegistrySettings.forUrl(registry.url()));
     }
 
@@ -52,7 +54,7 @@ class AvroSerdeTest {
     @Test
     void roundTripsRequestsInTheWireFormat() {
         AvroSerializer<InferenceRequest> serializer = new AvroSerializer<>(client);
-        byte[] bytes = serializer.serialize("eestream.requests", request("r-1"));
+        byte[] bytes = serializer.serialize(Topics.REQUESTS_NAME, request("r-1"));
 
         int id = registeredId("eestream.requests-value");
         assertEquals(0, bytes[0]);
@@ -61,7 +63,7 @@ class AvroSerdeTest {
 
         // Another process, with its own client, reads it back; kcat would do the same GET.
         try (SchemaRegistryClient reader = new SchemaRegistryClient(RegistrySettings.forUrl(registry.url()))) {
-            InferenceRequest decoded = new AvroDeserializer<>(InferenceRequest.class, reader).deserialize("eestream.requests", bytes);
+            InferenceRequest decoded = new AvroDeserializer<>(InferenceRequest.class, reader).deserialize(Topics.REQUESTS_NAME, bytes);
             assertEquals(request("r-1"), decoded);
         }
         TestSupport.Reply schema = TestSupport.get(registry.url() + "/schemas/ids/" + id);
@@ -73,9 +75,9 @@ class AvroSerdeTest {
     @Test
     void roundTripsResponses() {
         try (AvroSerde<InferenceResponse> serde = AvroSerde.forClass(InferenceResponse.class, client)) {
-            byte[] bytes = serde.serializer().serialize("eestream.responses", response("r-2"));
+            byte[] bytes = serde.serializer().serialize(Topics.RESPONSES_NAME, response("r-2"));
             assertEquals(registeredId("eestream.responses-value"), WireFormat.schemaId(bytes));
-            InferenceResponse decoded = serde.deserializer().deserialize("eestream.responses", bytes);
+            InferenceResponse decoded = serde.deserializer().deserialize(Topics.RESPONSES_NAME, bytes);
             assertEquals(response("r-2"), decoded);
             assertEquals(List.of(0.125f, -0.5f, 0.875f, 0.25f), decoded.getScores());
             assertEquals(response("r-2").getRespondedAt(), decoded.getRespondedAt());
@@ -86,26 +88,26 @@ class AvroSerdeTest {
     void nullIsNull() {
         assertNull(new AvroSerializer<InferenceRequest>(client).serialize("t", null));
         assertNull(new AvroDeserializer<>(InferenceRequest.class, client).deserialize("t", null));
-        assertEquals(0, registry.requestCount());
+        assertEquals(0, faults.requestCount());
     }
 
     @Test
     void registersOncePerTopicAndFetchesOncePerId() {
         AvroSerializer<InferenceRequest> serializer = new AvroSerializer<>(client);
-        int before = registry.requestCount();
+        int before = faults.requestCount();
         List<byte[]> records = new ArrayList<>();
         for (int i = 0; i < 100; i++) {
-            records.add(serializer.serialize("eestream.requests", request("r-" + i)));
+            records.add(serializer.serialize(Topics.REQUESTS_NAME, request("r-" + i)));
         }
-        assertEquals(before + 1, registry.requestCount(), "100 records, one registration");
+        assertEquals(before + 1, faults.requestCount(), "100 records, one registration");
 
         try (SchemaRegistryClient reader = new SchemaRegistryClient(RegistrySettings.forUrl(registry.url()))) {
             AvroDeserializer<InferenceRequest> deserializer = new AvroDeserializer<>(InferenceRequest.class, reader);
-            int beforeReads = registry.requestCount();
+            int beforeReads = faults.requestCount();
             for (int i = 0; i < 100; i++) {
-                assertEquals("r-" + i, deserializer.deserialize("eestream.requests", records.get(i)).getRequestId());
+                assertEquals("r-" + i, deserializer.deserialize(Topics.REQUESTS_NAME, records.get(i)).getRequestId());
             }
-            assertEquals(beforeReads + 1, registry.requestCount(), "100 records, one schema fetch");
+            assertEquals(beforeReads + 1, faults.requestCount(), "100 records, one schema fetch");
         }
     }
 

@@ -1,10 +1,21 @@
 package dev.eestream.schemas.serde;
 
+import static dev.eestream.schemas.TestSupport.response;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import dev.eestream.kafka.local.registry.InMemorySchemaRegistryServer;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
-import dev.eestream.schemas.registry.InMemorySchemaRegistryServer;
 import dev.eestream.schemas.registry.RegistrySettings;
 import dev.eestream.schemas.registry.SchemaRegistryClient;
+import dev.eestream.schemas.topics.Topics;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericDatumReader;
@@ -17,17 +28,6 @@ import org.apache.avro.io.EncoderFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.time.Instant;
-import java.util.List;
-import java.util.Map;
-
-import static dev.eestream.schemas.TestSupport.response;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 
 /** Records written with an older InferenceResponse schema are read by the current class, and the reverse. */
 class SchemaEvolutionTest {
@@ -47,7 +47,7 @@ class SchemaEvolutionTest {
               ]
             }""");
 
-    private static final String TOPIC = "eestream.responses";
+    private static final String TOPIC = Topics.RESPONSES_NAME;
 
     private InMemorySchemaRegistryServer registry;
     private SchemaRegistryClient client;

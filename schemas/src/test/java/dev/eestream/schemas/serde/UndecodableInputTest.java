@@ -1,24 +1,5 @@
 package dev.eestream.schemas.serde;
 
-import dev.eestream.schemas.InferenceRequest;
-import dev.eestream.schemas.InferenceResponse;
-import dev.eestream.schemas.TestSupport;
-import dev.eestream.schemas.registry.InMemorySchemaRegistryServer;
-import dev.eestream.schemas.registry.RegistrySettings;
-import dev.eestream.schemas.registry.SchemaRegistryClient;
-import dev.eestream.schemas.registry.SchemaRegistryException;
-import org.apache.avro.Schema;
-import org.apache.kafka.common.errors.SerializationException;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
-import java.util.Map;
-import java.util.Random;
-
 import static dev.eestream.schemas.TestSupport.request;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -26,10 +7,29 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.eestream.kafka.local.registry.InMemorySchemaRegistryServer;
+import dev.eestream.schemas.InferenceRequest;
+import dev.eestream.schemas.InferenceResponse;
+import dev.eestream.schemas.TestSupport;
+import dev.eestream.schemas.registry.RegistrySettings;
+import dev.eestream.schemas.registry.SchemaRegistryClient;
+import dev.eestream.schemas.registry.SchemaRegistryException;
+import dev.eestream.schemas.topics.Topics;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Random;
+import org.apache.avro.Schema;
+import org.apache.kafka.common.errors.SerializationException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
 /** Every kind of bad input fails with a precise reason, as an exception or as a {@link DecodeResult}. */
 class UndecodableInputTest {
 
-    private static final String TOPIC = "eestream.requests";
+    private static final String TOPIC = Topics.REQUESTS_NAME;
 
     private InMemorySchemaRegistryServer registry;
     private SchemaRegistryClient client;
@@ -132,7 +132,7 @@ class UndecodableInputTest {
                 + "READER_FIELD_MISSING_DEFAULT_VALUE at /fields/1 (modelId); "
                 + "READER_FIELD_MISSING_DEFAULT_VALUE at /fields/2 (tokenIds)", WireFormat.frame(otherId, new byte[] {2}));
 
-        byte[] response = new AvroSerializer<InferenceResponse>(client).serialize("eestream.responses", TestSupport.response("r-9"));
+        byte[] response = new AvroSerializer<InferenceResponse>(client).serialize(Topics.RESPONSES_NAME, TestSupport.response("r-9"));
         DecodeResult<InferenceRequest> result = WireFormat.tryDecode(deserializer, TOPIC, response);
         assertTrue(result.failureReason().orElseThrow().startsWith("schema id " + WireFormat.schemaId(response)
                 + " is record dev.eestream.schemas.InferenceResponse, not compatible with InferenceRequest: "), result.toString());

@@ -1,4 +1,4 @@
-package dev.eestream.schemas.registry;
+package dev.eestream.kafka.local.registry;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
@@ -9,12 +9,6 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
-import org.apache.avro.Schema;
-import org.apache.avro.SchemaCompatibility;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
-import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -29,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.OptionalInt;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -36,6 +31,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import javax.net.ssl.SSLContext;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaCompatibility;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * An in-process schema registry speaking the subset of the Confluent REST API that serializers and
@@ -59,26 +59,26 @@ public final class InMemorySchemaRegistryServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(InMemorySchemaRegistryServer.class);
     private static final String HOST = "127.0.0.1";
+    private static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
     private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
 
     private final HttpServer server;
     private final ExecutorService executor;
     private final String url;
     private final byte[] expectedAuthorization;
-    private final AtomicInteger requests = new AtomicInteger();
+    private final RequestInterceptor interceptor;
 
     private final Object lock = new Object();
     // Guarded by lock. The text of each schema is its Avro-normalised JSON (Schema.toString()).
     private final Map<Integer, String> schemasById = new HashMap<>();
     private final Map<String, Integer> idsBySchema = new HashMap<>();
     private final Map<String, List<Integer>> subjects = new TreeMap<>(); // version v is element v-1: a schema id
-    private int injectedFailures;
-    private int injectedStatus;
 
     private InMemorySchemaRegistryServer(Builder b) {
         this.expectedAuthorization = b.username == null ? null
                 : ("Basic " + Base64.getEncoder().encodeToString((b.username + ":" + b.password).getBytes(StandardCharsets.UTF_8)))
                         .getBytes(StandardCharsets.UTF_8);
+        this.interceptor = b.interceptor;
         try {
             InetSocketAddress address = new InetSocketAddress(InetAddress.getByName(HOST), b.port);
             if (b.sslContext != null) {
@@ -117,17 +117,13 @@ public final class InMemorySchemaRegistryServer implements AutoCloseable {
         return server.getAddress().getPort();
     }
 
-    /** HTTP requests received so far, of every kind and outcome. */
-    public int requestCount() {
-        return requests.get();
-    }
-
-    /** Test hook: the next {@code count} requests are answered with {@code status} (e.g. 503). */
-    public void failNextRequests(int count, int status) {
-        synchronized (lock) {
-            injectedFailures = count;
-            injectedStatus = status;
-        }
+    /**
+     * Sees every request before it is served, of every kind; a status it returns answers the request
+     * instead (tests count requests and inject failures with it).
+     */
+    @FunctionalInterface
+    public interface RequestInterceptor {
+        OptionalInt intercept(String method, String rawPath);
     }
 
     @Override
@@ -138,12 +134,11 @@ public final class InMemorySchemaRegistryServer implements AutoCloseable {
 
     private void handle(HttpExchange exchange) throws IOException {
         try {
-            requests.incrementAndGet();
             String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
             Reply reply = reply(exchange.getRequestMethod(), exchange.getRequestURI().getRawPath(),
                     exchange.getRequestHeaders().getFirst("Authorization"), body);
             byte[] bytes = reply.body().getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().set("Content-Type", SchemaRegistryClient.CONTENT_TYPE);
+            exchange.getResponseHeaders().set("Content-Type", CONTENT_TYPE);
             if (reply.status() == 401) {
                 exchange.getResponseHeaders().set("WWW-Authenticate", "Basic realm=\"SchemaRegistry\"");
             }
@@ -159,11 +154,9 @@ public final class InMemorySchemaRegistryServer implements AutoCloseable {
     }
 
     private Reply reply(String method, String rawPath, String authorization, String body) {
-        synchronized (lock) {
-            if (injectedFailures > 0) {
-                injectedFailures--;
-                return error(new RegistryError(injectedStatus, injectedStatus, "injected failure"));
-            }
+        OptionalInt intercepted = interceptor.intercept(method, rawPath);
+        if (intercepted.isPresent()) {
+            return error(new RegistryError(intercepted.getAsInt(), intercepted.getAsInt(), "refused by the request interceptor"));
         }
         if (expectedAuthorization != null && (authorization == null
                 || !MessageDigest.isEqual(expectedAuthorization, authorization.getBytes(StandardCharsets.UTF_8)))) {
@@ -419,6 +412,7 @@ public final class InMemorySchemaRegistryServer implements AutoCloseable {
         private SSLContext sslContext;
         private String username;
         private String password;
+        private RequestInterceptor interceptor = (method, path) -> OptionalInt.empty();
 
         private Builder() {
         }
@@ -442,6 +436,12 @@ public final class InMemorySchemaRegistryServer implements AutoCloseable {
         public Builder basicAuth(String username, String password) {
             this.username = Objects.requireNonNull(username, "username");
             this.password = Objects.requireNonNull(password, "password");
+            return this;
+        }
+
+        /** Called on every request before it is served (see {@link RequestInterceptor}). */
+        public Builder interceptor(RequestInterceptor interceptor) {
+            this.interceptor = Objects.requireNonNull(interceptor, "interceptor");
             return this;
         }
 
