@@ -4,7 +4,6 @@ import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import dev.eestream.runtime.EeException;
@@ -202,14 +201,6 @@ public final class MutableGraph {
                 .clearOutput().addAllOutput(outputs)
                 .clearValueInfo();
         return model.clone().setGraph(g).build();
-    }
-
-    /** Adds an opset import for a non-default domain when a node of it is added. */
-    public void ensureOpset(String domain, long version) {
-        boolean present = model.getOpsetImportList().stream().anyMatch(o -> o.getDomain().equals(domain));
-        if (!present) {
-            model.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(domain).setVersion(version));
-        }
     }
 
     private void topologicalSort() {

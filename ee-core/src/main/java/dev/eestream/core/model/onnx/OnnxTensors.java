@@ -87,16 +87,6 @@ public final class OnnxTensors {
         return out;
     }
 
-    public static float[] floatValues(TensorProto t) {
-        if (t.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
-            throw new EeException("expected a float tensor in '" + t.getName() + "'");
-        }
-        ByteBuffer buf = ByteBuffer.wrap(rawBytes(t)).order(ByteOrder.LITTLE_ENDIAN);
-        float[] out = new float[buf.remaining() / 4];
-        buf.asFloatBuffer().get(out);
-        return out;
-    }
-
     /**
      * A copy of {@code t} under {@code newName} whose axis {@code axis} is permuted by {@code perm}:
      * the slice at index {@code k} moves to index {@code perm.apply(k)}.

@@ -18,8 +18,8 @@ final class TensorState {
     private final boolean encryptedIds;
 
     TensorState(long[] dims, PermutationKind[] labels, boolean encryptedIds) {
-        this.dims = dims;
-        this.labels = labels == null && dims != null ? new PermutationKind[dims.length] : labels;
+        this.dims = dims == null ? null : dims.clone();
+        this.labels = labels == null ? (dims == null ? null : new PermutationKind[dims.length]) : labels.clone();
         this.encryptedIds = encryptedIds;
     }
 
@@ -73,10 +73,6 @@ final class TensorState {
         return new TensorState(dims, newLabels, encryptedIds);
     }
 
-    boolean sameAs(TensorState o) {
-        return o != null && Arrays.equals(dims, o.dims) && Arrays.equals(labels, o.labels) && encryptedIds == o.encryptedIds;
-    }
-
     String describe() {
         StringBuilder sb = new StringBuilder(dims == null ? "rank ?" : Arrays.toString(dims).replace("-1", "?"));
         labelMap().forEach((axis, kind) -> sb.append(", axis ").append(axis).append(" permuted by ").append(kind.symbol()));
@@ -84,5 +80,12 @@ final class TensorState {
             sb.append(", ciphertext token ids");
         }
         return sb.toString();
+    }
+
+    /** E.g. "ρ on axis 2", or "no permutation". */
+    static String describe(Map<Integer, PermutationKind> labels) {
+        StringBuilder sb = new StringBuilder();
+        labels.forEach((a, k) -> sb.append(sb.length() == 0 ? "" : ", ").append(k.symbol()).append(" on axis ").append(a));
+        return sb.length() == 0 ? "no permutation" : sb.toString();
     }
 }

@@ -1,0 +1,81 @@
+package dev.eestream.core.model.transform;
+
+import ai.onnx.proto.OnnxMl.NodeProto;
+import dev.eestream.core.key.PermutationKind;
+import dev.eestream.core.model.onnx.MutableGraph;
+import dev.eestream.core.model.onnx.OnnxAttributes;
+import java.util.List;
+import java.util.Map;
+
+/** What an op rule works with: the graph, the tensor states so far, and demands on a node's inputs. */
+final class RuleContext {
+    private final MutableGraph graph;
+    private final TensorStates states;
+    private final DemandRewriter demands;
+    private final boolean hiddenPermutation;
+
+    RuleContext(MutableGraph graph, TensorStates states, DemandRewriter demands, boolean hiddenPermutation) {
+        this.graph = graph;
+        this.states = states;
+        this.demands = demands;
+        this.hiddenPermutation = hiddenPermutation;
+    }
+
+    MutableGraph graph() {
+        return graph;
+    }
+
+    /** The node as it is now: a demand may have rewired its inputs to permuted copies. */
+    NodeProto node(int index) {
+        return graph.node(index);
+    }
+
+    TensorState state(String tensor) {
+        return states.get(tensor);
+    }
+
+    List<TensorState> inputStates(NodeProto n) {
+        return states.inputsOf(n);
+    }
+
+    /** Whether ρ enters the residual stream at the embedding lookup. */
+    boolean hiddenPermutation() {
+        return hiddenPermutation;
+    }
+
+    /** Makes input {@code slot} of node {@code index} carry {@code want}, rewiring the node if a copy is made. */
+    void demandInput(int index, int slot, Map<Integer, PermutationKind> want) {
+        demands.demandInput(index, slot, want);
+    }
+
+    /** Axes from the {@code axes} attribute, else from the constant input at {@code slot} (newer opsets), else null. */
+    long[] axes(NodeProto n, int slot) {
+        long[] attribute = OnnxAttributes.ints(n, "axes");
+        if (attribute != null) {
+            return attribute;
+        }
+        if (n.getInputCount() > slot && !n.getInput(slot).isEmpty()) {
+            long[] axes = constantInts(n, slot);
+            if (axes == null) {
+                throw UnsupportedModelException.at(n, "its axes are computed at run time, so eestream cannot tell "
+                        + "which axes it touches");
+            }
+            return axes;
+        }
+        return null;
+    }
+
+    /** The values of input {@code slot} when it is an integer constant, else null. */
+    long[] constantInts(NodeProto n, int slot) {
+        return OnnxAttributes.constantInts(graph, n, slot);
+    }
+
+    /** {@code axis} counted from the front; an axis out of range is refused. */
+    int axis(NodeProto n, long axis, int rank) {
+        int a = OnnxAttributes.normalizeAxis(axis, rank);
+        if (a < 0) {
+            throw UnsupportedModelException.at(n, "axis " + axis + " is out of range for rank " + rank);
+        }
+        return a;
+    }
+}
