@@ -56,10 +56,12 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 /** End to end through a real Kafka broker (KRaft), the schema registry REST subset and the processor. */
+@Tag("integration")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PipelineIntegrationTest {
     private static final List<String> LABELS = List.of("finance", "sports", "technology", "health", "politics");

@@ -40,6 +40,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -49,6 +50,7 @@ import org.junit.jupiter.api.io.TempDir;
  * of up to 32 tokens that share a batch with a longer one must still be answered correctly; only the
  * long ones get ERROR responses, and the processor reports the split batches.
  */
+@Tag("integration")
 class BatchFailureTest {
     private static final String MODEL = "misdeclared-embed";
     private static final String REPLIES = "batch-failure.replies";

@@ -31,6 +31,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -40,6 +41,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * stream in, and restarted each time. A read_committed consumer must then see every request answered,
  * correctly — once each under exactly-once; under at-least-once, duplicates are counted and reported.
  */
+@Tag("integration")
 class CrashRecoveryTest {
     private static final int REQUESTS = Integer.getInteger("eestream.crash.requests", 10_000);
     private static final int KILLS = 3;

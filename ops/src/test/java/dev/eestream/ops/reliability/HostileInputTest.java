@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
 import org.apache.avro.generic.GenericData;
@@ -54,200 +55,230 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Hostile input, each kind between two valid requests: every bad record gets an ERROR response or a
  * dead-letter record that says why, the processor stays up, and every valid request is answered right.
+ * All kinds go through one pipeline run (set up once); each kind is then reported as a test of its own.
  */
+@Tag("integration")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class HostileInputTest {
     private static final String MODEL = "hostile-embed";
     private static final String REPLIES = "hostile.replies";
 
     @TempDir
-    Path work;
+    static Path work;
 
     private final EeKey key = EeKey.generate();
     private final Random random = new Random(99);
     private final Map<String, long[]> validClear = new LinkedHashMap<>();
     private int validCount;
+    private LocalMode local;
+    private ModelTransformer.Result plain;
+    private final Map<String, Expectation> expected = new LinkedHashMap<>();
+    private final Map<String, List<InferenceResponse>> answers = new HashMap<>();
+    private final Map<String, ConsumerRecord<String, byte[]>> deadLetters = new HashMap<>();
 
     /** What each hostile record must come to: an ERROR answer whose reason contains the text, or a dead letter. */
     private record Expectation(boolean deadLetter, String reasonContains) {
     }
 
-    @Test
-    void everyKindOfBadInputIsAnsweredOrDeadLetteredAndTheStreamKeepsGoing() throws Exception {
+    /** Sends every kind, each between two valid requests, and collects what comes back. */
+    @BeforeAll
+    void sendEveryKindThroughThePipeline() throws Exception {
         ReliabilityFixture.writeEmbedModel(work.resolve("models"), key, MODEL);
-        ModelTransformer.Result plain = ReliabilityFixture.plainEmbedModel();
-
-        try (LocalMode local = LocalMode.start(new LocalMode.Options(0, 0, work.resolve("models"), work.resolve("data"), Map.of()))) {
-            local.kafka().createTopic(REPLIES, 1);
-            Map<String, Object> cfg = new HashMap<>(local.clientProperties());
-            try (Admin admin = Admin.create(Map.of("bootstrap.servers", local.bootstrapServers()))) {
-                // Let the requests topic take a 10 MB record, so that hostile size reaches the processor.
-                admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, Topics.REQUESTS_NAME),
-                        List.of(new AlterConfigOp(new ConfigEntry("max.message.bytes", "16777216"), AlterConfigOp.OpType.SET))))
-                        .all().get(30, TimeUnit.SECONDS);
-            }
-            AvroSerializer<InferenceRequest> serializer = new AvroSerializer<>();
-            serializer.configure(cfg, false);
-            Map<String, Object> producerCfg = new HashMap<>(cfg);
-            producerCfg.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, "16777216");
-            Map<String, Expectation> expected = new LinkedHashMap<>();
-            try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerCfg, new StringSerializer(), new ByteArraySerializer());
-                 SchemaRegistryClient registry = SchemaRegistryClient.fromConfig(cfg)) {
-                Sender send = (k, bytes, expectation) -> {
-                    producer.send(new ProducerRecord<>(Topics.REQUESTS_NAME, k, bytes)).get(30, TimeUnit.SECONDS);
-                    expected.put(k, expectation);
-                    sendValid(producer, serializer);
-                };
-                byte[] valid = serializer.serialize(Topics.REQUESTS_NAME, request("template", ids(5), null));
-                Expectation dlq = new Expectation(true, null);
-
-                byte[] randomBytes = new byte[200];
-                random.nextBytes(randomBytes);
-                randomBytes[0] = 0x42;
-                send.send("random-bytes", randomBytes, dlq);
-                send.send("truncated-avro", java.util.Arrays.copyOf(valid, valid.length / 2), dlq);
-                byte[] wrongMagic = valid.clone();
-                wrongMagic[0] = 1;
-                send.send("wrong-magic-byte", wrongMagic, dlq);
-                send.send("unknown-schema-id", WireFormat.frame(987_654, java.util.Arrays.copyOfRange(valid, 5, valid.length)), dlq);
-                Schema other = SchemaBuilder.record("Other").namespace("dev.hostile").fields().requiredString("x").endRecord();
-                send.send("other-schema", frame(registry.register("hostile-other", other), other, Map.of("x", "hello")), dlq);
-                Schema noRequestId = SchemaBuilder.record("InferenceRequest").namespace("dev.eestream.schemas").fields()
-                        .requiredString("modelId").endRecord();
-                send.send("missing-required-field", frame(registry.register("hostile-missing", noRequestId), noRequestId,
-                        Map.of("modelId", MODEL)), dlq);
-                send.send("empty-value", new byte[0], dlq);
-                send.send("null-value", null, dlq);
-                send.send("three-bytes", new byte[] {0, 0, 1}, dlq);
-                send.send("json-instead-of-avro", "{\"requestId\": \"x\", \"modelId\": \"y\"}".getBytes(StandardCharsets.UTF_8), dlq);
-                byte[] tenMegabytes = new byte[10 * 1024 * 1024];
-                random.nextBytes(tenMegabytes);
-                tenMegabytes[0] = 0;
-                send.send("ten-megabytes-of-noise", tenMegabytes, dlq);
-
-                send.send("negative-ids", bytes(serializer, request("negative-ids", List.of(1L, -7L, 2L), null)),
-                        new Expectation(false, "outside the vocabulary"));
-                send.send("ids-past-vocabulary", bytes(serializer, request("ids-past-vocabulary", List.of(1L, (long) TinyModels.ENCODER_VOCAB), null)),
-                        new Expectation(false, "outside the vocabulary"));
-                send.send("huge-id", bytes(serializer, request("huge-id", List.of(Long.MAX_VALUE), null)),
-                        new Expectation(false, "outside the vocabulary"));
-                send.send("empty-sequence", bytes(serializer, request("empty-sequence", List.of(), null)),
-                        new Expectation(false, "empty token sequence"));
-                send.send("hundred-thousand-ids", bytes(serializer, request("hundred-thousand-ids", Collections.nCopies(100_000, 3L), null)),
-                        new Expectation(false, "exceeds the maximum"));
-                send.send("ten-megabyte-request", bytes(serializer, request("ten-megabyte-request", Collections.nCopies(5_000_000, 3L), null)),
-                        new Expectation(false, "exceeds the maximum"));
-                Map<String, String> hugeAttributes = new HashMap<>();
-                for (int i = 0; i < 5_000; i++) {
-                    hugeAttributes.put("attribute-" + i, "x".repeat(90));
-                }
-                send.send("huge-attributes", bytes(serializer, InferenceRequest.newBuilder(request("huge-attributes", ids(3), null))
-                        .setAttributes(hugeAttributes).build()), new Expectation(false, "attributes of"));
-                send.send("unknown-model", bytes(serializer, InferenceRequest.newBuilder(request("unknown-model", ids(3), null))
-                        .setModelId("no-such-model").build()), new Expectation(false, "unknown model 'no-such-model'"));
-                send.send("path-traversal-model", bytes(serializer, InferenceRequest.newBuilder(request("path-traversal-model", ids(3), null))
-                        .setModelId("../" + MODEL).build()), new Expectation(false, "unknown model '../"));
-                send.send("illegal-reply-topic", bytes(serializer, request("illegal-reply-topic", ids(3), "bad topic!")),
-                        new Expectation(false, "not a legal Kafka topic name"));
-                send.send("missing-reply-topic", bytes(serializer, request("missing-reply-topic", ids(3), "no.such.topic")),
-                        new Expectation(false, "does not exist"));
-                String longId = "L".repeat(10_000);
-                send.send("long-request-id", bytes(serializer, InferenceRequest.newBuilder(request("x", ids(3), null))
-                        .setRequestId(longId).build()), new Expectation(false, "request id must have"));
-                send.send("empty-request-id", bytes(serializer, InferenceRequest.newBuilder(request("x", ids(3), null))
-                        .setRequestId("").build()), new Expectation(false, "request id must have"));
-                // Non-UTF-8 bytes where the model id goes: Avro decodes them with replacement characters.
-                byte[] nonUtf8 = bytes(serializer, InferenceRequest.newBuilder(request("non-utf8-model", ids(3), null))
-                        .setModelId("ZZZZ").build());
-                int at = indexOf(nonUtf8, "ZZZZ".getBytes(StandardCharsets.US_ASCII));
-                nonUtf8[at] = (byte) 0xFF;
-                nonUtf8[at + 1] = (byte) 0xFE;
-                send.send("non-utf8-model", nonUtf8, new Expectation(false, "unknown model"));
-                // The same request id twice: each record is a request, and each is answered.
-                InferenceRequest dup = request("duplicated-id", ids(4), null);
-                producer.send(new ProducerRecord<>(Topics.REQUESTS_NAME, "duplicated-id", bytes(serializer, dup))).get();
-                send.send("duplicated-id", bytes(serializer, dup), new Expectation(false, null));
-            }
-
-            // Collect what came back.
-            Map<String, List<InferenceResponse>> answers = new HashMap<>();
-            Map<String, ConsumerRecord<String, byte[]>> deadLetters = new HashMap<>();
-            AvroDeserializer<InferenceResponse> responses = new AvroDeserializer<>(InferenceResponse.class);
-            responses.configure(cfg, false);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            try (KafkaConsumer<String, byte[]> consumer = consumer(cfg)) {
-                consumer.subscribe(List.of(Topics.RESPONSES_NAME, REPLIES, Topics.DEAD_LETTERS_NAME));
-                while (System.nanoTime() < deadline && !complete(expected, answers, deadLetters)) {
-                    for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                        if (r.topic().equals(Topics.DEAD_LETTERS_NAME)) {
-                            deadLetters.put(r.key(), r);
-                        } else {
-                            InferenceResponse resp = responses.deserialize(r.topic(), r.value());
-                            String id = resp.getRequestId().startsWith("LLLL") ? "long-request-id"
-                                    : resp.getRequestId().isEmpty() ? "empty-request-id" : resp.getRequestId();
-                            answers.computeIfAbsent(id, k -> new ArrayList<>()).add(resp);
-                        }
-                    }
-                }
-            }
-
-            StringBuilder report = new StringBuilder();
-            expected.forEach((kind, e) -> {
-                if (e.deadLetter()) {
-                    ConsumerRecord<String, byte[]> d = deadLetters.get(kind);
-                    assertNotNull(d, kind + " reached no dead-letter record");
-                    String reason = new String(d.headers().lastHeader("eestream.dlq.reason").value(), StandardCharsets.UTF_8);
-                    assertTrue(!reason.isBlank(), kind);
-                    report.append(String.format("  %-24s -> DLQ: %s%n", kind, reason.length() > 90 ? reason.substring(0, 90) + "…" : reason));
-                } else {
-                    List<InferenceResponse> got = answers.get(kind);
-                    assertNotNull(got, kind + " got no answer");
-                    if (e.reasonContains() == null) {
-                        assertEquals(2, got.size(), kind + ": each of the two records answered");
-                        got.forEach(r -> assertEquals(ResponseStatus.OK, r.getStatus(), kind));
-                        report.append(String.format("  %-24s -> answered twice, OK%n", kind));
-                    } else {
-                        InferenceResponse r = got.get(0);
-                        assertEquals(ResponseStatus.ERROR, r.getStatus(), kind);
-                        assertTrue(r.getError().contains(e.reasonContains()), kind + ": " + r.getError());
-                        report.append(String.format("  %-24s -> ERROR: %s%n", kind,
-                                r.getError().length() > 90 ? r.getError().substring(0, 90) + "…" : r.getError()));
-                    }
-                }
-            });
-            assertEquals(String.valueOf(10 * 1024 * 1024),
-                    new String(deadLetters.get("ten-megabytes-of-noise").headers().lastHeader("eestream.dlq.truncated").value(),
-                            StandardCharsets.UTF_8), "a huge dead letter is kept in part, with its size");
-            assertTrue(answers.get("huge-attributes").get(0).getAttributes().isEmpty(), "huge attributes are not echoed");
-            assertEquals(256, answers.get("long-request-id").get(0).getRequestId().length(), "a huge request id is echoed in part");
-
-            // Every valid request in between: answered, and right.
-            OutputDecryptor decryptor = new OutputDecryptor(key);
-            try (ModelSession reference = ModelSession.open(plain.modelBytes(), plain.manifest())) {
-                for (Map.Entry<String, long[]> v : validClear.entrySet()) {
-                    List<InferenceResponse> got = answers.get(v.getKey());
-                    assertNotNull(got, "valid request " + v.getKey() + " was answered");
-                    assertEquals(ResponseStatus.OK, got.get(0).getStatus(), v.getKey());
-                    float[] cipher = new float[got.get(0).getScores().size()];
-                    for (int k = 0; k < cipher.length; k++) {
-                        cipher[k] = got.get(0).getScores().get(k);
-                    }
-                    float[] expect = reference.run(List.of(v.getValue()))[0];
-                    float[] decrypted = decryptor.embedding(cipher);
-                    for (int k = 0; k < expect.length; k++) {
-                        assertEquals(expect[k], decrypted[k], 1e-5f, v.getKey());
-                    }
-                }
-            }
-            assertEquals(KafkaStreams.State.RUNNING, local.processor().state(), "the processor stays up");
-            System.out.printf("hostile input: %d kinds, %d valid requests between them, all answered correctly; processor %s%n%s",
-                    expected.size(), validClear.size(), local.processor().state(), report);
+        plain = ReliabilityFixture.plainEmbedModel();
+        local = LocalMode.start(new LocalMode.Options(0, 0, work.resolve("models"), work.resolve("data"), Map.of()));
+        local.kafka().createTopic(REPLIES, 1);
+        Map<String, Object> cfg = new HashMap<>(local.clientProperties());
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", local.bootstrapServers()))) {
+            // Let the requests topic take a 10 MB record, so that hostile size reaches the processor.
+            admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, Topics.REQUESTS_NAME),
+                    List.of(new AlterConfigOp(new ConfigEntry("max.message.bytes", "16777216"), AlterConfigOp.OpType.SET))))
+                    .all().get(30, TimeUnit.SECONDS);
         }
+        AvroSerializer<InferenceRequest> serializer = new AvroSerializer<>();
+        serializer.configure(cfg, false);
+        Map<String, Object> producerCfg = new HashMap<>(cfg);
+        producerCfg.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, "16777216");
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerCfg, new StringSerializer(), new ByteArraySerializer());
+             SchemaRegistryClient registry = SchemaRegistryClient.fromConfig(cfg)) {
+            Sender send = (k, bytes, expectation) -> {
+                producer.send(new ProducerRecord<>(Topics.REQUESTS_NAME, k, bytes)).get(30, TimeUnit.SECONDS);
+                expected.put(k, expectation);
+                sendValid(producer, serializer);
+            };
+            byte[] valid = serializer.serialize(Topics.REQUESTS_NAME, request("template", ids(5), null));
+            Expectation dlq = new Expectation(true, null);
+
+            byte[] randomBytes = new byte[200];
+            random.nextBytes(randomBytes);
+            randomBytes[0] = 0x42;
+            send.send("random-bytes", randomBytes, dlq);
+            send.send("truncated-avro", java.util.Arrays.copyOf(valid, valid.length / 2), dlq);
+            byte[] wrongMagic = valid.clone();
+            wrongMagic[0] = 1;
+            send.send("wrong-magic-byte", wrongMagic, dlq);
+            send.send("unknown-schema-id", WireFormat.frame(987_654, java.util.Arrays.copyOfRange(valid, 5, valid.length)), dlq);
+            Schema other = SchemaBuilder.record("Other").namespace("dev.hostile").fields().requiredString("x").endRecord();
+            send.send("other-schema", frame(registry.register("hostile-other", other), other, Map.of("x", "hello")), dlq);
+            Schema noRequestId = SchemaBuilder.record("InferenceRequest").namespace("dev.eestream.schemas").fields()
+                    .requiredString("modelId").endRecord();
+            send.send("missing-required-field", frame(registry.register("hostile-missing", noRequestId), noRequestId,
+                    Map.of("modelId", MODEL)), dlq);
+            send.send("empty-value", new byte[0], dlq);
+            send.send("null-value", null, dlq);
+            send.send("three-bytes", new byte[] {0, 0, 1}, dlq);
+            send.send("json-instead-of-avro", "{\"requestId\": \"x\", \"modelId\": \"y\"}".getBytes(StandardCharsets.UTF_8), dlq);
+            byte[] tenMegabytes = new byte[10 * 1024 * 1024];
+            random.nextBytes(tenMegabytes);
+            tenMegabytes[0] = 0;
+            send.send("ten-megabytes-of-noise", tenMegabytes, dlq);
+
+            send.send("negative-ids", bytes(serializer, request("negative-ids", List.of(1L, -7L, 2L), null)),
+                    new Expectation(false, "outside the vocabulary"));
+            send.send("ids-past-vocabulary", bytes(serializer, request("ids-past-vocabulary", List.of(1L, (long) TinyModels.ENCODER_VOCAB), null)),
+                    new Expectation(false, "outside the vocabulary"));
+            send.send("huge-id", bytes(serializer, request("huge-id", List.of(Long.MAX_VALUE), null)),
+                    new Expectation(false, "outside the vocabulary"));
+            send.send("empty-sequence", bytes(serializer, request("empty-sequence", List.of(), null)),
+                    new Expectation(false, "empty token sequence"));
+            send.send("hundred-thousand-ids", bytes(serializer, request("hundred-thousand-ids", Collections.nCopies(100_000, 3L), null)),
+                    new Expectation(false, "exceeds the maximum"));
+            send.send("ten-megabyte-request", bytes(serializer, request("ten-megabyte-request", Collections.nCopies(5_000_000, 3L), null)),
+                    new Expectation(false, "exceeds the maximum"));
+            Map<String, String> hugeAttributes = new HashMap<>();
+            for (int i = 0; i < 5_000; i++) {
+                hugeAttributes.put("attribute-" + i, "x".repeat(90));
+            }
+            send.send("huge-attributes", bytes(serializer, InferenceRequest.newBuilder(request("huge-attributes", ids(3), null))
+                    .setAttributes(hugeAttributes).build()), new Expectation(false, "attributes of"));
+            send.send("unknown-model", bytes(serializer, InferenceRequest.newBuilder(request("unknown-model", ids(3), null))
+                    .setModelId("no-such-model").build()), new Expectation(false, "unknown model 'no-such-model'"));
+            send.send("path-traversal-model", bytes(serializer, InferenceRequest.newBuilder(request("path-traversal-model", ids(3), null))
+                    .setModelId("../" + MODEL).build()), new Expectation(false, "unknown model '../"));
+            send.send("illegal-reply-topic", bytes(serializer, request("illegal-reply-topic", ids(3), "bad topic!")),
+                    new Expectation(false, "not a legal Kafka topic name"));
+            send.send("missing-reply-topic", bytes(serializer, request("missing-reply-topic", ids(3), "no.such.topic")),
+                    new Expectation(false, "does not exist"));
+            String longId = "L".repeat(10_000);
+            send.send("long-request-id", bytes(serializer, InferenceRequest.newBuilder(request("x", ids(3), null))
+                    .setRequestId(longId).build()), new Expectation(false, "request id must have"));
+            send.send("empty-request-id", bytes(serializer, InferenceRequest.newBuilder(request("x", ids(3), null))
+                    .setRequestId("").build()), new Expectation(false, "request id must have"));
+            // Non-UTF-8 bytes where the model id goes: Avro decodes them with replacement characters.
+            byte[] nonUtf8 = bytes(serializer, InferenceRequest.newBuilder(request("non-utf8-model", ids(3), null))
+                    .setModelId("ZZZZ").build());
+            int at = indexOf(nonUtf8, "ZZZZ".getBytes(StandardCharsets.US_ASCII));
+            nonUtf8[at] = (byte) 0xFF;
+            nonUtf8[at + 1] = (byte) 0xFE;
+            send.send("non-utf8-model", nonUtf8, new Expectation(false, "unknown model"));
+            // The same request id twice: each record is a request, and each is answered.
+            InferenceRequest dup = request("duplicated-id", ids(4), null);
+            producer.send(new ProducerRecord<>(Topics.REQUESTS_NAME, "duplicated-id", bytes(serializer, dup))).get();
+            send.send("duplicated-id", bytes(serializer, dup), new Expectation(false, null));
+        }
+
+        // Collect what came back.
+        AvroDeserializer<InferenceResponse> responses = new AvroDeserializer<>(InferenceResponse.class);
+        responses.configure(cfg, false);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        try (KafkaConsumer<String, byte[]> consumer = consumer(cfg)) {
+            consumer.subscribe(List.of(Topics.RESPONSES_NAME, REPLIES, Topics.DEAD_LETTERS_NAME));
+            while (System.nanoTime() < deadline && !complete()) {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (r.topic().equals(Topics.DEAD_LETTERS_NAME)) {
+                        deadLetters.put(r.key(), r);
+                    } else {
+                        InferenceResponse resp = responses.deserialize(r.topic(), r.value());
+                        String id = resp.getRequestId().startsWith("LLLL") ? "long-request-id"
+                                : resp.getRequestId().isEmpty() ? "empty-request-id" : resp.getRequestId();
+                        answers.computeIfAbsent(id, k -> new ArrayList<>()).add(resp);
+                    }
+                }
+            }
+        }
+
+    }
+
+    @AfterAll
+    void stop() {
+        if (local != null) {
+            local.close();
+        }
+    }
+
+    Stream<String> kinds() {
+        return expected.keySet().stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("kinds")
+    void isAnsweredWithAReasonOrDeadLettered(String kind) {
+        Expectation e = expected.get(kind);
+        if (e.deadLetter()) {
+            ConsumerRecord<String, byte[]> d = deadLetters.get(kind);
+            assertNotNull(d, kind + " reached no dead-letter record");
+            String reason = new String(d.headers().lastHeader("eestream.dlq.reason").value(), StandardCharsets.UTF_8);
+            assertTrue(!reason.isBlank(), kind);
+            System.out.printf("hostile input %-24s -> DLQ: %s%n", kind, reason.length() > 90 ? reason.substring(0, 90) + "…" : reason);
+        } else {
+            List<InferenceResponse> got = answers.get(kind);
+            assertNotNull(got, kind + " got no answer");
+            if (e.reasonContains() == null) {
+                assertEquals(2, got.size(), kind + ": each of the two records answered");
+                got.forEach(r -> assertEquals(ResponseStatus.OK, r.getStatus(), kind));
+                System.out.printf("hostile input %-24s -> answered twice, OK%n", kind);
+            } else {
+                InferenceResponse r = got.get(0);
+                assertEquals(ResponseStatus.ERROR, r.getStatus(), kind);
+                assertTrue(r.getError().contains(e.reasonContains()), kind + ": " + r.getError());
+                System.out.printf("hostile input %-24s -> ERROR: %s%n", kind,
+                        r.getError().length() > 90 ? r.getError().substring(0, 90) + "…" : r.getError());
+            }
+        }
+    }
+
+    @Test
+    void oversizedFieldsAreKeptInPartNotEchoedWhole() {
+        assertEquals(String.valueOf(10 * 1024 * 1024),
+                new String(deadLetters.get("ten-megabytes-of-noise").headers().lastHeader("eestream.dlq.truncated").value(),
+                        StandardCharsets.UTF_8), "a huge dead letter is kept in part, with its size");
+        assertTrue(answers.get("huge-attributes").get(0).getAttributes().isEmpty(), "huge attributes are not echoed");
+        assertEquals(256, answers.get("long-request-id").get(0).getRequestId().length(), "a huge request id is echoed in part");
+    }
+
+    @Test
+    void everyValidRequestBetweenThemIsAnsweredRightAndTheProcessorStaysUp() {
+        OutputDecryptor decryptor = new OutputDecryptor(key);
+        try (ModelSession reference = ModelSession.open(plain.modelBytes(), plain.manifest())) {
+            for (Map.Entry<String, long[]> v : validClear.entrySet()) {
+                List<InferenceResponse> got = answers.get(v.getKey());
+                assertNotNull(got, "valid request " + v.getKey() + " was answered");
+                assertEquals(ResponseStatus.OK, got.get(0).getStatus(), v.getKey());
+                float[] cipher = new float[got.get(0).getScores().size()];
+                for (int k = 0; k < cipher.length; k++) {
+                    cipher[k] = got.get(0).getScores().get(k);
+                }
+                float[] expect = reference.run(List.of(v.getValue()))[0];
+                float[] decrypted = decryptor.embedding(cipher);
+                for (int k = 0; k < expect.length; k++) {
+                    assertEquals(expect[k], decrypted[k], 1e-5f, v.getKey());
+                }
+            }
+        }
+        assertEquals(KafkaStreams.State.RUNNING, local.processor().state(), "the processor stays up");
+        System.out.printf("hostile input: %d kinds, %d valid requests between them, all answered correctly; processor %s%n",
+                expected.size(), validClear.size(), local.processor().state());
     }
 
     @FunctionalInterface
@@ -268,8 +299,7 @@ class HostileInputTest {
         producer.send(new ProducerRecord<>(Topics.REQUESTS_NAME, id, bytes(serializer, request(id, cipher, REPLIES)))).get();
     }
 
-    private boolean complete(Map<String, Expectation> expected, Map<String, List<InferenceResponse>> answers,
-            Map<String, ConsumerRecord<String, byte[]>> deadLetters) {
+    private boolean complete() {
         for (Map.Entry<String, Expectation> e : expected.entrySet()) {
             if (e.getValue().deadLetter() ? !deadLetters.containsKey(e.getKey())
                     : answers.getOrDefault(e.getKey(), List.of()).size() < (e.getValue().reasonContains() == null ? 2 : 1)) {

@@ -52,6 +52,7 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -64,6 +65,7 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>{@code -Deestream.overload.seconds=60} runs a longer overload (default 10 s).
  */
+@Tag("integration")
 class OverloadTest {
     private static final double OVERLOAD_SECONDS = Double.parseDouble(System.getProperty("eestream.overload.seconds", "10"));
     private static final double FACTOR = 10;

@@ -44,6 +44,7 @@ import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
@@ -54,6 +55,7 @@ import org.junit.jupiter.api.TestInstance;
  * at INFO for Kafka and DEBUG for eestream, is then searched for the documents' plaintext and for
  * key material and passwords.
  */
+@Tag("integration")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TransportSecurityTest {
     private static final List<String> LABELS = List.of("finance", "sports", "technology", "health", "politics");

@@ -16,9 +16,11 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The one topic-creating helper against a real broker: creates what is missing, keeps what exists. */
+@Tag("integration")
 class TopicAdminIntegrationTest {
     private static LocalKafka kafka;
 

@@ -28,10 +28,12 @@ import org.apache.kafka.common.errors.SaslAuthenticationException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Real brokers with an SSL listener (a CA made in the test) and with SASL/SCRAM: who gets in and who does not. */
+@Tag("integration")
 class BrokerSecurityTest {
     @TempDir
     static Path work;
