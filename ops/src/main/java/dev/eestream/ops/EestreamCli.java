@@ -12,6 +12,7 @@ import dev.eestream.ops.commands.EncryptModelCommand;
 import dev.eestream.ops.commands.ExportTokenizerCommand;
 import dev.eestream.ops.commands.KeygenCommand;
 import dev.eestream.ops.commands.LocalCommand;
+import dev.eestream.ops.support.UserErrors;
 import dev.eestream.processor.cli.ProcessorCommand;
 import dev.eestream.processor.cli.ProcessorMain;
 import picocli.CommandLine.Command;
@@ -43,7 +44,7 @@ public final class EestreamCli implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new EestreamCli()).setCaseInsensitiveEnumValuesAllowed(true);
         cl.getSubcommands().get("processor").getCommandSpec().usageMessage().footer(ProcessorCommand.settingsTable());
-        cl.setExecutionExceptionHandler(ProcessorMain.userErrors("eestream"));
+        cl.setExecutionExceptionHandler(ProcessorMain.userErrors("eestream", UserErrors::describe));
         return cl;
     }
 

@@ -100,6 +100,10 @@ class CliTest {
         assertTrue(wrong.err().contains("wrong passphrase"), wrong.err());
         Run none = run("encrypt", "--key", key.toString(), "--text", "x");
         assertTrue(none.err().contains("passphrase-protected"), none.err());
+        // The key library names its setting; the CLI says which flag sets it.
+        assertTrue(none.err().contains("pass --passphrase-env VAR") && !none.err().contains("(setting:"), none.err());
+        Run missing = run("encrypt", "--key", key.resolveSibling("no-such.key").toString(), "--text", "x");
+        assertTrue(missing.err().contains("does not exist; create one with: eestream keygen --out"), missing.err());
         Run unset = run("encrypt", "--key", key.toString(), "--passphrase-env", "EESTREAM_NO_SUCH_VARIABLE", "--text", "x");
         assertTrue(unset.err().contains("EESTREAM_NO_SUCH_VARIABLE"), unset.err());
     }

@@ -47,8 +47,8 @@ public final class ClientProfiles {
     public static ClientProfile forModel(String modelId, Path file, Path directory) throws IOException {
         Path f = file != null ? file : directory.resolve(modelId + ".client.json");
         if (!Files.exists(f)) {
-            throw new EeException("no client profile for model '" + modelId + "' at " + f
-                    + " (encrypt-model writes it beside the model directory; name it with --profile)");
+            throw EeException.fixedBy("profile", "no client profile for model '" + modelId + "' at " + f
+                    + " (encrypting a model writes its profile beside the model directory)");
         }
         ClientProfile p = ClientProfile.read(f);
         if (!p.modelId().equals(modelId)) {

@@ -49,7 +49,7 @@ public final class KeyFiles {
      */
     public static void write(EeKey key, Path file, char[] passphrase, boolean overwrite) throws IOException {
         if (Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !overwrite) {
-            throw new EeException("key file " + file + " already exists; pass --force to replace it");
+            throw EeException.fixedBy("overwrite", "key file " + file + " already exists");
         }
         JsonObject json = new JsonObject();
         json.addProperty("format", FORMAT);
@@ -81,7 +81,7 @@ public final class KeyFiles {
      */
     public static EeKey read(Path file, char[] passphrase) throws IOException {
         if (!Files.exists(file)) {
-            throw new EeException("key file " + file + " does not exist (create one with: eestream keygen --out " + file + ")");
+            throw EeException.fixedBy("keyFile", "key file " + file + " does not exist");
         }
         checkOwnerOnly(file);
         JsonObject json;
@@ -107,8 +107,7 @@ public final class KeyFiles {
             secret = decodeBase64(json.get("secret").getAsString(), file);
         } else if (json.has("sealed")) {
             if (passphrase == null) {
-                throw new EeException("key file " + file + " is passphrase-protected; pass --passphrase-env VAR naming the "
-                        + "environment variable that holds the passphrase");
+                throw EeException.fixedBy("passphrase", "key file " + file + " is passphrase-protected and no passphrase was given");
             }
             secret = unseal(json.getAsJsonObject("sealed"), passphrase, keyId, file);
         } else {

@@ -31,7 +31,7 @@ public final class ModelEncryptor {
                 .fallbackMaxSequenceLength(tokenizer.truncationLength());
         if (spec.task() == Task.CLASSIFY) {
             if (labels == null || labels.size() < 2) {
-                throw new EeException("classify needs at least two labels (--labels \"a,b,c\")");
+                throw EeException.fixedBy("labels", "classify needs at least two labels");
             }
             if (labels.stream().anyMatch(l -> l.isBlank()) || labels.stream().distinct().count() != labels.size()) {
                 throw new EeException("labels must be distinct and non-empty: " + labels);

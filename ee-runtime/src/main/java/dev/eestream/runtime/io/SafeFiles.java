@@ -50,7 +50,7 @@ public final class SafeFiles {
                 Files.move(tmp, file);
             }
         } catch (FileAlreadyExistsException e) {
-            throw new EeException(file + " already exists; pass --force to replace it");
+            throw EeException.fixedBy("overwrite", file + " already exists");
         } finally {
             Files.deleteIfExists(tmp);
         }

@@ -1,6 +1,7 @@
 package dev.eestream.processor.cli;
 
 import dev.eestream.runtime.EeException;
+import java.util.function.Function;
 import picocli.CommandLine;
 
 /**
@@ -24,9 +25,14 @@ public final class ProcessorMain {
 
     /** Prints an {@link EeException} as one line, without a stack trace; anything else is a bug and propagates. */
     public static CommandLine.IExecutionExceptionHandler userErrors(String program) {
+        return userErrors(program, EeException::getMessage);
+    }
+
+    /** As {@link #userErrors(String)}, with the message said by {@code describe}. */
+    public static CommandLine.IExecutionExceptionHandler userErrors(String program, Function<EeException, String> describe) {
         return (e, commandLine, parseResult) -> {
-            if (e instanceof EeException) {
-                commandLine.getErr().println(program + ": error: " + e.getMessage());
+            if (e instanceof EeException ee) {
+                commandLine.getErr().println(program + ": error: " + describe.apply(ee));
                 commandLine.getErr().flush();
                 return EXIT_USER_ERROR;
             }

@@ -82,8 +82,8 @@ public final class ModelTransformer {
         Task task = spec.task();
         boolean hiddenPerm = spec.hiddenPermutation() && spec.key() != null;
         if (task == Task.EMBED && spec.key() != null && !hiddenPerm) {
-            throw new EeException("an embed model without the hidden permutation would hand the server embeddings in the "
-                    + "plaintext basis, which reveal the text; keep --hidden-permutation on for embed");
+            throw EeException.fixedBy("hiddenPermutation", "an embed model without the hidden permutation would hand the "
+                    + "server embeddings in the plaintext basis, which reveal the text; embed needs the hidden permutation");
         }
         String output;
         int width;
@@ -92,8 +92,8 @@ public final class ModelTransformer {
         switch (task) {
             case EMBED, CLASSIFY -> {
                 if (g.input(mask).isEmpty()) {
-                    throw new EeException("the model has no attention-mask input '" + mask + "' to pool with; name it with "
-                            + "--mask-input");
+                    throw EeException.fixedBy("attentionMaskInput", "the model has no attention-mask input '" + mask
+                            + "' to pool with");
                 }
                 String states = findOutput(g, spec.sourceOutput(), 3, hidden, "hidden states");
                 String embedding = TaskHeads.meanPoolNormalize(g, states, mask);
@@ -180,9 +180,9 @@ public final class ModelTransformer {
             }
         }
         if (candidates.size() != 1) {
-            throw new EeException("cannot find the model's token-id input (an integer input read by a Gather over an "
-                    + "embedding table); inputs are " + g.inputs().stream().map(ValueInfoProto::getName).toList()
-                    + (candidates.isEmpty() ? "" : ", candidates " + candidates) + "; name it with --ids-input");
+            throw EeException.fixedBy("idsInput", "cannot find the model's token-id input (an integer input read by a Gather "
+                    + "over an embedding table); inputs are " + g.inputs().stream().map(ValueInfoProto::getName).toList()
+                    + (candidates.isEmpty() ? "" : ", candidates " + candidates));
         }
         return candidates.get(0);
     }
@@ -240,7 +240,7 @@ public final class ModelTransformer {
         if (spec.fallbackMaxSequenceLength() != null) {
             return spec.fallbackMaxSequenceLength();
         }
-        throw new EeException("cannot tell the model's maximum sequence length (no position table); give it with --max-length");
+        throw EeException.fixedBy("maxSequenceLength", "cannot tell the model's maximum sequence length (no position table)");
     }
 
     /** The requested output, else the first graph output of the given rank whose last dim is {@code lastDim}. */
@@ -258,7 +258,7 @@ public final class ModelTransformer {
                 return o.getName();
             }
         }
-        throw new EeException("cannot find the model's " + what + " output (rank " + rank + ", last dimension " + lastDim
-                + ") among " + g.outputs().stream().map(ValueInfoProto::getName).toList() + "; name it with --source-output");
+        throw EeException.fixedBy("sourceOutput", "cannot find the model's " + what + " output (rank " + rank
+                + ", last dimension " + lastDim + ") among " + g.outputs().stream().map(ValueInfoProto::getName).toList());
     }
 }
