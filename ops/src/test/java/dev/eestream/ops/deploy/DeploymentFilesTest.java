@@ -87,7 +87,7 @@ class DeploymentFilesTest {
     @Test
     @SuppressWarnings("unchecked")
     void everyProcessorEnvironmentVariableIsARealSetting() {
-        Set<String> known = new HashSet<>(ProcessorSettings.KEYS.keySet());
+        Set<String> known = new HashSet<>(ProcessorSettings.definition().names());
         known.addAll(StreamsConfig.configDef().names());
         known.addAll(ProducerConfig.configNames());
         known.addAll(ConsumerConfig.configNames());

@@ -2,6 +2,7 @@ package dev.eestream.processor.cli;
 
 import dev.eestream.processor.ProcessorApp;
 import dev.eestream.processor.config.ProcessorSettings;
+import dev.eestream.processor.config.SettingsTable;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -33,9 +34,7 @@ public final class ProcessorCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     public static String settingsTable() {
-        StringBuilder sb = new StringBuilder();
-        ProcessorSettings.KEYS.forEach((k, v) -> sb.append(String.format("  %s = %s%n      %s%n", k, v[0] == null ? "(required)" : v[0], v[1])));
-        return sb.toString();
+        return SettingsTable.text(ProcessorSettings.definition());
     }
 
     @Override

@@ -1,32 +1,33 @@
 package dev.eestream.processor.config;
 
 import dev.eestream.processor.batching.BatchPolicy;
-import dev.eestream.schemas.topics.Topics;
 import dev.eestream.runtime.EeException;
 import dev.eestream.runtime.session.Device;
 import dev.eestream.runtime.session.SessionSettings;
+import dev.eestream.schemas.registry.RegistrySettings;
+import dev.eestream.schemas.topics.Topics;
 import java.io.IOException;
-import java.io.Reader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
-import java.util.Set;
 import java.util.TreeMap;
-import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
 
 /**
  * The processor's settings: a properties file, then environment variables ({@code EESTREAM_MAX_BATCH_SIZE}
  * sets {@code max.batch.size}, {@code EESTREAM_BOOTSTRAP_SERVERS} sets {@code bootstrap.servers}), then
- * explicit overrides. eestream's own keys are listed in {@link #KEYS}; every other key passes through
- * to Kafka Streams and its clients (security settings included) and to the schema registry serdes.
+ * explicit overrides. eestream's own keys are in {@link #definition()}; every other key passes through
+ * to Kafka Streams and its clients (security settings included) and to the schema registry serdes, with
+ * the defaults of {@link KafkaSettings}.
  */
-public final class ProcessorSettings {
+public final class ProcessorSettings extends AbstractConfig {
     public static final String MODELS_DIR = "models.dir";
     public static final String DEVICE = "device";
     public static final String MAX_BATCH_SIZE = "max.batch.size";
@@ -44,107 +45,90 @@ public final class ProcessorSettings {
     public static final String TOPIC_PARTITIONS = "topics.partitions";
     public static final String TOPIC_REPLICATION = "topics.replication.factor";
 
-    /** eestream's own keys with their defaults (null: required) and meaning, for --help and the README. */
-    public static final Map<String, String[]> KEYS = keys();
+    private static final ConfigDef CONFIG = new ConfigDef()
+            .define(MODELS_DIR, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
+                    "directory of EE models: `<dir>/<model-id>/model.onnx` + `manifest.json`")
+            .define(DEVICE, Type.STRING, Device.CPU.id(), oneOfTheDevices(), Importance.HIGH,
+                    "`cpu` or `cuda` (falls back to the CPU with a warning when CUDA is unavailable)")
+            .define(MAX_BATCH_SIZE, Type.INT, BatchPolicy.DEFAULT.maxBatchSize(), Range.atLeast(1), Importance.HIGH,
+                    "flush a model's waiting requests at this many")
+            .define(MAX_BATCH_TOKENS, Type.INT, BatchPolicy.DEFAULT.maxBatchTokens(), Range.atLeast(1), Importance.HIGH,
+                    "flush at this many waiting tokens; also the most padded tokens per inference batch")
+            .define(MAX_BATCH_DELAY_MS, Type.LONG, BatchPolicy.DEFAULT.maxBatchDelay().toMillis(), Range.atLeast(0),
+                    Importance.HIGH, "flush when the oldest waiting request has waited this long")
+            .define(REQUESTS_TOPIC, Type.STRING, Topics.REQUESTS_NAME, new ConfigDef.NonEmptyString(),
+                    Importance.MEDIUM, "topic of encrypted requests")
+            .define(RESPONSES_TOPIC, Type.STRING, Topics.RESPONSES_NAME, new ConfigDef.NonEmptyString(),
+                    Importance.MEDIUM, "responses of requests without a reply topic")
+            .define(DLQ_TOPIC, Type.STRING, Topics.DEAD_LETTERS_NAME, new ConfigDef.NonEmptyString(),
+                    Importance.MEDIUM, "records that do not decode, with the reason in headers")
+            .define(MODELS_SCAN_INTERVAL_MS, Type.LONG, 5000L, Range.atLeast(0), Importance.LOW,
+                    "how often the model directory is rescanned for new models (`0`: never)")
+            .define(INFERENCE_THREADS, Type.INT, -1, Range.atLeast(-1), Importance.MEDIUM,
+                    "ONNX Runtime intra-op threads: `-1` = cores - 1 (at least 1), leaving a core for the stream thread's "
+                            + "Kafka work; `0` = ONNX Runtime's choice (every core)")
+            .define(INFERENCE_CONCURRENCY, Type.INT, 1, Range.atLeast(1), Importance.MEDIUM,
+                    "inference batches computing at once, off the stream threads")
+            .define(HTTP_HOST, Type.STRING, "0.0.0.0", new ConfigDef.NonEmptyString(), Importance.LOW,
+                    "address of the `/metrics`, `/health` and `/ready` endpoints")
+            .define(HTTP_PORT, Type.INT, 9400, Range.between(-1, 65535), Importance.LOW,
+                    "port of those endpoints (`0`: any free port, `-1`: none)")
+            .define(CREATE_TOPICS, Type.BOOLEAN, true, Importance.LOW,
+                    "create the requests, responses and dead-letter topics at start when missing")
+            .define(TOPIC_PARTITIONS, Type.INT, 3, Range.atLeast(1), Importance.LOW,
+                    "partitions of topics the processor creates")
+            .define(TOPIC_REPLICATION, Type.INT, -1, Range.between(-1, Short.MAX_VALUE), Importance.LOW,
+                    "replication factor of topics the processor creates (`-1`: the broker's default)");
 
-    private final Map<String, String> values;
-
-    private ProcessorSettings(Map<String, String> values) {
-        this.values = values;
+    private ProcessorSettings(Map<String, Object> given) {
+        super(CONFIG, given, true);
     }
 
-    private static Map<String, String[]> keys() {
-        Map<String, String[]> k = new LinkedHashMap<>();
-        k.put(MODELS_DIR, new String[] {null, "directory of EE models: <dir>/<model-id>/model.onnx + manifest.json"});
-        k.put(DEVICE, new String[] {"cpu", "cpu or cuda (falls back to cpu with a warning when CUDA is unavailable)"});
-        k.put(MAX_BATCH_SIZE, new String[] {"32", "flush a model's waiting requests at this many"});
-        k.put(MAX_BATCH_TOKENS, new String[] {"8192", "flush at this many waiting tokens; also the most padded tokens per inference batch"});
-        k.put(MAX_BATCH_DELAY_MS, new String[] {"20", "flush when the oldest waiting request has waited this long"});
-        k.put(REQUESTS_TOPIC, new String[] {Topics.REQUESTS_NAME, "topic of encrypted requests"});
-        k.put(RESPONSES_TOPIC, new String[] {Topics.RESPONSES_NAME, "responses of requests without a reply topic"});
-        k.put(DLQ_TOPIC, new String[] {Topics.DEAD_LETTERS_NAME, "records that do not decode, with the reason in headers"});
-        k.put(MODELS_SCAN_INTERVAL_MS, new String[] {"5000", "how often the model directory is rescanned for new models (0: never)"});
-        k.put(INFERENCE_THREADS, new String[] {"-1", "ONNX Runtime intra-op threads: -1 = cores - 1 (at least 1), leaving a core "
-                + "for the stream thread's Kafka work; 0 = ONNX Runtime's choice (every core)"});
-        k.put(INFERENCE_CONCURRENCY, new String[] {"1", "inference batches computing at once, off the stream threads"});
-        k.put(HTTP_HOST, new String[] {"0.0.0.0", "address of the /metrics, /health and /ready endpoints"});
-        k.put(HTTP_PORT, new String[] {"9400", "port of those endpoints (0: any free port, -1: none)"});
-        k.put(CREATE_TOPICS, new String[] {"true", "create the requests, responses and dead-letter topics at start when missing"});
-        k.put(TOPIC_PARTITIONS, new String[] {"3", "partitions of topics the processor creates"});
-        k.put(TOPIC_REPLICATION, new String[] {"-1", "replication factor of topics the processor creates (-1: the broker's default)"});
-        return java.util.Collections.unmodifiableMap(k);
+    /** eestream's own keys, for --help, the README and checks; a copy, since ConfigDef is mutable. */
+    public static ConfigDef definition() {
+        return new ConfigDef(CONFIG);
     }
 
-    /** Kafka Streams settings eestream chooses unless told otherwise. */
-    private static Map<String, String> streamsDefaults() {
-        Map<String, String> d = new LinkedHashMap<>();
-        d.put(StreamsConfig.APPLICATION_ID_CONFIG, "eestream-processor");
-        d.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-        // Punctuation runs between polls: a short poll keeps the batch delay honest when input is idle.
-        d.put(StreamsConfig.POLL_MS_CONFIG, "5");
-        // Under exactly-once, responses become visible at commit; every commit is a transaction.
-        // 100 ms is Kafka's own exactly-once default: lower it for latency, raise it for throughput.
-        d.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
-        d.put("processing.exception.handler.global.enabled", "true");
-        return d;
-    }
-
+    /**
+     * Reads the settings in the order described above. A missing file or an invalid or missing setting
+     * (eestream's, Kafka Streams' or the schema registry's) is an {@link EeException} naming the key, so
+     * that it reaches the user as one line at start-up.
+     */
     public static ProcessorSettings load(Path file, Map<String, String> env, Map<String, String> overrides) throws IOException {
-        Map<String, String> v = new TreeMap<>();
-        for (Map.Entry<String, String[]> e : KEYS.entrySet()) {
-            if (e.getValue()[0] != null) {
-                v.put(e.getKey(), e.getValue()[0]);
-            }
-        }
-        v.putAll(streamsDefaults());
-        if (file != null) {
-            Properties p = new Properties();
-            try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-                p.load(r);
-            } catch (NoSuchFileException e) {
-                throw new EeException("configuration file " + file + " does not exist");
-            }
-            p.stringPropertyNames().forEach(k -> v.put(k, p.getProperty(k).trim()));
-        }
-        env.forEach((k, value) -> {
-            if (k.startsWith("EESTREAM_") && k.length() > "EESTREAM_".length()) {
-                v.put(k.substring("EESTREAM_".length()).toLowerCase(Locale.ROOT).replace('_', '.'), value);
-            }
-        });
-        v.putAll(overrides);
-        ProcessorSettings s = new ProcessorSettings(v);
-        s.validate();
-        return s;
-    }
-
-    private void validate() {
-        if (!values.containsKey(MODELS_DIR)) {
-            throw new EeException("'" + MODELS_DIR + "' is not set: point it at a directory of EE models");
-        }
-        if (!values.containsKey(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)) {
-            throw new EeException("'bootstrap.servers' is not set");
-        }
-        batchPolicy();
-        sessionSettings();
-        inferenceConcurrency();
-    }
-
-    public Path modelsDir() {
-        return Path.of(values.get(MODELS_DIR));
-    }
-
-    public BatchPolicy batchPolicy() {
+        Map<String, Object> values = new TreeMap<String, Object>(KafkaSettings.streamsDefaults());
+        values.putAll(SettingsSources.merge(file, env, overrides));
         try {
-            return new BatchPolicy(intValue(MAX_BATCH_SIZE), intValue(MAX_BATCH_TOKENS),
-                    Duration.ofMillis(longValue(MAX_BATCH_DELAY_MS)));
-        } catch (IllegalArgumentException e) {
+            ProcessorSettings settings = new ProcessorSettings(values);
+            KafkaSettings.check(settings.kafkaProperties());
+            // The serdes read these only when the processor starts; checked now so a mistake is one line too.
+            RegistrySettings.fromConfig(settings.kafkaProperties());
+            return settings;
+        } catch (ConfigException e) {
             throw new EeException(e.getMessage(), e);
         }
     }
 
+    // Kafka's CaseInsensitiveValidString lists the choices upper-cased and unordered; this keeps them as typed.
+    private static ConfigDef.Validator oneOfTheDevices() {
+        String choices = String.join(", ", Arrays.stream(Device.values()).map(Device::id).toList());
+        return ConfigDef.LambdaValidator.with((name, value) -> {
+            if (Arrays.stream(Device.values()).noneMatch(d -> d.id().equalsIgnoreCase(String.valueOf(value).trim()))) {
+                throw new ConfigException(name, value, "String must be one of: " + choices);
+            }
+        }, () -> choices);
+    }
+
+    public Path modelsDir() {
+        return Path.of(getString(MODELS_DIR));
+    }
+
+    public BatchPolicy batchPolicy() {
+        return new BatchPolicy(getInt(MAX_BATCH_SIZE), getInt(MAX_BATCH_TOKENS), Duration.ofMillis(getLong(MAX_BATCH_DELAY_MS)));
+    }
+
     public SessionSettings sessionSettings() {
-        return SessionSettings.builder().device(Device.parse(values.get(DEVICE)))
-                .intraOpThreads(resolveInferenceThreads(intValue(INFERENCE_THREADS))).build();
+        return SessionSettings.builder().device(Device.parse(getString(DEVICE)))
+                .intraOpThreads(resolveInferenceThreads(getInt(INFERENCE_THREADS))).build();
     }
 
     /** -1: one less than the cores, at least 1; otherwise as given (0: ONNX Runtime's own choice). */
@@ -156,67 +140,41 @@ public final class ProcessorSettings {
     }
 
     public Topics topics() {
-        return Topics.named(values.get(REQUESTS_TOPIC), values.get(RESPONSES_TOPIC), values.get(DLQ_TOPIC));
+        return Topics.named(getString(REQUESTS_TOPIC), getString(RESPONSES_TOPIC), getString(DLQ_TOPIC));
     }
 
     public int inferenceConcurrency() {
-        int n = intValue(INFERENCE_CONCURRENCY);
-        if (n < 1) {
-            throw new EeException("'" + INFERENCE_CONCURRENCY + "' must be at least 1");
-        }
-        return n;
+        return getInt(INFERENCE_CONCURRENCY);
     }
 
     public String httpHost() {
-        return values.get(HTTP_HOST);
+        return getString(HTTP_HOST);
     }
 
     public int httpPort() {
-        return intValue(HTTP_PORT);
+        return getInt(HTTP_PORT);
     }
 
     public boolean createTopics() {
-        return Boolean.parseBoolean(values.get(CREATE_TOPICS));
+        return getBoolean(CREATE_TOPICS);
     }
 
     public int topicPartitions() {
-        return intValue(TOPIC_PARTITIONS);
+        return getInt(TOPIC_PARTITIONS);
     }
 
     public short topicReplication() {
-        return (short) intValue(TOPIC_REPLICATION);
+        return getInt(TOPIC_REPLICATION).shortValue();
     }
 
     public long modelsScanIntervalMs() {
-        return longValue(MODELS_SCAN_INTERVAL_MS);
+        return getLong(MODELS_SCAN_INTERVAL_MS);
     }
 
     /** Everything that is not an eestream key: Kafka Streams, client and schema registry settings. */
     public Map<String, Object> kafkaProperties() {
-        Map<String, Object> out = new LinkedHashMap<>();
-        Set<String> own = KEYS.keySet();
-        values.forEach((k, v) -> {
-            if (!own.contains(k)) {
-                out.put(k, v);
-            }
-        });
+        Map<String, Object> out = new LinkedHashMap<>(new TreeMap<>(originals()));
+        out.keySet().removeAll(CONFIG.names());
         return out;
-    }
-
-    public String get(String key) {
-        return values.get(key);
-    }
-
-    private int intValue(String key) {
-        return Math.toIntExact(longValue(key));
-    }
-
-    private long longValue(String key) {
-        String v = values.get(key);
-        try {
-            return Long.parseLong(v.trim());
-        } catch (NumberFormatException | NullPointerException e) {
-            throw new EeException("'" + key + "' must be a whole number, got '" + v + "'");
-        }
     }
 }

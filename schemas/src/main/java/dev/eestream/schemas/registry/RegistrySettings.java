@@ -1,13 +1,12 @@
 package dev.eestream.schemas.registry;
 
+import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
-import org.apache.kafka.common.config.types.Password;
 
 import javax.net.ssl.SSLContext;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -17,7 +16,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.stream.Collectors;
 
 /**
  * How to reach a schema registry: one or more base URLs (tried in order), optional basic auth,
@@ -43,9 +41,6 @@ public final class RegistrySettings {
     public static final int DEFAULT_RETRIES = 3;
     public static final Duration DEFAULT_RETRY_BACKOFF = Duration.ofMillis(200);
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofMillis(10_000);
-
-    /** Confluent also accepts the auth properties with this prefix. */
-    private static final String PREFIX = "schema.registry.";
 
     private final List<URI> urls;
     private final String username;
@@ -88,67 +83,20 @@ public final class RegistrySettings {
     }
 
     /**
-     * Reads Confluent client property names (see the {@code *_CONFIG} constants). Other entries are
-     * ignored, so a whole producer or consumer configuration can be passed.
+     * Reads Confluent client property names (see the {@code *_CONFIG} constants and {@link #definition()}).
+     * Other entries are ignored, so a whole producer or consumer configuration can be passed.
      */
     public static RegistrySettings fromConfig(Map<String, ?> config) {
         try {
-            return builderFrom(config).build();
+            return new RegistryConfig(config).toBuilder().build();
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage());
         }
     }
 
-    private static Builder builderFrom(Map<String, ?> config) {
-        String urlList = string(config, URL_CONFIG);
-        if (urlList == null || urlList.isBlank()) {
-            throw new ConfigException("Missing required configuration \"" + URL_CONFIG + "\"");
-        }
-        String userInfo = string(config, USER_INFO_CONFIG);
-        String source = string(config, CREDENTIALS_SOURCE_CONFIG);
-        // Confluent's default source is URL; a lone user.info is taken as meaning USER_INFO.
-        source = source != null ? source.trim().toUpperCase(Locale.ROOT) : userInfo != null ? "USER_INFO" : "URL";
-        if (!source.equals("USER_INFO") && !source.equals("URL")) {
-            throw new ConfigException(CREDENTIALS_SOURCE_CONFIG + " " + source + " is not supported; use USER_INFO or URL");
-        }
-        Builder b = builder();
-        for (String entry : urlList.split(",")) {
-            if (entry.isBlank()) {
-                continue;
-            }
-            URI uri = parseUrl(entry.trim());
-            if (uri.getUserInfo() != null) {
-                if (source.equals("URL") && userInfo == null) {
-                    userInfo = uri.getUserInfo();
-                }
-                uri = withoutUserInfo(uri);
-            }
-            b.url(uri.toString());
-        }
-        if (source.equals("USER_INFO") && userInfo == null) {
-            throw new ConfigException(CREDENTIALS_SOURCE_CONFIG + " is USER_INFO but " + USER_INFO_CONFIG + " is not set");
-        }
-        if (userInfo != null) {
-            int colon = userInfo.indexOf(':');
-            if (colon < 0) {
-                throw new ConfigException(USER_INFO_CONFIG + " must have the form user:password");
-            }
-            b.basicAuth(userInfo.substring(0, colon), userInfo.substring(colon + 1));
-        }
-        String trustLocation = string(config, TRUSTSTORE_LOCATION_CONFIG);
-        if (trustLocation != null && !trustLocation.isBlank()) {
-            b.trustStore(new KeyStoreFile(Path.of(trustLocation.trim()),
-                    string(config, TRUSTSTORE_PASSWORD_CONFIG), string(config, TRUSTSTORE_TYPE_CONFIG)));
-        }
-        String keyLocation = string(config, KEYSTORE_LOCATION_CONFIG);
-        if (keyLocation != null && !keyLocation.isBlank()) {
-            b.keyStore(new KeyStoreFile(Path.of(keyLocation.trim()),
-                    string(config, KEYSTORE_PASSWORD_CONFIG), string(config, KEYSTORE_TYPE_CONFIG)));
-        }
-        b.retries(integer(config, RETRIES_CONFIG, DEFAULT_RETRIES));
-        b.retryBackoff(Duration.ofMillis(integer(config, RETRY_BACKOFF_MS_CONFIG, (int) DEFAULT_RETRY_BACKOFF.toMillis())));
-        b.requestTimeout(Duration.ofMillis(integer(config, REQUEST_TIMEOUT_MS_CONFIG, (int) DEFAULT_REQUEST_TIMEOUT.toMillis())));
-        return b;
+    /** The client properties {@link #fromConfig} reads, for docs; a copy, since ConfigDef is mutable. */
+    public static ConfigDef definition() {
+        return new ConfigDef(RegistryConfig.CONFIG);
     }
 
     /** Base URLs in the order they are tried; never with user-info. */
@@ -208,49 +156,11 @@ public final class RegistrySettings {
                 + ", requestTimeout=" + requestTimeout.toMillis() + "ms}";
     }
 
-    /** Reads {@code name}, or {@code schema.registry.name} for the auth properties; unwraps Kafka's {@link Password}. */
-    private static String string(Map<String, ?> config, String name) {
-        Object value = config.get(name);
-        if (value == null && !name.startsWith(PREFIX)) {
-            value = config.get(PREFIX + name);
-        }
-        if (value == null) {
-            return null;
-        }
-        if (value instanceof Password p) {
-            return p.value();
-        }
-        if (value instanceof Collection<?> list) {
-            return list.stream().map(String::valueOf).collect(Collectors.joining(","));
-        }
-        return value.toString();
-    }
-
-    private static int integer(Map<String, ?> config, String name, int defaultValue) {
-        String value = string(config, name);
-        if (value == null || value.isBlank()) {
-            return defaultValue;
-        }
-        try {
-            return Integer.parseInt(value.trim());
-        } catch (NumberFormatException e) {
-            throw new ConfigException(name, value, "must be an integer");
-        }
-    }
-
-    private static URI parseUrl(String url) {
+    static URI parseUrl(String url) {
         try {
             return new URI(url);
         } catch (URISyntaxException e) {
             throw new IllegalArgumentException("invalid schema registry URL " + redact(url) + ": " + e.getReason());
-        }
-    }
-
-    private static URI withoutUserInfo(URI uri) {
-        try {
-            return new URI(uri.getScheme(), null, uri.getHost(), uri.getPort(), uri.getPath(), null, null);
-        } catch (URISyntaxException e) {
-            throw new IllegalArgumentException("invalid schema registry URL " + redact(uri.toString()));
         }
     }
 
