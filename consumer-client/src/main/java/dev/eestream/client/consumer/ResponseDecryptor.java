@@ -10,7 +10,6 @@ import dev.eestream.schemas.ResponseStatus;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 
 /**
  * Decrypts responses with the client's key and the profiles of the models it uses (labels, task).
@@ -19,16 +18,11 @@ import java.util.function.Function;
 public final class ResponseDecryptor {
     private final OutputDecryptor decryptor;
     private final Map<String, ClientProfile> profiles;
-    private final Function<long[], String> textOfIds;
 
-    /**
-     * @param profiles  by model id
-     * @param textOfIds turns plaintext ids into text for models that generate ids; may be null
-     */
-    public ResponseDecryptor(EeKey key, Map<String, ClientProfile> profiles, Function<long[], String> textOfIds) {
+    /** @param profiles by model id */
+    public ResponseDecryptor(EeKey key, Map<String, ClientProfile> profiles) {
         this.decryptor = new OutputDecryptor(key);
         this.profiles = Map.copyOf(profiles);
-        this.textOfIds = textOfIds;
         for (ClientProfile p : profiles.values()) {
             if (p.keyId() != null && !p.keyId().equals(key.keyId())) {
                 throw new EeException("model '" + p.modelId() + "' was encrypted with key " + p.keyId()
@@ -38,7 +32,7 @@ public final class ResponseDecryptor {
     }
 
     public ResponseDecryptor(EeKey key, ClientProfile profile) {
-        this(key, Map.of(profile.modelId(), profile), null);
+        this(key, Map.of(profile.modelId(), profile));
     }
 
     public DecryptedResult decrypt(InferenceResponse r) {
@@ -72,8 +66,8 @@ public final class ResponseDecryptor {
             case LM -> {
                 long[] cipher = required(r.getTokenIds(), r).stream().mapToLong(Long::longValue).toArray();
                 long[] plain = decryptor.tokenIds(cipher, profile.vocabSize());
-                String text = textOfIds == null ? null : textOfIds.apply(plain);
-                return new DecryptedResult.Tokens(r.getRequestId(), r.getModelId(), plain, text, attributes, timings);
+                // Plaintext ids only: turning them into text is the tokenizer's job, which this class does not hold.
+                return new DecryptedResult.Tokens(r.getRequestId(), r.getModelId(), plain, null, attributes, timings);
             }
             default -> throw new IllegalStateException(profile.task());
         }

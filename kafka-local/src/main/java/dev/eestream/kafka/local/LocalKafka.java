@@ -54,7 +54,6 @@ public final class LocalKafka implements AutoCloseable {
     private static final int BIND_ATTEMPTS = 3;
 
     private final int requestedPort;
-    private final int requestedControllerPort;
     private final boolean deleteOnClose;
     private final Map<String, String> overrides;
     private final Duration startupTimeout;
@@ -67,7 +66,6 @@ public final class LocalKafka implements AutoCloseable {
 
     private LocalKafka(Builder b) {
         this.requestedPort = b.port;
-        this.requestedControllerPort = b.controllerPort;
         this.overrides = b.properties;
         this.startupTimeout = b.startupTimeout;
         this.security = b.security;
@@ -95,7 +93,8 @@ public final class LocalKafka implements AutoCloseable {
                     : Files.createDirectories(dataDirectory);
             for (int attempt = 1; server == null; attempt++) {
                 int p = requestedPort == 0 ? freePort() : requestedPort;
-                int c = requestedControllerPort == 0 ? freePort() : requestedControllerPort;
+                // The controller listener always takes a free port: only the client port can be fixed.
+                int c = freePort();
                 KafkaConfig config = KafkaConfig.fromProps(brokerProperties(p, c), false);
                 format(config, security.scramArguments());
                 KafkaRaftServer candidate = new KafkaRaftServer(config, Time.SYSTEM);
@@ -308,11 +307,9 @@ public final class LocalKafka implements AutoCloseable {
         return Admin.create(p);
     }
 
-    /** After a bind clash: retry only if the ports the caller fixed are free, so a picked one was taken. */
+    /** After a bind clash: retry only if the port the caller fixed is free, so a picked one was taken. */
     private boolean pickedPortClashed() {
-        return (requestedPort == 0 || requestedControllerPort == 0)
-                && (requestedPort == 0 || canBind(requestedPort))
-                && (requestedControllerPort == 0 || canBind(requestedControllerPort));
+        return requestedPort == 0 || canBind(requestedPort);
     }
 
     private static boolean canBind(int port) {
@@ -345,19 +342,17 @@ public final class LocalKafka implements AutoCloseable {
      * and varied. {@link #build()} gives a broker that is not started yet.
      */
     public static final class Builder {
-        private static final Builder DEFAULTS = new Builder(0, 0, null, Map.of(), Duration.ofSeconds(60), BrokerSecurity.plaintext());
+        private static final Builder DEFAULTS = new Builder(0, null, Map.of(), Duration.ofSeconds(60), BrokerSecurity.plaintext());
 
         private final int port;
-        private final int controllerPort;
         private final Path dataDirectory;
         private final Map<String, String> properties;
         private final Duration startupTimeout;
         private final BrokerSecurity security;
 
-        private Builder(int port, int controllerPort, Path dataDirectory, Map<String, String> properties,
+        private Builder(int port, Path dataDirectory, Map<String, String> properties,
                         Duration startupTimeout, BrokerSecurity security) {
             this.port = port;
-            this.controllerPort = controllerPort;
             this.dataDirectory = dataDirectory;
             this.properties = properties;
             this.startupTimeout = startupTimeout;
@@ -366,27 +361,22 @@ public final class LocalKafka implements AutoCloseable {
 
         /** The client listener's port; 0, the default, picks a free one. */
         public Builder port(int port) {
-            return new Builder(checkPort(port), controllerPort, dataDirectory, properties, startupTimeout, security);
+            return new Builder(checkPort(port), dataDirectory, properties, startupTimeout, security);
         }
 
-        /** The KRaft controller port; 0, the default, picks a free one. */
-        public Builder controllerPort(int controllerPort) {
-            return new Builder(port, checkPort(controllerPort), dataDirectory, properties, startupTimeout, security);
-        }
-
-        /**
+            /**
          * Where the logs and metadata live. A given directory is kept, so a later start finds
          * its topics and records; null, the default, uses a temporary one that close() deletes.
          */
         public Builder dataDirectory(Path dataDirectory) {
-            return new Builder(port, controllerPort, dataDirectory, properties, startupTimeout, security);
+            return new Builder(port, dataDirectory, properties, startupTimeout, security);
         }
 
         /** Any broker property; it wins over LocalKafka's own settings (use {@link #security} for SSL or SASL). */
         public Builder property(String name, String value) {
             Map<String, String> copy = new HashMap<>(properties);
             copy.put(Objects.requireNonNull(name), Objects.requireNonNull(value));
-            return new Builder(port, controllerPort, dataDirectory, Map.copyOf(copy), startupTimeout, security);
+            return new Builder(port, dataDirectory, Map.copyOf(copy), startupTimeout, security);
         }
 
         /** How long start() may take until a client can talk to the broker (default 60 s). */
@@ -394,7 +384,7 @@ public final class LocalKafka implements AutoCloseable {
             if (startupTimeout.isNegative() || startupTimeout.isZero()) {
                 throw new IllegalArgumentException("startupTimeout must be positive");
             }
-            return new Builder(port, controllerPort, dataDirectory, properties, startupTimeout, security);
+            return new Builder(port, dataDirectory, properties, startupTimeout, security);
         }
 
         /**
@@ -402,7 +392,7 @@ public final class LocalKafka implements AutoCloseable {
          * the storage is first formatted; a data directory formatted before keeps its users.
          */
         public Builder security(BrokerSecurity security) {
-            return new Builder(port, controllerPort, dataDirectory, properties, startupTimeout, Objects.requireNonNull(security));
+            return new Builder(port, dataDirectory, properties, startupTimeout, Objects.requireNonNull(security));
         }
 
         public LocalKafka build() {
@@ -413,23 +403,5 @@ public final class LocalKafka implements AutoCloseable {
             if (port < 0 || port > 65535) throw new IllegalArgumentException("Bad port " + port);
             return port;
         }
-    }
-
-    /**
-     * Runs a broker until Ctrl-C, for debugging: {@code LocalKafka [port] [dataDirectory]}.
-     * Without a data directory the data is temporary.
-     */
-    public static void main(String[] args) throws InterruptedException {
-        Builder b = builder().port(args.length > 0 ? Integer.parseInt(args[0]) : 9092);
-        if (args.length > 1) b = b.dataDirectory(Path.of(args[1]));
-        LocalKafka kafka = b.build().start();
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            kafka.close();
-            stopped.countDown();
-        }, "local-kafka-shutdown"));
-        System.out.println("bootstrap.servers=" + kafka.bootstrapServers());
-        System.out.println("data directory: " + kafka.dataDirectory() + " (Ctrl-C stops)");
-        stopped.await();
     }
 }

@@ -62,7 +62,7 @@ public final class ConsumeCommand implements Callable<Integer> {
         if (group != null) {
             config.put("group.id", group);
         }
-        ResponseDecryptor decryptor = new ResponseDecryptor(key.load(), known, null);
+        ResponseDecryptor decryptor = new ResponseDecryptor(key.load(), known);
         PrintWriter out = output == null ? spec.commandLine().getOut()
                 : new PrintWriter(Files.newBufferedWriter(output, StandardCharsets.UTF_8));
         long count = 0;

@@ -52,7 +52,7 @@ public final class DecryptStreamCommand implements Callable<Integer> {
         props.putAll(config);
         props.putIfAbsent(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
         props.putIfAbsent(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-        KafkaStreams streams = new KafkaStreams(DecryptingStream.topology(from, to, new ResponseDecryptor(key.load(), known, null),
+        KafkaStreams streams = new KafkaStreams(DecryptingStream.topology(from, to, new ResponseDecryptor(key.load(), known),
                 config), props);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

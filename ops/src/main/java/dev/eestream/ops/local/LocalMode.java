@@ -76,14 +76,6 @@ public final class LocalMode implements AutoCloseable {
             m.put(key, value);
             return new Options(kafkaPort, registryPort, modelsDir, dataDirectory, m, security);
         }
-
-        /**
-         * SSL: TLS on the broker and HTTPS on the registry. SASL_SSL adds a SCRAM-SHA-512 user on the
-         * broker and basic auth (same user) on the registry; SASL_PLAINTEXT is SCRAM without TLS.
-         */
-        public Options withSecurity(BrokerSecurity.Protocol protocol) {
-            return new Options(kafkaPort, registryPort, modelsDir, dataDirectory, processorSettings, protocol);
-        }
     }
 
     public static LocalMode start(Options options) throws IOException, InterruptedException {

@@ -122,11 +122,6 @@ public final class PendingStore {
         return byModel.values().stream().mapToInt(Deque::size).sum();
     }
 
-    /** Requests handed to inference and not answered yet. */
-    public int inFlight() {
-        return inFlight;
-    }
-
     public int size() {
         return waiting() + inFlight;
     }

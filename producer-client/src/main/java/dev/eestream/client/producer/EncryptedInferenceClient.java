@@ -90,7 +90,7 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         TokenizerJson tokenizerJson = b.tokenizer != null ? b.tokenizer : tokenizerOf(profile);
         this.tokenizer = PrivateTokenizer.open(tokenizerJson, b.key, profile.vocabSize(),
                 Math.min(profile.maxSequenceLength(), Optional.ofNullable(tokenizerJson.truncationLength()).orElse(profile.maxSequenceLength())));
-        this.decryptor = new ResponseDecryptor(b.key, Map.of(profile.modelId(), profile), null);
+        this.decryptor = new ResponseDecryptor(b.key, profile);
         MeterRegistry meters = b.meterRegistry;
         this.sentCounter = Counter.builder("eestream.client.requests.sent").tag("model", profile.modelId()).register(meters);
         this.okCounter = Counter.builder("eestream.client.answers").tag("model", profile.modelId()).tag("status", "ok").register(meters);

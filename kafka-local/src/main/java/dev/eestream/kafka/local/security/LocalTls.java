@@ -106,11 +106,6 @@ public final class LocalTls {
         return directory.resolve(TRUSTSTORE);
     }
 
-    /** The CA certificate as PEM, for tools that want one (curl --cacert). */
-    public Path caCertificate() {
-        return directory.resolve(CA_CERT);
-    }
-
     /** The password of both stores. */
     public String password() {
         return password;
