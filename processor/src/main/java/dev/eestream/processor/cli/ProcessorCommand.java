@@ -14,10 +14,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine;
 
 @Command(name = "processor", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Run the processor: the Kafka Streams application that batches encrypted requests and runs EE models.",
-            "Settings come from --config, then EESTREAM_* environment variables (EESTREAM_MAX_BATCH_SIZE sets",
-            "max.batch.size), then --set. Keys that are not eestream's pass through to Kafka Streams and the",
-            "schema registry serdes. The processor never needs or reads a key."},
+        description = {"Run the processor: the Kafka Streams application that batches",
+            "encrypted requests and runs EE models. Settings come from --config, then",
+            "EESTREAM_* environment variables (EESTREAM_MAX_BATCH_SIZE sets max.batch.size),",
+            "then --set. Keys that are not eestream's pass through to Kafka Streams and",
+            "the schema registry serdes. The processor never needs or reads a key."},
         footerHeading = "%neestream settings (default):%n")
 public final class ProcessorCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "Properties file.")

@@ -17,7 +17,8 @@ public final class ProcessorMain {
 
     /** The processor command with its settings table in --help and one-line user errors. */
     public static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new ProcessorCommand()).setCaseInsensitiveEnumValuesAllowed(true);
+        CommandLine cl = new CommandLine(new ProcessorCommand()).setCaseInsensitiveEnumValuesAllowed(true)
+                .setCommandName("eestream-processor");
         cl.getCommandSpec().usageMessage().footer(ProcessorCommand.settingsTable());
         cl.setExecutionExceptionHandler(userErrors("eestream-processor"));
         return cl;
