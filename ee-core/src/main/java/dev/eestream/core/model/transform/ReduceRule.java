@@ -11,11 +11,8 @@ final class ReduceRule implements OpRule {
     @Override
     public List<TensorState> forward(RuleContext c, int index) {
         NodeProto n = c.node(index);
-        TensorState s = c.inputStates(n).get(0);
-        if (s == null || s.rank() < 0) {
-            if (s != null && s.labeled()) {
-                throw UnsupportedModelException.at(n, "rank unknown");
-            }
+        TensorState s = c.rankedFirstInput(n);
+        if (s == null) {
             return OpRule.first(TensorState.UNKNOWN);
         }
         long[] axes = c.axes(n, 1);

@@ -38,6 +38,21 @@ final class RuleContext {
         return states.inputsOf(n);
     }
 
+    /**
+     * The first input's state when its rank is known; null when it is not and nothing permuted flows
+     * through (the output is then unknown). A permuted tensor of unknown rank cannot be followed.
+     */
+    TensorState rankedFirstInput(NodeProto n) {
+        TensorState s = inputStates(n).get(0);
+        if (s == null || s.rank() < 0) {
+            if (s != null && s.labeled()) {
+                throw UnsupportedModelException.at(n, "rank unknown");
+            }
+            return null;
+        }
+        return s;
+    }
+
     /** Whether ρ enters the residual stream at the embedding lookup. */
     boolean hiddenPermutation() {
         return hiddenPermutation;

@@ -19,10 +19,8 @@ final class TransposeRule implements OpRule {
             Arrays.fill(dims, -1);
             return OpRule.first(TensorState.plain(dims));
         }
-        if (s == null || s.rank() < 0) {
-            if (s != null && s.labeled()) {
-                throw UnsupportedModelException.at(n, "rank unknown");
-            }
+        s = c.rankedFirstInput(n);
+        if (s == null) {
             return OpRule.first(TensorState.UNKNOWN);
         }
         int[] perm = axisOrder(n, s.rank());
