@@ -1,11 +1,17 @@
 package dev.eestream.schemas.serde;
 
+import static dev.eestream.schemas.TestSupport.request;
 import static dev.eestream.schemas.TestSupport.response;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import dev.eestream.kafka.local.registry.InMemorySchemaRegistryServer;
+import dev.eestream.schemas.FinishReason;
+import dev.eestream.schemas.GenerationParams;
+import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
 import dev.eestream.schemas.registry.RegistrySettings;
@@ -29,8 +35,43 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Records written with an older InferenceResponse schema are read by the current class, and the reverse. */
+/** Records written with older schemas are read by the current classes, and the reverse. */
 class SchemaEvolutionTest {
+
+    /** InferenceRequest version 1: no generation parameters. */
+    private static final Schema V1_REQUEST = new Schema.Parser().parse("""
+            {
+              "type": "record", "name": "InferenceRequest", "namespace": "dev.eestream.schemas",
+              "fields": [
+                {"name": "requestId", "type": "string"},
+                {"name": "modelId", "type": "string"},
+                {"name": "tokenIds", "type": {"type": "array", "items": "long"}},
+                {"name": "replyTopic", "type": ["null", "string"], "default": null},
+                {"name": "createdAt", "type": {"type": "long", "logicalType": "timestamp-millis"}, "default": 0},
+                {"name": "attributes", "type": {"type": "map", "values": "string"}, "default": {}}
+              ]
+            }""");
+
+    /** InferenceResponse version 1: no chunk number, final flag, finish reason or token counts. */
+    private static final Schema V1_RESPONSE = new Schema.Parser().parse("""
+            {
+              "type": "record", "name": "InferenceResponse", "namespace": "dev.eestream.schemas",
+              "fields": [
+                {"name": "requestId", "type": "string"},
+                {"name": "modelId", "type": "string"},
+                {"name": "status", "type": {"type": "enum", "name": "ResponseStatus", "symbols": ["OK", "ERROR"], "default": "ERROR"},
+                 "default": "OK"},
+                {"name": "error", "type": ["null", "string"], "default": null},
+                {"name": "scores", "type": ["null", {"type": "array", "items": "float"}], "default": null},
+                {"name": "tokenIds", "type": ["null", {"type": "array", "items": "long"}], "default": null},
+                {"name": "attributes", "type": {"type": "map", "values": "string"}, "default": {}},
+                {"name": "createdAt", "type": {"type": "long", "logicalType": "timestamp-millis"}, "default": 0},
+                {"name": "respondedAt", "type": {"type": "long", "logicalType": "timestamp-millis"}, "default": 0},
+                {"name": "queuedMs", "type": "long", "default": 0},
+                {"name": "inferenceMs", "type": "long", "default": 0},
+                {"name": "batchSize", "type": "int", "default": 0}
+              ]
+            }""");
 
     /** The first InferenceResponse: no timings, createdAt, respondedAt or tokenIds. */
     private static final Schema OLD_RESPONSE = new Schema.Parser().parse("""
@@ -115,6 +156,70 @@ class SchemaEvolutionTest {
         assertNull(decoded.get("error"));
         assertEquals(List.of(0.125f, -0.5f, 0.875f, 0.25f), decoded.get("scores"));
         assertEquals("acme", ((Map<?, ?>) decoded.get("attributes")).entrySet().iterator().next().getValue().toString());
+    }
+
+    @Test
+    void aVersion1RequestIsReadWithDefaultGenerationAndAVersion2RequestByAVersion1Reader() throws IOException {
+        String topic = Topics.REQUESTS_NAME;
+        int v1 = client.register(topic + "-value", V1_REQUEST);
+        GenericRecord old = new GenericRecordBuilder(V1_REQUEST).set("requestId", "r-v1").set("modelId", "m")
+                .set("tokenIds", List.of(5L, 6L)).set("replyTopic", null).set("createdAt", 7L).set("attributes", Map.of()).build();
+        try (SchemaRegistryClient reader = new SchemaRegistryClient(RegistrySettings.forUrl(registry.url()))) {
+            InferenceRequest decoded = new AvroDeserializer<>(InferenceRequest.class, reader)
+                    .deserialize(topic, WireFormat.frame(v1, avro(V1_REQUEST, old)));
+            assertEquals(List.of(5L, 6L), decoded.getTokenIds());
+            assertNull(decoded.getGeneration(), "a v1 request asks for no generation settings");
+        }
+
+        InferenceRequest current = InferenceRequest.newBuilder(request("r-v2")).setGeneration(GenerationParams.newBuilder()
+                .setMaxNewTokens(12).setTemperature(0.7f).setTopK(40).setSeed(99L).setStopTokenIds(List.of(3L)).setStream(true)
+                .build()).build();
+        byte[] bytes = new AvroSerializer<InferenceRequest>(client).serialize(topic, current);
+        assertNotEquals(v1, WireFormat.schemaId(bytes), "version 2 is a new version of the subject (the registry checked compatibility)");
+        Schema writer = client.getById(WireFormat.schemaId(bytes));
+        GenericRecord byV1 = new GenericDatumReader<GenericRecord>(writer, V1_REQUEST).read(null,
+                DecoderFactory.get().binaryDecoder(bytes, WireFormat.HEADER_SIZE, bytes.length - WireFormat.HEADER_SIZE, null));
+        assertEquals("r-v2", byV1.get("requestId").toString());
+        assertEquals(current.getTokenIds(), byV1.get("tokenIds"));
+    }
+
+    @Test
+    void generationParametersHaveTheDocumentedDefaults() {
+        GenerationParams p = GenerationParams.newBuilder().build();
+        assertEquals(64, p.getMaxNewTokens());
+        assertEquals(0.0f, p.getTemperature());
+        assertEquals(1.0f, p.getTopP());
+        assertEquals(0, p.getTopK());
+        assertNull(p.getSeed());
+        assertEquals(List.of(), p.getStopTokenIds());
+        assertFalse(p.getStream());
+    }
+
+    @Test
+    void aVersion1ResponseReadsAsOneFinalChunkAndAVersion1ReaderSkipsTheGenerationFields() throws IOException {
+        int v1 = client.register(TOPIC + "-value", V1_RESPONSE);
+        GenericRecord old = new GenericRecordBuilder(V1_RESPONSE).set("requestId", "r-v1").set("modelId", "m")
+                .set("status", new GenericData.EnumSymbol(V1_RESPONSE.getField("status").schema(), "OK"))
+                .set("tokenIds", List.of(9L)).build();
+        try (SchemaRegistryClient reader = new SchemaRegistryClient(RegistrySettings.forUrl(registry.url()))) {
+            InferenceResponse decoded = new AvroDeserializer<>(InferenceResponse.class, reader)
+                    .deserialize(TOPIC, WireFormat.frame(v1, avro(V1_RESPONSE, old)));
+            assertEquals(0, decoded.getChunk());
+            assertTrue(decoded.getFinalChunk(), "an answer from before streaming is complete in one record");
+            assertNull(decoded.getFinishReason());
+            assertEquals(0, decoded.getPromptTokens());
+            assertEquals(0, decoded.getGeneratedTokens());
+        }
+
+        InferenceResponse chunk = InferenceResponse.newBuilder(response("r-v2")).setChunk(3).setFinalChunk(true)
+                .setFinishReason(FinishReason.LENGTH).setPromptTokens(11).setGeneratedTokens(16).build();
+        byte[] bytes = new AvroSerializer<InferenceResponse>(client).serialize(TOPIC, chunk);
+        assertEquals(chunk, new AvroDeserializer<>(InferenceResponse.class, client).deserialize(TOPIC, bytes));
+        Schema writer = client.getById(WireFormat.schemaId(bytes));
+        GenericRecord byV1 = new GenericDatumReader<GenericRecord>(writer, V1_RESPONSE).read(null,
+                DecoderFactory.get().binaryDecoder(bytes, WireFormat.HEADER_SIZE, bytes.length - WireFormat.HEADER_SIZE, null));
+        assertEquals("r-v2", byV1.get("requestId").toString());
+        assertEquals(List.of(7L, 8L), byV1.get("tokenIds"));
     }
 
     private static byte[] avro(Schema schema, GenericRecord record) throws IOException {
