@@ -43,17 +43,24 @@ class GenerateEquivalenceTest {
     private final EeKey key = EeKey.generate();
 
     static ModelProto decoder(String family, boolean tied) {
-        return family.equals("llama") ? TinyDecoders.llama(3, tied, null) : TinyDecoders.gpt2(3);
+        return switch (family) {
+            case "llama" -> TinyDecoders.llama(3, tied, null);
+            case "llama-computed-rotary" -> TinyDecoders.llamaComputedRotary(3);
+            default -> TinyDecoders.gpt2(3);
+        };
     }
 
+    /** The computed-rotary decoder has no position table to read the context length from: it is given. */
     static ModelTransformer.Result transform(ModelProto source, EeKey key, boolean hidden) {
+        boolean hasTable = source.getGraph().getInitializerList().stream()
+                .anyMatch(t -> t.getName().equals("cos_cached") || t.getName().equals("wpe"));
         return ModelTransformer.transform(source, TransformSpec.builder(Task.GENERATE).key(key).hiddenPermutation(hidden)
-                .modelId("tiny-decoder").build());
+                .maxSequenceLength(hasTable ? null : TinyDecoders.CONTEXT).modelId("tiny-decoder").build());
     }
 
     @ParameterizedTest(name = "{0}, tied head {1}, hidden permutation {2}")
     @CsvSource({"llama, true, false", "llama, true, true", "llama, false, false", "llama, false, true",
-            "gpt2, true, false", "gpt2, true, true"})
+            "gpt2, true, false", "gpt2, true, true", "llama-computed-rotary, false, true"})
     void eeGreedyGenerationAndLogitsMatchPlaintext(String family, boolean tied, boolean hidden) {
         ModelProto source = decoder(family, tied);
         ModelTransformer.Result ee = transform(source, key, hidden);
@@ -105,7 +112,7 @@ class GenerateEquivalenceTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"llama", "gpt2"})
+    @ValueSource(strings = {"llama", "gpt2", "llama-computed-rotary"})
     void kvCacheDecodingEqualsRecomputingTheWholeSequence(String family) {
         ModelTransformer.Result plain = transform(decoder(family, true), null, false);
         List<long[]> prompts = TinyTransformerEquivalenceTest.randomSequences(20, TinyDecoders.VOCAB, 1, 20, 31);
@@ -187,6 +194,14 @@ class GenerateEquivalenceTest {
         assertEquals(Set.of("input_ids", "attention_mask", "position_ids", "past_key_values.0.key", "past_key_values.0.value",
                 "past_key_values.1.key", "past_key_values.1.value"),
                 Set.copyOf(ee.model().getGraph().getInputList().stream().map(ValueInfoProto::getName).toList()));
+    }
+
+    @Test
+    void withoutAPositionTableTheContextLengthIsASetting() {
+        EeException e = assertThrows(EeException.class, () -> ModelTransformer.transform(TinyDecoders.llamaComputedRotary(3),
+                TransformSpec.builder(Task.GENERATE).key(key).build()));
+        assertEquals(java.util.Optional.of("maxSequenceLength"), e.setting());
+        assertEquals(TinyDecoders.CONTEXT, transform(TinyDecoders.llamaComputedRotary(3), key, true).manifest().maxSequenceLength());
     }
 
     @Test

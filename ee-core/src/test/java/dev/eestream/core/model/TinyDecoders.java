@@ -41,10 +41,25 @@ public final class TinyDecoders {
      * {@value #SUSPICIOUS} is applied to the residual stream after the first attention block.
      */
     public static ModelProto llama(long seed, boolean tiedHead, String streamOp) {
+        return llama(seed, tiedHead, streamOp, false);
+    }
+
+    /**
+     * A Llama-style decoder as recent transformers versions export it: cos and sin computed in the
+     * graph from the position ids (Cast, Mul by the inverse frequencies, Cos, Sin: no table, so the
+     * context length must be given), KV heads repeated by an Expand and a Reshape to shapes computed
+     * at run time (Shape, Slice, Concat).
+     */
+    public static ModelProto llamaComputedRotary(long seed) {
+        return llama(seed, false, null, true);
+    }
+
+    private static ModelProto llama(long seed, boolean tiedHead, String streamOp, boolean computed) {
         Graph g = new Graph(seed, LLAMA_KV_HEADS);
+        g.runTimeShapes = computed;
         String table = g.b.gaussian("embed_tokens", 1.0, VOCAB, HIDDEN);
         String x = g.b.gather(table, "input_ids");
-        String[] rotary = g.rotaryTables();
+        String[] rotary = computed ? g.rotaryComputed() : g.rotaryTables();
         for (int layer = 0; layer < LAYERS; layer++) {
             String h = g.rmsNorm(x);
             String q = g.rotate(g.heads(g.b.node("MatMul", h, g.b.random("q_proj" + layer, HIDDEN, HEADS * HEAD_SIZE)), HEADS), rotary);
@@ -118,6 +133,8 @@ public final class TinyDecoders {
         final int layers;
         private String maskBias;
         private int norms;
+        /** Whether repeated KV heads get shapes computed at run time, as exports make them. */
+        boolean runTimeShapes;
 
         Graph(long seed, int kvHeads) {
             this(seed, kvHeads, HEAD_SIZE, LAYERS);
@@ -192,6 +209,19 @@ public final class TinyDecoders {
             if (rep == 1) {
                 return x;
             }
+            if (runTimeShapes) {
+                String shape = b.node("Shape", x);
+                String zero = b.longs("i0", new long[] {1}, 0);
+                String two = b.longs("i2", new long[] {1}, 2);
+                String four = b.longs("i4", new long[] {1}, 4);
+                String front = b.node("Slice", shape, zero, two);
+                String back = b.node("Slice", shape, two, four);
+                String expandTo = b.nodeWith("Concat", List.of(intAttr("axis", 0)), front, b.longs("rep", new long[] {1}, rep), back);
+                String batch = b.node("Slice", shape, zero, b.longs("i1", new long[] {1}, 1));
+                String reshapeTo = b.nodeWith("Concat", List.of(intAttr("axis", 0)), batch,
+                        b.longs("tail", new long[] {3}, HEADS, -1, headSize));
+                return b.node("Reshape", b.node("Expand", b.unsqueeze(x, 2), expandTo), reshapeTo);
+            }
             String expanded = b.node("Expand", b.unsqueeze(x, 2), b.longs("repeat", new long[] {5}, 1, 1, rep, 1, 1));
             return b.node("Reshape", expanded, b.longs("gqa_shape", new long[] {4}, 0, HEADS, -1, headSize));
         }
@@ -234,6 +264,18 @@ public final class TinyDecoders {
             String c = b.unsqueeze(b.gather(b.floats("cos_cached", dims, cos), KvCacheNames.POSITION_IDS), 1);
             String s = b.unsqueeze(b.gather(b.floats("sin_cached", dims, sin), KvCacheNames.POSITION_IDS), 1);
             return new String[] {c, s};
+        }
+
+        /** cos and sin of position × inverse frequency [batch, 1, seq, head], computed from the position ids. */
+        String[] rotaryComputed() {
+            float[] inverse = new float[headSize];
+            int half = headSize / 2;
+            for (int i = 0; i < headSize; i++) {
+                inverse[i] = (float) (1 / Math.pow(10000, 2.0 * (i % half) / headSize));
+            }
+            String positions = b.cast(b.unsqueeze(KvCacheNames.POSITION_IDS, -1));
+            String angles = b.node("Mul", positions, b.floats("inv_freq", new long[] {headSize}, inverse));
+            return new String[] {b.unsqueeze(b.node("Cos", angles), 1), b.unsqueeze(b.node("Sin", angles), 1)};
         }
 
         /** {@code x·cos + rotate_half(x)·sin}, rotate_half by Slice, Neg and Concat on the head axis. */
