@@ -41,10 +41,7 @@ public final class TinyBundle {
 
     /** Writes the bundle as {@code modelsDir/modelId}, its manifest naming {@code modelId}. */
     public static ModelManifest writeTo(Path modelsDir, String modelId) throws IOException {
-        ModelManifest m = manifest();
-        ModelManifest renamed = new ModelManifest(m.format(), m.version(), modelId, m.task(), m.keyId(), m.idsInput(),
-                m.attentionMaskInput(), m.tokenTypeIdsInput(), m.output(), m.outputWidth(), m.vocabSize(), m.hiddenSize(),
-                m.maxSequenceLength(), m.hiddenPermutation(), m.labelCount());
+        ModelManifest renamed = manifest().withModelId(modelId);
         ModelBundle.in(modelsDir, modelId).write(modelBytes(), renamed, false);
         return renamed;
     }

@@ -63,7 +63,7 @@ public final class ResponseDecryptor {
                 return new DecryptedResult.Embedding(r.getRequestId(), r.getModelId(),
                         decryptor.embedding(toArray(required(r.getScores(), r))), attributes, timings);
             }
-            case LM -> {
+            case GENERATE -> {
                 long[] cipher = required(r.getTokenIds(), r).stream().mapToLong(Long::longValue).toArray();
                 long[] plain = decryptor.tokenIds(cipher, profile.vocabSize());
                 // Plaintext ids only: turning them into text is the tokenizer's job, which this class does not hold.

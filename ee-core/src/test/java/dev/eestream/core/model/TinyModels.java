@@ -16,11 +16,9 @@ import java.util.Random;
 /** Small transformers with random weights, built in code to exercise the transform on other architectures. */
 public final class TinyModels {
     public static final int ENCODER_VOCAB = 50;
-    public static final int DECODER_VOCAB = 64;
     public static final int HIDDEN = 16;
     public static final int HEADS = 2;
     public static final int MAX_POSITIONS = 32;
-    public static final int DECODER_LENGTH = 8;
 
     private TinyModels() {
     }
@@ -53,35 +51,6 @@ public final class TinyModels {
         String down = b.node("Add", b.random("ffn_out_bias", HIDDEN), b.node("MatMul", gelu, b.random("ffn_out", 4 * HIDDEN, HIDDEN)));
         x = b.layerNorm(b.node("Add", down, x));
         b.output(b.identity(x, "last_hidden_state"), "batch", "sequence", HIDDEN);
-        return b.build();
-    }
-
-    /**
-     * A decoder (opset 13): word embeddings, decomposed RMSNorm, causal attention over a fixed
-     * length of {@value #DECODER_LENGTH}, SiLU-gated feed-forward, a final RMSNorm and a vocabulary
-     * head, tied (the embedding table through a Transpose) or untied; output logits [B, S, V].
-     */
-    public static ModelProto decoder(long seed, boolean tiedHead) {
-        Builder b = new Builder(seed, 13);
-        b.input("input_ids", TensorProto.DataType.INT64_VALUE, "batch", DECODER_LENGTH);
-        String table = b.random("word_embeddings", DECODER_VOCAB, HIDDEN);
-        String x = b.gather(table, "input_ids");
-        float[] causal = new float[DECODER_LENGTH * DECODER_LENGTH];
-        for (int i = 0; i < DECODER_LENGTH; i++) {
-            for (int j = i + 1; j < DECODER_LENGTH; j++) {
-                causal[i * DECODER_LENGTH + j] = -10000f;
-            }
-        }
-        String mask = b.floats("causal_mask", new long[] {DECODER_LENGTH, DECODER_LENGTH}, causal);
-        x = b.node("Add", x, b.attention(b.rmsNorm(x), mask));
-        String h = b.rmsNorm(x);
-        String gate = b.node("MatMul", h, b.random("ffn_gate", HIDDEN, 3 * HIDDEN));
-        String silu = b.node("Mul", gate, b.node("Sigmoid", gate));
-        String upProj = b.node("MatMul", h, b.random("ffn_up", HIDDEN, 3 * HIDDEN));
-        x = b.node("Add", x, b.node("MatMul", b.node("Mul", silu, upProj), b.random("ffn_down", 3 * HIDDEN, HIDDEN)));
-        x = b.rmsNorm(x);
-        String head = tiedHead ? b.transpose(table, 1, 0) : b.random("lm_head", HIDDEN, DECODER_VOCAB);
-        b.output(b.identityNamed(b.node("MatMul", x, head), "logits"), "batch", DECODER_LENGTH, DECODER_VOCAB);
         return b.build();
     }
 
@@ -150,6 +119,47 @@ public final class TinyModels {
         String named(String name, String op, String... inputs) {
             graph.addNode(NodeProto.newBuilder().setName(name).setOpType(op).addAllInput(List.of(inputs)).addOutput(name));
             return name;
+        }
+
+        /** A node whose output is named {@code name} (e.g. a graph output) with attributes. */
+        String namedWith(String name, String op, List<AttributeProto> attrs, String... inputs) {
+            graph.addNode(NodeProto.newBuilder().setName(name).setOpType(op).addAllInput(List.of(inputs)).addOutput(name)
+                    .addAllAttribute(attrs));
+            return name;
+        }
+
+        /** A node with {@code outputs} outputs, e.g. Split. */
+        String[] multi(String op, List<AttributeProto> attrs, int outputs, String... inputs) {
+            String name = op.toLowerCase() + "_" + (counter++);
+            NodeProto.Builder n = NodeProto.newBuilder().setName(name).setOpType(op).addAllInput(List.of(inputs))
+                    .addAllAttribute(attrs);
+            String[] out = new String[outputs];
+            for (int i = 0; i < outputs; i++) {
+                out[i] = name + "_out" + i;
+                n.addOutput(out[i]);
+            }
+            graph.addNode(n);
+            return out;
+        }
+
+        /** Random normal values with standard deviation {@code std}. */
+        String gaussian(String name, double std, int... dims) {
+            return gaussianAround(name, 0, std, dims);
+        }
+
+        /** Random normal values with mean {@code mean} and standard deviation {@code std}. */
+        String gaussianAround(String name, double mean, double std, int... dims) {
+            int n = 1;
+            long[] d = new long[dims.length];
+            for (int i = 0; i < dims.length; i++) {
+                n *= dims[i];
+                d[i] = dims[i];
+            }
+            float[] v = new float[n];
+            for (int i = 0; i < n; i++) {
+                v[i] = (float) (mean + random.nextGaussian() * std);
+            }
+            return floats(name, d, v);
         }
 
         String nodeWith(String op, List<AttributeProto> attrs, String... inputs) {
@@ -236,11 +246,11 @@ public final class TinyModels {
                     TypeProto.Tensor.newBuilder().setElemType(type).setShape(shape))).build();
         }
 
-        private static AttributeProto intAttr(String name, long v) {
+        static AttributeProto intAttr(String name, long v) {
             return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
         }
 
-        private static AttributeProto intsAttr(String name, long... v) {
+        static AttributeProto intsAttr(String name, long... v) {
             AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
             for (long x : v) {
                 a.addInts(x);
@@ -248,7 +258,7 @@ public final class TinyModels {
             return a.build();
         }
 
-        private static AttributeProto floatAttr(String name, float v) {
+        static AttributeProto floatAttr(String name, float v) {
             return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
         }
     }

@@ -13,6 +13,10 @@ import java.util.Objects;
 /**
  * Server-safe facts about an EE model (the manifest of a {@link ModelBundle}): nothing in
  * it helps anyone decrypt. Label names are not in it: they stay with the client.
+ *
+ * <p>For a generate model, {@code maxSequenceLength} is the context length (prompt and generated
+ * tokens together), and {@code layerCount}, {@code kvHeads} and {@code headSize} describe its KV
+ * cache ({@link KvCacheNames}); they are 0 for other tasks, and in manifests written before them.
  */
 public record ModelManifest(
         String format,
@@ -29,7 +33,10 @@ public record ModelManifest(
         int hiddenSize,
         int maxSequenceLength,
         boolean hiddenPermutation,
-        int labelCount) {
+        int labelCount,
+        int layerCount,
+        int kvHeads,
+        int headSize) {
 
     public static final String FORMAT = "eestream-model";
     public static final int VERSION = 1;
@@ -40,6 +47,21 @@ public record ModelManifest(
         Objects.requireNonNull(task, "task");
         Objects.requireNonNull(idsInput, "idsInput");
         Objects.requireNonNull(output, "output");
+    }
+
+    /** A manifest of a model without a KV cache (classify, embed). */
+    public ModelManifest(String format, int version, String modelId, String task, String keyId, String idsInput,
+            String attentionMaskInput, String tokenTypeIdsInput, String output, int outputWidth, int vocabSize,
+            int hiddenSize, int maxSequenceLength, boolean hiddenPermutation, int labelCount) {
+        this(format, version, modelId, task, keyId, idsInput, attentionMaskInput, tokenTypeIdsInput, output, outputWidth,
+                vocabSize, hiddenSize, maxSequenceLength, hiddenPermutation, labelCount, 0, 0, 0);
+    }
+
+    /** The same manifest under another model id. */
+    public ModelManifest withModelId(String id) {
+        return new ModelManifest(format, version, id, task, keyId, idsInput, attentionMaskInput, tokenTypeIdsInput, output,
+                outputWidth, vocabSize, hiddenSize, maxSequenceLength, hiddenPermutation, labelCount, layerCount, kvHeads,
+                headSize);
     }
 
     public Task taskKind() {

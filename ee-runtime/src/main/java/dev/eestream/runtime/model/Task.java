@@ -10,8 +10,12 @@ public enum Task {
     CLASSIFY,
     /** Sentence embedding: masked mean pooling and L2 normalisation, [batch, d], permuted by ρ. */
     EMBED,
-    /** Language-model logits over the vocabulary, [batch, seq, V], permuted by π. */
-    LM;
+    /**
+     * Text generation with a KV cache (the Hugging Face optimum {@code text-generation-with-past} layout):
+     * logits [batch, seq, V] permuted by π, so the server's argmax is the ciphertext of the plaintext
+     * argmax; the {@code present.*} KV-cache outputs never leave the server.
+     */
+    GENERATE;
 
     public String id() {
         return name().toLowerCase(Locale.ROOT);

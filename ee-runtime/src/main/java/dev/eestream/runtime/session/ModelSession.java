@@ -39,28 +39,8 @@ public final class ModelSession implements AutoCloseable {
      * with a warning; {@link #device()} says which one runs.
      */
     public static ModelSession open(byte[] model, ModelManifest manifest, SessionSettings settings) {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        Device requested = settings.device();
-        Device device = requested;
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            if (settings.intraOpThreads() > 0) {
-                options.setIntraOpNumThreads(settings.intraOpThreads());
-            }
-            options.addConfigEntry("session.intra_op.allow_spinning", settings.spinning() ? "1" : "0");
-            if (requested == Device.CUDA) {
-                try {
-                    options.addCUDA(0);
-                } catch (OrtException | RuntimeException e) {
-                    LOG.warn("CUDA was requested for model {} but is not available ({}); running on the CPU",
-                            manifest.modelId(), e.getMessage());
-                    device = Device.CPU;
-                }
-            }
-            return new ModelSession(env, env.createSession(model, options), manifest, device);
-        } catch (OrtException e) {
-            throw new EeException("ONNX Runtime cannot load model " + manifest.modelId() + ": " + e.getMessage(), e);
-        }
+        OrtSessions.Opened o = OrtSessions.open(model, manifest.modelId(), settings);
+        return new ModelSession(o.env(), o.session(), manifest, o.device());
     }
 
     public static ModelSession open(byte[] model, ModelManifest manifest) {
@@ -87,7 +67,10 @@ public final class ModelSession implements AutoCloseable {
         });
     }
 
-    /** Runs a batch of an lm model; returns [batch][paddedLength][vocab] logits. */
+    /**
+     * Runs a batch through a model with a per-position output and no KV cache; returns
+     * [batch][paddedLength][outputWidth]. Generate models need a {@link DecoderSession}.
+     */
     public float[][][] runLogits(List<long[]> sequences) {
         return runRaw(sequences, (buf, batch, seq) -> {
             float[][][] out = new float[batch][seq][manifest.outputWidth()];

@@ -70,7 +70,7 @@ public final class BenchmarkEeCommand implements Callable<Integer> {
             }
         }
         Task t = Task.parse(task);
-        if (t == Task.LM) {
+        if (t == Task.GENERATE) {
             throw new EeException("all-MiniLM-L6-v2 is an encoder: benchmark embed or classify");
         }
         SessionSettings settings = SessionSettings.builder().intraOpThreads(threads).spinning(spinning)

@@ -69,7 +69,7 @@ public final class InferenceWorker implements AutoCloseable {
             ids.add(p.request().getTokenIds().stream().mapToLong(Long::longValue).toArray());
         }
         try {
-            if (session.manifest().taskKind() == Task.LM) {
+            if (session.manifest().taskKind() == Task.GENERATE) {
                 float[][][] logits = session.runLogits(ids);
                 for (int b = 0; b < batch.size(); b++) {
                     answers.add(new Answer(batch.get(b), null, argmaxIds(logits[b], ids.get(b).length), null));

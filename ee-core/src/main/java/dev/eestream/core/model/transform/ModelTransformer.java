@@ -12,6 +12,7 @@ import dev.eestream.core.key.PermutationKind;
 import dev.eestream.core.model.onnx.MutableGraph;
 import dev.eestream.core.model.onnx.OnnxTensors;
 import dev.eestream.runtime.EeException;
+import dev.eestream.runtime.model.KvCacheNames;
 import dev.eestream.runtime.model.ModelManifest;
 import dev.eestream.runtime.model.Task;
 import java.io.IOException;
@@ -78,6 +79,10 @@ public final class ModelTransformer {
                     + "table '" + table.getName() + "' has " + vocab + " rows: this tokenizer does not belong to this model");
         }
         int maxLength = maxSequenceLength(g, spec, table.getName(), hidden);
+        if (spec.task() != Task.GENERATE && g.input(KvCacheNames.past(0, true)).isPresent()) {
+            throw new EeException("the model has a KV cache (" + KvCacheNames.past(0, true) + "): it is a decoder, "
+                    + "to be encrypted for the generate task");
+        }
 
         Task task = spec.task();
         boolean hiddenPerm = spec.hiddenPermutation() && spec.key() != null;
@@ -87,6 +92,7 @@ public final class ModelTransformer {
         }
         String output;
         int width;
+        DecoderLayout decoder = null;
         Map<Integer, PermutationKind> required = new java.util.TreeMap<>();
         String mask = spec.attentionMaskInput() != null ? spec.attentionMaskInput() : "attention_mask";
         switch (task) {
@@ -120,11 +126,18 @@ public final class ModelTransformer {
                     TaskHeads.exposeOnly(g, TaskHeads.zeroShotScores(g, embedding, prototypes), output, "batch", width);
                 }
             }
-            case LM -> {
-                output = findOutput(g, spec.sourceOutput(), 3, vocab, "vocabulary logits");
+            case GENERATE -> {
+                if (g.input(mask).isEmpty()) {
+                    throw EeException.fixedBy("attentionMaskInput", "the decoder has no attention-mask input '" + mask
+                            + "' to mark padding with");
+                }
+                decoder = DecoderLayout.of(g);
+                String logits = findOutput(g, spec.sourceOutput() != null ? spec.sourceOutput()
+                        : g.isGraphOutput(KvCacheNames.LOGITS) ? KvCacheNames.LOGITS : null, 3, vocab, "vocabulary logits");
+                output = KvCacheNames.LOGITS;
                 width = vocab;
                 required.put(2, PermutationKind.VOCAB);
-                TaskHeads.exposeOnly(g, output, output, "batch", "sequence", width);
+                TaskHeads.keepOutputs(g, logits, output, decoder.presentOutputs());
             }
             default -> throw new IllegalStateException(task.toString());
         }
@@ -140,12 +153,22 @@ public final class ModelTransformer {
         PermutationPropagation analysis = new PermutationPropagation(g, perms, hiddenPerm, ids);
         analysis.run();
         analysis.requireOutput(output, required);
+        if (decoder != null) {
+            decoder.presentOutputs().forEach(analysis::requireOffResidualStream);
+        }
         g.prune();
 
         String typeIds = null;
         for (ValueInfoProto in : g.inputs()) {
             String name = in.getName();
             if (name.equals(ids) || name.equals(mask)) {
+                continue;
+            }
+            if (decoder != null) {
+                if (!name.equals(KvCacheNames.POSITION_IDS) && !KvCacheNames.isPast(name)) {
+                    throw new EeException("the decoder has an input '" + name + "' that eestream does not know how to fill "
+                            + "(it fills token ids, the attention mask, position ids and the past_key_values cache)");
+                }
                 continue;
             }
             if (name.contains("token_type")) {
@@ -157,7 +180,9 @@ public final class ModelTransformer {
         }
         ModelManifest manifest = new ModelManifest(ModelManifest.FORMAT, ModelManifest.VERSION, spec.modelId(), task.id(),
                 spec.key() == null ? null : spec.key().keyId(), ids, g.input(mask).isPresent() ? mask : null, typeIds,
-                output, width, vocab, hidden, maxLength, hiddenPerm, task == Task.CLASSIFY ? width : 0);
+                output, width, vocab, hidden, maxLength, hiddenPerm, task == Task.CLASSIFY ? width : 0,
+                decoder == null ? 0 : decoder.layers(), decoder == null ? 0 : decoder.kvHeads(),
+                decoder == null ? 0 : decoder.headSize());
         return new Result(g.build(), manifest);
     }
 
@@ -220,7 +245,11 @@ public final class ModelTransformer {
         return null;
     }
 
-    /** Explicit, else the largest position table [P, d] read by a Gather, else the fallback. */
+    /**
+     * Explicit, else the largest position table read by a Gather: [P, d] (learned positions), or any
+     * table indexed by the {@code position_ids} input (e.g. rotary cos/sin tables); else the fallback.
+     * For a decoder it is the context length.
+     */
     private static int maxSequenceLength(MutableGraph g, TransformSpec spec, String wordTable, int hidden) {
         if (spec.maxSequenceLength() != null) {
             return spec.maxSequenceLength();
@@ -229,7 +258,8 @@ public final class ModelTransformer {
         for (NodeProto n : g.nodes()) {
             if (n.getOpType().equals("Gather") && g.isInitializer(n.getInput(0)) && !n.getInput(0).equals(wordTable)) {
                 long[] dims = OnnxTensors.dims(g.initializer(n.getInput(0)));
-                if (dims.length == 2 && dims[1] == hidden && dims[0] > 2) {
+                boolean byPosition = n.getInput(1).equals(KvCacheNames.POSITION_IDS) && g.input(KvCacheNames.POSITION_IDS).isPresent();
+                if (dims.length == 2 && (dims[1] == hidden || byPosition) && dims[0] > 2) {
                     best = Math.max(best, dims[0]);
                 }
             }

@@ -86,6 +86,25 @@ final class PermutationPropagation {
         }
     }
 
+    /**
+     * Refuses graph output {@code output} unless the analysis proves it carries no permutation and no
+     * ciphertext ids: a KV-cache tensor is computed after the projections that read the residual
+     * stream, so ρ never reaches it; if it did, the cache would hold the stream in the ρ basis.
+     */
+    void requireOffResidualStream(String output) {
+        TensorState s = state(output);
+        if (!s.labeled() && !s.encryptedIds()) {
+            return;
+        }
+        int producer = graph.producerOf(output);
+        String why = "its output '" + output + "' is a KV-cache tensor but is " + s.describe() + ": it is not computed "
+                + "after the projections that read the residual stream, so eestream cannot prove it safe";
+        if (producer < 0) {
+            throw new UnsupportedModelException(null, "graph output '" + output + "' " + why.substring(4));
+        }
+        throw UnsupportedModelException.at(graph.node(producer), why);
+    }
+
     private void forward(int index) {
         NodeProto n = graph.node(index);
         List<TensorState> in = states.inputsOf(n);

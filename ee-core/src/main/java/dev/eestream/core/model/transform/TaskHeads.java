@@ -45,6 +45,26 @@ final class TaskHeads {
         return new NodeFactory(g).op("MatMul", embedding, name);
     }
 
+    /**
+     * Keeps only graph output {@code tensor}, exposed as {@code firstName} (through an Identity when
+     * the names differ), followed by the outputs named in {@code rest}; drops every other output.
+     */
+    static void keepOutputs(MutableGraph g, String tensor, String firstName, java.util.List<String> rest) {
+        java.util.List<ValueInfoProto> kept = new java.util.ArrayList<>();
+        ValueInfoProto first = g.outputs().stream().filter(o -> o.getName().equals(tensor)).findFirst().orElseThrow();
+        if (!tensor.equals(firstName)) {
+            g.addNode(ai.onnx.proto.OnnxMl.NodeProto.newBuilder().setOpType("Identity").setName("ee/" + firstName)
+                    .addInput(tensor).addOutput(firstName).build());
+            first = first.toBuilder().setName(firstName).build();
+        }
+        kept.add(first);
+        for (String name : rest) {
+            kept.add(g.outputs().stream().filter(o -> o.getName().equals(name)).findFirst().orElseThrow());
+        }
+        g.outputs().clear();
+        g.outputs().addAll(kept);
+    }
+
     /** Renames {@code tensor} to {@code outputName} with an Identity and makes it the graph's only output. */
     static void exposeOnly(MutableGraph g, String tensor, String outputName, Object... dims) {
         if (!tensor.equals(outputName)) {

@@ -153,12 +153,13 @@ public final class TransformSpec {
             return this;
         }
 
-        /** The source graph output the head reads (hidden states, or logits for lm); the first fitting one when unset. */
+        /** The source graph output the head reads (hidden states, or the logits for generate); the first fitting one when unset. */
         public Builder sourceOutput(String name) {
             this.sourceOutput = name;
             return this;
         }
 
+        /** The longest sequence the model takes (for generate: the context length); read from the graph when unset. */
         public Builder maxSequenceLength(Integer n) {
             this.maxSequenceLength = n;
             return this;
