@@ -18,6 +18,7 @@ import dev.eestream.runtime.model.Task;
 import dev.eestream.runtime.session.DecoderSession;
 import dev.eestream.runtime.session.DecoderState;
 import dev.eestream.runtime.session.Generation;
+import dev.eestream.runtime.session.ModelSession;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -241,5 +242,14 @@ class GenerateEquivalenceTest {
                 TransformSpec.builder(Task.EMBED).key(key).build());
         EeException e = assertThrows(EeException.class, () -> DecoderSession.open(embed.modelBytes(), embed.manifest()));
         assertTrue(e.getMessage().contains("is not a generate model"), e.getMessage());
+    }
+
+    /** The processor's encoder path refuses a generate model with a reason, rather than failing on every batch. */
+    @Test
+    void aGenerateModelDoesNotOpenAnEncoderSession() {
+        ModelTransformer.Result gpt2 = ModelTransformer.transform(TinyDecoders.gpt2(3),
+                TransformSpec.builder(Task.GENERATE).key(key).modelId("tiny-decoder").build());
+        EeException e = assertThrows(EeException.class, () -> ModelSession.open(gpt2.modelBytes(), gpt2.manifest()));
+        assertTrue(e.getMessage().contains("runs in a DecoderSession"), e.getMessage());
     }
 }

@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.eestream.runtime.EeException;
 import dev.eestream.runtime.model.ModelManifest;
+import dev.eestream.runtime.model.Task;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.HashMap;
@@ -39,6 +40,10 @@ public final class ModelSession implements AutoCloseable {
      * with a warning; {@link #device()} says which one runs.
      */
     public static ModelSession open(byte[] model, ModelManifest manifest, SessionSettings settings) {
+        if (manifest.taskKind() == Task.GENERATE) {
+            throw new EeException("model '" + manifest.modelId() + "' generates text: it runs in a DecoderSession, "
+                    + "which this processor does not serve yet");
+        }
         OrtSessions.Opened o = OrtSessions.open(model, manifest.modelId(), settings);
         return new ModelSession(o.env(), o.session(), manifest, o.device());
     }
@@ -62,22 +67,6 @@ public final class ModelSession implements AutoCloseable {
             float[][] out = new float[batch][w];
             for (int b = 0; b < batch; b++) {
                 buf.get(out[b]);
-            }
-            return out;
-        });
-    }
-
-    /**
-     * Runs a batch through a model with a per-position output and no KV cache; returns
-     * [batch][paddedLength][outputWidth]. Generate models need a {@link DecoderSession}.
-     */
-    public float[][][] runLogits(List<long[]> sequences) {
-        return runRaw(sequences, (buf, batch, seq) -> {
-            float[][][] out = new float[batch][seq][manifest.outputWidth()];
-            for (int b = 0; b < batch; b++) {
-                for (int s = 0; s < seq; s++) {
-                    buf.get(out[b][s]);
-                }
             }
             return out;
         });

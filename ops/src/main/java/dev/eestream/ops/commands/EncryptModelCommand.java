@@ -47,7 +47,9 @@ public final class EncryptModelCommand implements Callable<Integer> {
     String tokenizer;
 
     @Option(names = "--task", required = true, paramLabel = "TASK",
-            description = "classify (zero-shot scores over --labels), embed (sentence embedding) or lm (vocabulary logits).")
+            description = "classify (zero-shot scores over --labels), embed (sentence embedding) or generate (a decoder in the "
+                    + "optimum text-generation-with-past layout: logits permuted by the vocabulary permutation, KV cache kept; "
+                    + "no processor serves generate models yet).")
     String task;
 
     @Option(names = "--labels", paramLabel = "\"a,b,c\"", description = "Comma-separated label texts (classify).")
@@ -73,7 +75,7 @@ public final class EncryptModelCommand implements Callable<Integer> {
     String maskInput;
 
     @Option(names = "--source-output", paramLabel = "NAME",
-            description = "The graph output the task head reads (default: the hidden states, or the logits for lm).")
+            description = "The graph output the task head reads (default: the hidden states, or the logits for generate).")
     String sourceOutput;
 
     @Option(names = "--max-length", paramLabel = "N",

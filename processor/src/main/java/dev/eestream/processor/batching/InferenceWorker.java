@@ -1,6 +1,5 @@
 package dev.eestream.processor.batching;
 
-import dev.eestream.runtime.model.Task;
 import dev.eestream.runtime.session.ModelSession;
 import java.util.ArrayList;
 import java.util.List;
@@ -69,16 +68,9 @@ public final class InferenceWorker implements AutoCloseable {
             ids.add(p.request().getTokenIds().stream().mapToLong(Long::longValue).toArray());
         }
         try {
-            if (session.manifest().taskKind() == Task.GENERATE) {
-                float[][][] logits = session.runLogits(ids);
-                for (int b = 0; b < batch.size(); b++) {
-                    answers.add(new Answer(batch.get(b), null, argmaxIds(logits[b], ids.get(b).length), null));
-                }
-            } else {
-                float[][] out = session.run(ids);
-                for (int b = 0; b < batch.size(); b++) {
-                    answers.add(new Answer(batch.get(b), boxed(out[b]), null, null));
-                }
+            float[][] out = session.run(ids);
+            for (int b = 0; b < batch.size(); b++) {
+                answers.add(new Answer(batch.get(b), boxed(out[b]), null, null));
             }
             return 0;
         } catch (RuntimeException e) {
@@ -96,21 +88,6 @@ public final class InferenceWorker implements AutoCloseable {
     }
 
     /** For lm models: the argmax ciphertext id at each real (unpadded) position. */
-    private static List<Long> argmaxIds(float[][] logits, int length) {
-        List<Long> row = new ArrayList<>(length);
-        for (int s = 0; s < length; s++) {
-            float[] l = logits[s];
-            int best = 0;
-            for (int v = 1; v < l.length; v++) {
-                if (l[v] > l[best]) {
-                    best = v;
-                }
-            }
-            row.add((long) best);
-        }
-        return row;
-    }
-
     private static List<Float> boxed(float[] v) {
         List<Float> out = new ArrayList<>(v.length);
         for (float f : v) {
