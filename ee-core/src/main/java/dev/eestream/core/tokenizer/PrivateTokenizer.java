@@ -69,6 +69,11 @@ public final class PrivateTokenizer implements AutoCloseable {
         return tokenizer.decode(decryptIds(cipherIds), true);
     }
 
+    /** Text of plaintext ids (special tokens skipped); an {@link IncrementalDetokenizer} streams with it. */
+    public String decodePlain(long[] plainIds) {
+        return tokenizer.decode(plainIds, true);
+    }
+
     /** Plaintext ids t = π⁻¹(c); refuses ids outside the vocabulary. */
     public long[] decryptIds(long[] cipherIds) {
         long[] ids = new long[cipherIds.length];

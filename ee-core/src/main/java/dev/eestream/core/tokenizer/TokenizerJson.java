@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.OptionalInt;
 
 /** A Hugging Face {@code tokenizer.json}, parsed once: its text and the facts eestream needs from it. */
 public final class TokenizerJson {
@@ -81,6 +82,41 @@ public final class TokenizerJson {
             }
         }
         return max + 1;
+    }
+
+    /** The id of an added (special) token with exactly this content. */
+    public OptionalInt addedTokenId(String content) {
+        if (root.has("added_tokens") && root.get("added_tokens").isJsonArray()) {
+            for (JsonElement t : root.getAsJsonArray("added_tokens")) {
+                JsonObject o = t.getAsJsonObject();
+                if (o.has("content") && content.equals(o.get("content").getAsString())) {
+                    return OptionalInt.of(o.get("id").getAsInt());
+                }
+            }
+        }
+        return OptionalInt.empty();
+    }
+
+    /** The id of a whole token: an added token first (as the tokenizer matches those first), else a vocabulary entry. */
+    public OptionalInt tokenId(String token) {
+        OptionalInt added = addedTokenId(token);
+        if (added.isPresent()) {
+            return added;
+        }
+        JsonElement vocab = root.getAsJsonObject("model").get("vocab");
+        if (vocab != null && vocab.isJsonObject() && vocab.getAsJsonObject().has(token)) {
+            return OptionalInt.of(vocab.getAsJsonObject().get(token).getAsInt());
+        }
+        if (vocab != null && vocab.isJsonArray()) {
+            // Unigram: a list of [piece, score] indexed by id.
+            var list = vocab.getAsJsonArray();
+            for (int i = 0; i < list.size(); i++) {
+                if (token.equals(list.get(i).getAsJsonArray().get(0).getAsString())) {
+                    return OptionalInt.of(i);
+                }
+            }
+        }
+        return OptionalInt.empty();
     }
 
     /** The truncation length configured in the file, or null. */
