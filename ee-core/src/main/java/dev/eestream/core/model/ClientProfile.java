@@ -4,6 +4,7 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonParseException;
 import dev.eestream.core.key.KeyFiles;
+import dev.eestream.core.tokenizer.TokenizerConfig;
 import dev.eestream.runtime.EeException;
 import dev.eestream.runtime.model.ModelManifest;
 import java.io.IOException;
@@ -15,18 +16,43 @@ import java.util.List;
 
 /**
  * What a client needs besides its key to talk to one EE model: the label names in order, the
- * tokenizer, the sizes. Written owner-only beside (never inside) the server's model directory,
- * because label names can say what is being classified.
+ * tokenizer, the sizes, and for a generate model what its tokenizer_config.json says about
+ * generation. Written owner-only beside (never inside) the server's model directory, because label
+ * names can say what is being classified.
+ *
+ * @param generation for generate models given a tokenizer config: BOS/EOS/stop ids and the chat template; else null
  */
 public record ClientProfile(String format, int version, String modelId, String keyId, String task, List<String> labels,
-        String tokenizer, int vocabSize, int hiddenSize, int maxSequenceLength) {
+        String tokenizer, int vocabSize, int hiddenSize, int maxSequenceLength, Generation generation) {
+
+    /**
+     * A generate model's plaintext special ids and chat template, from its tokenizer_config.json. The
+     * client encrypts the stop ids before it sends them; the template renders chat messages to a prompt.
+     */
+    public record Generation(String bosToken, String eosToken, Long bosId, Long eosId, List<Long> stopIds,
+            Boolean addBosToken, String chatTemplate) {
+        public Generation {
+            stopIds = stopIds == null ? List.of() : List.copyOf(stopIds);
+        }
+
+        public static Generation of(TokenizerConfig c) {
+            return new Generation(c.bosToken().orElse(null), c.eosToken().orElse(null),
+                    c.bosId().isPresent() ? c.bosId().getAsLong() : null, c.eosId().isPresent() ? c.eosId().getAsLong() : null,
+                    c.stopIds(), c.addBosToken().orElse(null), c.chatTemplate().orElse(null));
+        }
+    }
 
     public static final String FORMAT = "eestream-client-profile";
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
 
     public static ClientProfile of(ModelManifest m, List<String> labels, String tokenizer) {
+        return of(m, labels, tokenizer, null);
+    }
+
+    /** @param generation for a generate model, from its tokenizer config; null otherwise */
+    public static ClientProfile of(ModelManifest m, List<String> labels, String tokenizer, Generation generation) {
         return new ClientProfile(FORMAT, 1, m.modelId(), m.keyId(), m.task(), labels == null ? List.of() : List.copyOf(labels),
-                tokenizer, m.vocabSize(), m.hiddenSize(), m.maxSequenceLength());
+                tokenizer, m.vocabSize(), m.hiddenSize(), m.maxSequenceLength(), generation);
     }
 
     /** Where the profile of the model written to {@code modelDir} goes: {@code <modelDir>.client.json}. */

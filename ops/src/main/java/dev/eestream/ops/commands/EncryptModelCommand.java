@@ -7,6 +7,7 @@ import dev.eestream.core.model.ClientProfile;
 import dev.eestream.core.model.ModelEncryptor;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
+import dev.eestream.core.tokenizer.TokenizerConfig;
 import dev.eestream.core.tokenizer.TokenizerJson;
 import dev.eestream.ops.support.KeyOptions;
 import dev.eestream.ops.support.StageProgress;
@@ -54,6 +55,11 @@ public final class EncryptModelCommand implements Callable<Integer> {
 
     @Option(names = "--labels", paramLabel = "\"a,b,c\"", description = "Comma-separated label texts (classify).")
     String labels;
+
+    @Option(names = "--tokenizer-config", paramLabel = "FILE",
+            description = "The model's tokenizer_config.json (generate): its BOS/EOS and end-of-turn ids and chat template go "
+                    + "into the client profile.")
+    Path tokenizerConfig;
 
     @Option(names = "--hidden-permutation", negatable = true, paramLabel = "",
             description = "Apply ρ along the residual stream (default: on for embed, off otherwise).")
@@ -105,6 +111,9 @@ public final class EncryptModelCommand implements Callable<Integer> {
         if (t != Task.CLASSIFY && labelList != null) {
             throw new EeException("--labels only applies to --task classify");
         }
+        if (t != Task.GENERATE && tokenizerConfig != null) {
+            throw new EeException("--tokenizer-config only applies to --task generate");
+        }
         EeKey k = key.load();
         Optional<BundledModel> bundled = BundledModel.byId(model);
         String tokenizerName = tokenizer != null ? tokenizer : bundled.map(BundledModel::id).orElseThrow(
@@ -113,6 +122,9 @@ public final class EncryptModelCommand implements Callable<Integer> {
         try (StageProgress progress = new StageProgress("encrypt-model", t == Task.CLASSIFY ? 4 : 3)) {
             progress.stage("reading model");
             TokenizerJson tokenizerJson = Tokenizers.load(tokenizerName);
+            // Read before the transform, so that a bad config fails fast and nothing is written.
+            ClientProfile.Generation generation = tokenizerConfig == null ? null
+                    : ClientProfile.Generation.of(TokenizerConfig.read(tokenizerConfig, tokenizerJson));
             ModelProto source;
             if (bundled.isPresent()) {
                 try (InputStream in = bundled.get().openModel()) {
@@ -129,7 +141,7 @@ public final class EncryptModelCommand implements Callable<Integer> {
             bundle.write(result.modelBytes(), result.manifest(), true);
             String tokenizerRef = bundled.isPresent() && tokenizer == null ? tokenizerName
                     : BundledModel.byId(tokenizerName).isPresent() ? tokenizerName : Path.of(tokenizerName).toAbsolutePath().toString();
-            ClientProfile.of(result.manifest(), labelList, tokenizerRef).write(ClientProfile.besides(out), true);
+            ClientProfile.of(result.manifest(), labelList, tokenizerRef, generation).write(ClientProfile.besides(out), true);
         }
         ModelManifest m = result.manifest();
         double seconds = (System.nanoTime() - started) / 1e9;

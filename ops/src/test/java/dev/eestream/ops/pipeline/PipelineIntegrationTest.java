@@ -300,7 +300,7 @@ class PipelineIntegrationTest {
     @Test
     void anErrorResponseCompletesTheClientsFutureExceptionally() throws Exception {
         ClientProfile wrongModel = new ClientProfile(ClientProfile.FORMAT, 1, "not-served", key.keyId(), "classify", LABELS,
-                "all-minilm-l6-v2", 30522, 384, 512);
+                "all-minilm-l6-v2", 30522, 384, 512, null);
         try (EncryptedInferenceClient client = client(wrongModel)) {
             ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
                     () -> client.classify("hello").get(60, TimeUnit.SECONDS));
