@@ -94,7 +94,7 @@ public final class GenerateBenchmark {
                 cipher.add(e);
                 expected.add(checkEqual(plainSession, c, eeSession, e, pi, key, second));
             }
-            out.printf("%6s %18s %18s %14s %18s %18s %6s%n", "batch", "plaintext tok/s", second + " tok/s", second + "/plaintext",
+            out.printf("%6s %18s %18s %22s %20s %20s %6s%n", "batch", "plaintext tok/s", second + " tok/s", second + "/plaintext",
                     "plaintext TTFT ms", second + " TTFT ms", "pairs");
             out.flush();
             for (int i = 0; i < batchSizes.length; i++) {
@@ -187,7 +187,7 @@ public final class GenerateBenchmark {
         double tokens = (double) batch * plan.newTokens();
         Point p = new Point(batch, tokens / (Stats.median(plainTotals) / 1e9), tokens / (Stats.median(eeTotals) / 1e9),
                 Stats.median(ratios), Stats.median(plainFirst) / 1e6, Stats.median(eeFirst) / 1e6, ratios.size());
-        out.printf("%6d %18.1f %18.1f %14.3f %18.1f %18.1f %6d%n", p.batch(), p.plainTokensPerSec(), p.eeTokensPerSec(), p.ratio(),
+        out.printf("%6d %18.1f %18.1f %22.3f %20.1f %20.1f %6d%n", p.batch(), p.plainTokensPerSec(), p.eeTokensPerSec(), p.ratio(),
                 p.plainFirstTokenMs(), p.eeFirstTokenMs(), p.pairs());
         out.flush();
         return p;
