@@ -130,6 +130,51 @@ class CliTest {
         assertRefused("unknown device 'gpu'", "benchmark-ee", "--device", "gpu");
     }
 
+    /** The tiny decoder of the ee-core tests, given by the size options. */
+    private static final List<String> TINY_DECODER = List.of("--vocab-size", "96", "--hidden-size", "32", "--layers", "2",
+            "--heads", "4", "--context-length", "64", "--batch-sizes", "2", "--prompt-length", "5", "--new-tokens", "4",
+            "--pairs", "3", "--seconds", "0");
+
+    private static Run benchmarkGenerate(String... extra) {
+        List<String> args = new ArrayList<>(List.of("benchmark-generate"));
+        args.addAll(TINY_DECODER);
+        args.addAll(List.of(extra));
+        return run(args.toArray(String[]::new));
+    }
+
+    @Test
+    void benchmarkGenerateChecksEeTokensAgainstPlaintextThenPrintsARatio() {
+        for (String family : List.of("llama", "gpt2")) {
+            Run r = benchmarkGenerate("--family", family);
+            assertEquals(0, r.exit(), r.err());
+            assertTrue(r.out().contains("synthetic " + family + " decoder (random weights): vocabulary 96, hidden 32"), r.out());
+            assertTrue(r.out().contains("batch 2: EE greedy tokens decrypted with π⁻¹ equal plaintext greedy tokens: "
+                    + "2 sequences x 4 tokens"), r.out());
+            // batch, plaintext tok/s, EE tok/s, ratio, two TTFTs, and exactly the 3 pairs asked for
+            assertTrue(r.out().matches("(?s).*\\n\\s+2(\\s+\\d+\\.\\d+){5}\\s+3\\n.*"), r.out());
+            assertTrue(r.out().contains("EE/plaintext decode throughput ratio: geometric mean "), r.out());
+        }
+        Run control = benchmarkGenerate("--control", "--no-hidden-permutation");
+        assertEquals(0, control.exit(), control.err());
+        assertTrue(control.out().contains("hidden permutation off"), control.out());
+        assertTrue(control.out().contains("plaintext#2 greedy tokens equal plaintext greedy tokens"), control.out());
+        assertTrue(control.out().contains("A/A control decode throughput ratio"), control.out());
+    }
+
+    @Test
+    void benchmarkGenerateRefusesOptionsItCannotRun() {
+        assertRefused("exceed the context length 64", "benchmark-generate", "--context-length", "64", "--prompt-length", "60",
+                "--new-tokens", "8");
+        assertRefused("multiple of the heads", "benchmark-generate", "--hidden-size", "30");
+        assertRefused("GPT-2 has no grouped-query attention", "benchmark-generate", "--family", "gpt2", "--kv-heads", "2");
+        assertRefused("unknown decoder family 'bert'", "benchmark-generate", "--family", "bert");
+        assertRefused("--batch-sizes must be positive", "benchmark-generate", "--batch-sizes", "0");
+        assertRefused("--pairs must be at least 1", "benchmark-generate", "--pairs", "0");
+        Run typo = run("benchmark-generate", "--new-tokens", "many");
+        assertEquals(CommandLine.ExitCode.USAGE, typo.exit());
+        assertTrue(typo.err().contains("--new-tokens"), typo.err());
+    }
+
     @Test
     void aFileThatIsNotAKeyIsRefused() throws Exception {
         Path notKey = dir.resolve("notes.txt");
