@@ -9,6 +9,8 @@ import ai.onnx.proto.OnnxMl;
 import com.google.gson.JsonParser;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.core.model.TinyModels;
+import dev.eestream.core.model.synthetic.SyntheticDecoderSpec;
+import dev.eestream.core.model.synthetic.SyntheticDecoders;
 import dev.eestream.runtime.model.ModelBundle;
 import dev.eestream.runtime.model.ModelManifest;
 import java.io.PrintWriter;
@@ -229,6 +231,56 @@ class CliTest {
                 tokenizer.toString(), "--task", "embed", "--out", out.toString(), "--force").exit());
         assertEquals("embed", ModelBundle.at(out).readManifest().task());
         assertTrue(ModelBundle.at(out).readManifest().hiddenPermutation());
+    }
+
+    /** A decoder in the optimum with-past layout, as a user's export would be, with its tokenizer and tokenizer config. */
+    @Test
+    void encryptModelOnADecoderKeepsTheCacheAndPutsTheChatFactsInTheProfile() throws Exception {
+        Path key = keygen("k");
+        Path model = dir.resolve("decoder.onnx");
+        Files.write(model, SyntheticDecoders.build(SyntheticDecoderSpec.builder(SyntheticDecoderSpec.Family.LLAMA).vocabSize(64)
+                .hiddenSize(32).layers(2).heads(4).kvHeads(2).intermediateSize(64).contextLength(48).build()).toByteArray());
+        StringBuilder vocab = new StringBuilder("\"[UNK]\": 0, \"<s>\": 1, \"</s>\": 2");
+        for (int i = 3; i < 64; i++) {
+            vocab.append(", \"w").append(i).append("\": ").append(i);
+        }
+        Path tokenizer = dir.resolve("tokenizer.json");
+        Files.writeString(tokenizer, "{\"version\": \"1.0\", \"truncation\": null, \"padding\": null, \"added_tokens\": ["
+                + "{\"id\": 1, \"content\": \"<s>\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true},"
+                + "{\"id\": 2, \"content\": \"</s>\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}],"
+                + " \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"Whitespace\"}, \"post_processor\": null,"
+                + " \"decoder\": null, \"model\": {\"type\": \"WordLevel\", \"vocab\": {" + vocab + "}, \"unk_token\": \"[UNK]\"}}");
+        String template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\\n{% endfor %}";
+        Path config = dir.resolve("tokenizer_config.json");
+        Files.writeString(config, "{\"tokenizer_class\": \"PreTrainedTokenizerFast\", \"bos_token\": \"<s>\", "
+                + "\"eos_token\": \"</s>\", \"chat_template\": \"" + template + "\"}");
+        Path out = dir.resolve("models").resolve("tiny-chat");
+
+        Run r = run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--tokenizer-config", config.toString(), "--task", "generate", "--hidden-permutation", "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        ModelManifest m = ModelBundle.at(out).readManifest();
+        assertEquals("generate", m.task());
+        assertEquals(List.of(2, 2, 8, 48), List.of(m.layerCount(), m.kvHeads(), m.headSize(), m.maxSequenceLength()));
+        assertTrue(m.hiddenPermutation());
+        OnnxMl.ModelProto written = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(ModelBundle.at(out).modelFile()));
+        assertEquals(List.of("logits", "present.0.key", "present.0.value", "present.1.key", "present.1.value"),
+                written.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName).sorted().toList());
+        ClientProfile.Generation g = ClientProfile.read(ClientProfile.besides(out)).generation();
+        assertEquals(List.of(1L, 2L, List.of(2L)), java.util.Arrays.asList(g.bosId(), g.eosId(), g.stopIds()));
+        assertEquals(template.replace("\\n", "\n"), g.chatTemplate());
+        assertFalse(Files.readString(ModelBundle.at(out).manifestFile()).contains("messages"), "the chat template stays with the client");
+
+        Path other = dir.resolve("models").resolve("refused");
+        assertRefused("--tokenizer-config only applies to --task generate", "encrypt-model", "--key", key.toString(), "--model",
+                model.toString(), "--tokenizer", tokenizer.toString(), "--tokenizer-config", config.toString(), "--task", "embed",
+                "--out", other.toString());
+        Path badConfig = dir.resolve("not-a-config.json");
+        Files.writeString(badConfig, "[1, 2]");
+        assertRefused("tokenizer_config.json", "encrypt-model", "--key", key.toString(), "--model", model.toString(),
+                "--tokenizer", tokenizer.toString(), "--tokenizer-config", badConfig.toString(), "--task", "generate",
+                "--out", other.toString());
+        assertFalse(Files.exists(other), "nothing written for a refused run");
     }
 
     @Test
