@@ -84,7 +84,7 @@ class UndecodableInputTest {
     @Test
     void truncatedPayload() {
         assertReason("Avro payload is truncated or does not match schema id " + requestId
-                + ": EOFException: Attempted to read 4 bytes, but only 2 bytes are available", Arrays.copyOf(valid, valid.length - 3));
+                + ": EOFException: Attempted to read 4 bytes, but only 3 bytes are available", Arrays.copyOf(valid, valid.length - 3));
     }
 
     @Test
