@@ -1,5 +1,6 @@
 package dev.eestream.processor.topology;
 
+import dev.eestream.schemas.FinishReason;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
@@ -15,6 +16,20 @@ final class Responses {
             int batchSize, long nowMillis) {
         return base(r, nowMillis).setStatus(ResponseStatus.OK).setScores(scores).setTokenIds(tokenIds)
                 .setQueuedMs(queuedMs).setInferenceMs(inferenceMs).setBatchSize(batchSize).build();
+    }
+
+    /** The final record of a generation: the ciphertext ids generated, why it ended and the token counts. */
+    static InferenceResponse generated(InferenceRequest r, List<Long> tokenIds, FinishReason reason, long queuedMs, long inferenceMs,
+            int batchSize, long nowMillis) {
+        return base(r, nowMillis).setStatus(ResponseStatus.OK).setTokenIds(tokenIds).setFinishReason(reason)
+                .setPromptTokens(r.getTokenIds().size()).setGeneratedTokens(tokenIds.size()).setChunk(0).setFinalChunk(true)
+                .setQueuedMs(queuedMs).setInferenceMs(inferenceMs).setBatchSize(batchSize).build();
+    }
+
+    /** An ERROR answer to a request of a generate model: also its finish reason says so. */
+    static InferenceResponse generationError(InferenceRequest r, String reason, long nowMillis) {
+        return InferenceResponse.newBuilder(error(r, reason, nowMillis)).setFinishReason(FinishReason.ERROR)
+                .setPromptTokens(r.getTokenIds().size()).build();
     }
 
     /**
