@@ -63,7 +63,7 @@ public final class ProcessorApp implements AutoCloseable {
                 settings.modelsScanIntervalMs());
         InferenceWorker worker = InferenceWorker.async(settings.inferenceConcurrency());
         // One decode thread: steps of all generate models take turns, beside the encoder batches.
-        GenerationEngine engine = GenerationEngine.async(1, settings.generateMaxSequences());
+        GenerationEngine engine = GenerationEngine.async(1, settings.generationPolicy());
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(registry);
         new JvmGcMetrics().bindTo(registry);

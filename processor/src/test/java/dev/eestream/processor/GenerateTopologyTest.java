@@ -9,6 +9,7 @@ import dev.eestream.processor.batching.BatchPolicy;
 import dev.eestream.processor.batching.InferenceWorker;
 import dev.eestream.processor.batching.PendingStore;
 import dev.eestream.processor.generation.GenerationEngine;
+import dev.eestream.processor.generation.GenerationPolicy;
 import dev.eestream.processor.metrics.ProcessorMetrics;
 import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.processor.topology.ProcessorTopology;
@@ -60,6 +61,7 @@ class GenerateTopologyTest {
     private static final Topics TOPICS = Topics.DEFAULT;
     private static final String DECODER = TinyDecoderBundle.MODEL_ID;
     private static final String ENCODER = "tiny-embed";
+    private static final Duration STREAM_INTERVAL = Duration.ofMillis(30);
 
     @TempDir
     Path modelDir;
@@ -97,7 +99,7 @@ class GenerateTopologyTest {
     }
 
     private void start(int maxSequences) {
-        engine = GenerationEngine.on(iterations::add, maxSequences);
+        engine = GenerationEngine.on(iterations::add, new GenerationPolicy(maxSequences, STREAM_INTERVAL));
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "generate-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -357,6 +359,50 @@ class GenerateTopologyTest {
         assertEquals(TinyBundle.manifest().outputWidth(), out.get(0).getScores().size());
         assertNull(out.get(0).getFinishReason(), "generation parameters on an encoder request are ignored");
         assertEquals(4, answers(4).size());
+        assertEquals(0, pendingInStore());
+    }
+
+    @Test
+    void aStreamedGenerationSendsNumberedChunksThatAddUpToTheUnstreamedAnswer() {
+        start(4);
+        long[] prompt = plainPrompt(5);
+        InferenceRequest streamed = request(prompt, params().setMaxNewTokens(25).setStream(true).build());
+        InferenceRequest whole = request(prompt, params().setMaxNewTokens(25).build());
+        send(streamed);
+        send(whole);
+        List<InferenceResponse> chunks = new ArrayList<>();
+        InferenceResponse unstreamed = null;
+        for (int round = 0; round < 1_000 && (unstreamed == null || chunks.isEmpty() || !chunks.get(chunks.size() - 1).getFinalChunk());
+                round++) {
+            driver.advanceWallClockTime(Duration.ofMillis(10));
+            for (InferenceResponse r : responses.readValuesToList()) {
+                if (r.getRequestId().equals(streamed.getRequestId())) {
+                    chunks.add(r);
+                } else {
+                    assertNull(unstreamed, "one record for an unstreamed request");
+                    unstreamed = r;
+                }
+            }
+            Runnable iteration = iterations.poll();
+            if (iteration != null) {
+                iteration.run();
+            }
+        }
+        assertTrue(chunks.size() >= 4, "a chunk every 3 decode steps or so: " + chunks.size() + " records");
+        List<Long> concatenated = new ArrayList<>();
+        for (int i = 0; i < chunks.size(); i++) {
+            InferenceResponse c = chunks.get(i);
+            boolean last = i == chunks.size() - 1;
+            assertEquals(ResponseStatus.OK, c.getStatus());
+            assertEquals(i, c.getChunk(), "chunks are numbered from 0");
+            assertEquals(last, c.getFinalChunk());
+            assertEquals(last ? FinishReason.LENGTH : null, c.getFinishReason(), "only the final record has a finish reason");
+            assertTrue(last || !c.getTokenIds().isEmpty(), "a chunk is sent only with new tokens");
+            concatenated.addAll(c.getTokenIds());
+            assertEquals(concatenated.size(), c.getGeneratedTokens(), "generatedTokens counts the tokens sent so far");
+            assertEquals(prompt.length, c.getPromptTokens());
+        }
+        assertEquals(unstreamed.getTokenIds(), concatenated, "the chunks add up to the unstreamed answer");
         assertEquals(0, pendingInStore());
     }
 }

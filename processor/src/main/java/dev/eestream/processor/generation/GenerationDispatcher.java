@@ -3,24 +3,44 @@ package dev.eestream.processor.generation;
 import dev.eestream.processor.batching.PendingRequest;
 import dev.eestream.processor.batching.PendingStore;
 import dev.eestream.runtime.session.DecoderSession;
-import java.util.Collections;
-import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.function.Consumer;
 
 /**
  * A stream task's side of generation: hands the task's waiting requests of a generate model to the
- * {@link GenerationEngine} as slots free up, and collects the outcomes for the task's punctuator
- * to forward on the stream thread. Used by the stream thread only (outcomes arrive through a
- * concurrent queue).
+ * {@link GenerationEngine} as slots free up, cuts streamed generations into chunks, and collects the
+ * outcomes, for the task to forward on the stream thread. Used by the stream thread only (outcomes
+ * arrive through a concurrent queue).
  */
 public final class GenerationDispatcher {
+    /** What the task forwards: a chunk of a streamed generation, or the final record of a generation. */
+    public interface Forwarder {
+        /** {@code tokens} are the new ids since the last chunk; {@code generatedSoFar} counts all of them. */
+        void chunk(PendingRequest request, int chunk, List<Long> tokens, int generatedSoFar);
+
+        /** {@code request} tells what was already streamed: its final record holds only the ids not sent yet. */
+        void finished(GenerationOutcome outcome, PendingRequest request);
+    }
+
+    /** A generation of this task: its job, its request as now stored, and when it last sent a chunk. */
+    private static final class Tracked {
+        final GenerationJob job;
+        PendingRequest request;
+        long lastChunkMillis;
+
+        Tracked(GenerationJob job, PendingRequest request, long lastChunkMillis) {
+            this.job = job;
+            this.request = request;
+            this.lastChunkMillis = lastChunkMillis;
+        }
+    }
+
     private final GenerationEngine engine;
     private final Queue<GenerationOutcome> finished = new ConcurrentLinkedQueue<>();
-    private final Map<PendingRequest, GenerationJob> inFlight = new IdentityHashMap<>();
+    private final Map<String, Tracked> inFlight = new LinkedHashMap<>();
 
     public GenerationDispatcher(GenerationEngine engine) {
         this.engine = engine;
@@ -36,18 +56,42 @@ public final class GenerationDispatcher {
         List<PendingRequest> taken = pending.takeOldest(model, free);
         for (PendingRequest p : taken) {
             GenerationJob job = new GenerationJob(p, DecodingParams.of(p.request()), nowMillis, finished::add);
-            inFlight.put(p, job);
+            inFlight.put(p.storeKey(), new Tracked(job, p, nowMillis));
             engine.submit(session, job);
         }
         return taken.size();
     }
 
-    /** Hands each finished generation to {@code forward}, oldest first. */
-    public void drain(Consumer<GenerationOutcome> forward) {
+    /**
+     * For each streamed generation whose interval has passed and that has new ids, forwards them as
+     * its next chunk and records in the store, in the same transaction, how many ids and chunks are
+     * sent. Ids a regeneration after a crash produces again are not sent again.
+     */
+    public void streamDue(long nowMillis, PendingStore pending, Forwarder forward) {
+        long interval = engine.policy().streamInterval().toMillis();
+        for (Tracked t : inFlight.values()) {
+            if (!t.job.params().stream() || nowMillis - t.lastChunkMillis < interval) {
+                continue;
+            }
+            List<Long> progress = t.job.progress();
+            int sent = t.request.sentTokens();
+            if (progress.size() <= sent) {
+                continue;
+            }
+            forward.chunk(t.request, t.request.sentChunks(), progress.subList(sent, progress.size()), progress.size());
+            t.request = pending.streamed(t.request, progress.size(), t.request.sentChunks() + 1);
+            t.lastChunkMillis = nowMillis;
+        }
+    }
+
+    /** Hands each finished generation to {@code forward}, in the order they finished. */
+    public void drain(Forwarder forward) {
         GenerationOutcome o;
         while ((o = finished.poll()) != null) {
-            inFlight.remove(o.request());
-            forward.accept(o);
+            Tracked t = inFlight.remove(o.request().storeKey());
+            if (t != null) {
+                forward.finished(o, t.request);
+            }
         }
     }
 
@@ -60,13 +104,8 @@ public final class GenerationDispatcher {
      * requests are still in the state store, so the task's next owner generates them again.
      */
     public void cancelAll() {
-        inFlight.values().forEach(GenerationJob::cancel);
+        inFlight.values().forEach(t -> t.job.cancel());
         inFlight.clear();
         finished.clear();
-    }
-
-    /** The jobs this task has running, for tests and logs. */
-    public Map<PendingRequest, GenerationJob> jobs() {
-        return Collections.unmodifiableMap(inFlight);
     }
 }

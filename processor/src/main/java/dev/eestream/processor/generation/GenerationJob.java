@@ -1,6 +1,7 @@
 package dev.eestream.processor.generation;
 
 import dev.eestream.processor.batching.PendingRequest;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
@@ -15,6 +16,8 @@ public final class GenerationJob {
     private final Consumer<GenerationOutcome> sink;
     private final long admittedMillis;
     private final AtomicBoolean cancelled = new AtomicBoolean();
+    /** The ids generated so far, published after each step for a streamed generation. */
+    private volatile List<Long> progress = List.of();
 
     /** {@code admittedMillis}: when the stream task handed it over, on the task's clock. */
     public GenerationJob(PendingRequest request, DecodingParams params, long admittedMillis, Consumer<GenerationOutcome> sink) {
@@ -42,6 +45,15 @@ public final class GenerationJob {
 
     public boolean cancelled() {
         return cancelled.get();
+    }
+
+    /** The ids generated so far (streamed generations only; empty otherwise). */
+    public List<Long> progress() {
+        return progress;
+    }
+
+    void publish(List<Long> generatedSoFar) {
+        progress = List.copyOf(generatedSoFar);
     }
 
     void complete(GenerationOutcome outcome) {

@@ -43,6 +43,9 @@ final class RunningSequence {
     FinishReason chooseNext(int contextLength) {
         long id = sampler.next(state.nextLogits());
         generated.add(id);
+        if (job.params().stream()) {
+            job.publish(generated);
+        }
         if (firstTokenNanos < 0) {
             firstTokenNanos = System.nanoTime();
         }

@@ -74,6 +74,7 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
     private final InferenceWorker worker;
     private final ProcessorMetrics metrics;
     private final GenerationDispatcher generations;
+    private final GenerationForwarder generationForwarder = new GenerationForwarder();
     private final Deque<CompletableFuture<InferenceWorker.Outcome>> inFlight = new ArrayDeque<>();
     private final Queue<Finished> finished = new ConcurrentLinkedQueue<>();
     private ProcessorContext<String, Object> context;
@@ -140,6 +141,7 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
 
     private void flushDue(long nowMillis) {
         drainFinished();
+        generations.streamDue(nowMillis, pending, generationForwarder);
         for (String model : pending.modelsWaiting()) {
             Optional<DecoderSession> decoder = models.decoder(model);
             if (decoder.isPresent()) {
@@ -191,7 +193,7 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
 
     /** Forwards the answers of finished batches and generations and removes their requests, in the current transaction. */
     private void drainFinished() {
-        generations.drain(this::forwardGeneration);
+        generations.drain(generationForwarder);
         Finished f;
         while ((f = finished.poll()) != null) {
             inFlight.remove(f.future());
@@ -219,18 +221,31 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
         }
     }
 
-    private void forwardGeneration(GenerationOutcome o) {
-        InferenceRequest r = o.request().request();
-        long done = now();
-        long queued = Math.max(0, o.admittedMillis() - o.request().arrivalMillis());
-        if (o.ok()) {
-            String device = models.device(r.getModelId()).map(Device::id).orElse("unknown");
-            metrics.generation(r.getModelId(), device, o.firstTokenMs() < 0 ? -1 : queued + o.firstTokenMs(), o.tokenIds().size());
-            respond(r, Responses.generated(r, o.tokenIds(), o.finishReason(), queued, o.generationMs(), o.batchSize(), done), done);
-        } else {
-            respond(r, Responses.generationError(r, o.error(), done), done);
+    /** Forwards streamed chunks and final records of generations, on the stream thread. */
+    private final class GenerationForwarder implements GenerationDispatcher.Forwarder {
+        @Override
+        public void chunk(PendingRequest request, int chunk, List<Long> tokens, int generatedSoFar) {
+            InferenceRequest r = request.request();
+            long now = now();
+            forward(r, Responses.chunk(r, tokens, chunk, generatedSoFar, now), now);
         }
-        pending.answered(List.of(o.request()));
+
+        @Override
+        public void finished(GenerationOutcome o, PendingRequest request) {
+            InferenceRequest r = request.request();
+            long done = now();
+            long queued = Math.max(0, o.admittedMillis() - request.arrivalMillis());
+            if (o.ok()) {
+                String device = models.device(r.getModelId()).map(Device::id).orElse("unknown");
+                metrics.generation(r.getModelId(), device, o.firstTokenMs() < 0 ? -1 : queued + o.firstTokenMs(), o.tokenIds().size());
+                List<Long> unsent = o.tokenIds().subList(Math.min(request.sentTokens(), o.tokenIds().size()), o.tokenIds().size());
+                respond(r, Responses.generated(r, unsent, request.sentChunks(), o.tokenIds().size(), o.finishReason(), queued,
+                        o.generationMs(), o.batchSize(), done), done);
+            } else {
+                respond(r, Responses.generationError(r, o.error(), request.sentChunks(), done), done);
+            }
+            pending.answered(List.of(request));
+        }
     }
 
     @Override
@@ -252,6 +267,11 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
             metrics.endToEnd(model, served.get().id(),
                     response.getRespondedAt().toEpochMilli() - request.getCreatedAt().toEpochMilli());
         }
+        forward(request, response, timestamp);
+    }
+
+    /** Sends a record to the request's reply topic, else the responses topic; counts nothing (chunks go here directly). */
+    private void forward(InferenceRequest request, InferenceResponse response, long timestamp) {
         Headers headers = new RecordHeaders();
         // An illegal or missing reply topic is itself the error: that answer goes to the default topic.
         if (validator.replyTopicUsable(request)) {

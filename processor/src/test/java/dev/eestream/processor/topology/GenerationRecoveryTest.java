@@ -8,6 +8,7 @@ import dev.eestream.processor.batching.BatchPolicy;
 import dev.eestream.processor.batching.InferenceWorker;
 import dev.eestream.processor.batching.PendingStore;
 import dev.eestream.processor.generation.GenerationEngine;
+import dev.eestream.processor.generation.GenerationPolicy;
 import dev.eestream.processor.metrics.ProcessorMetrics;
 import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.processor.validation.TopicExistence;
@@ -19,6 +20,7 @@ import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.List;
@@ -74,7 +76,7 @@ class GenerationRecoveryTest {
         context.setCurrentSystemTimeMs(1_000_000);
         InferenceProcessor p = new InferenceProcessor(repository, TopicExistence.assumeAll(),
                 PlainAvro.deserializer(InferenceRequest.class), BatchPolicy.DEFAULT, InferenceWorker.inline(),
-                GenerationEngine.on(decodeSteps, 4), ProcessorMetrics.inMemory());
+                GenerationEngine.on(decodeSteps, new GenerationPolicy(4, Duration.ofMillis(30))), ProcessorMetrics.inMemory());
         p.init(context);
         return p;
     }
@@ -141,5 +143,55 @@ class GenerationRecoveryTest {
         assertEquals(FinishReason.LENGTH, out.get(0).getFinishReason());
         assertEquals(reference.get(0).getTokenIds(), out.get(0).getTokenIds(), "regenerated deterministically");
         assertEquals(0, store.approximateNumEntries(), "the answered request left the store");
+    }
+
+    @Test
+    void aStreamedGenerationInterruptedByACrashSendsEveryTokenOnceInOrder() {
+        InferenceRequest request = InferenceRequest.newBuilder(request())
+                .setGeneration(GenerationParams.newBuilder(request().getGeneration()).setStream(true).build()).build();
+        MockProcessorContext<String, Object> alone = new MockProcessorContext<>();
+        processor(Runnable::run, alone, newStore()).process(record(request));
+        punctuate(alone, 2);
+        List<InferenceResponse> reference = answers(alone);
+        assertEquals(1, reference.size(), "generated at once: the whole answer is the final record");
+        List<Long> expected = reference.get(0).getTokenIds();
+        assertEquals(20, expected.size());
+
+        // First life: chunks go out every 30 ms as decode steps run, then the processor dies.
+        Queue<Runnable> steps = new ArrayDeque<>();
+        MockProcessorContext<String, Object> first = new MockProcessorContext<>();
+        InferenceProcessor crashing = processor(steps::add, first, store);
+        crashing.process(record(request));
+        long now = first.currentSystemTimeMs();
+        for (int i = 0; i < 7; i++) {
+            steps.poll().run();
+            now += 15;
+            first.setCurrentSystemTimeMs(now);
+            first.scheduledPunctuators().get(0).getPunctuator().punctuate(now);
+        }
+        crashing.close();
+        List<InferenceResponse> before = answers(first);
+        assertTrue(before.size() >= 2, before.size() + " chunks before the crash");
+        int sent = before.stream().mapToInt(r -> r.getTokenIds().size()).sum();
+        assertTrue(sent > 0 && sent < expected.size());
+        before.forEach(r -> assertTrue(!r.getFinalChunk()));
+
+        // Second life: the store says how much was sent; the regeneration skips it and numbering goes on.
+        MockProcessorContext<String, Object> second = new MockProcessorContext<>();
+        processor(Runnable::run, second, store);
+        punctuate(second, 3);
+        List<InferenceResponse> after = answers(second);
+        assertEquals(1, after.size(), "the rest comes as the final record");
+        List<InferenceResponse> all = new java.util.ArrayList<>(before);
+        all.addAll(after);
+        List<Long> concatenated = new java.util.ArrayList<>();
+        for (int i = 0; i < all.size(); i++) {
+            assertEquals(i, all.get(i).getChunk(), "chunk numbers go on across the crash");
+            concatenated.addAll(all.get(i).getTokenIds());
+        }
+        assertTrue(after.get(0).getFinalChunk());
+        assertEquals(20, after.get(0).getGeneratedTokens());
+        assertEquals(expected, concatenated, "every token once, in order");
+        assertEquals(0, store.approximateNumEntries());
     }
 }
