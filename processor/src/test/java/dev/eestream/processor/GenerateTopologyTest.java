@@ -405,4 +405,49 @@ class GenerateTopologyTest {
         assertEquals(unstreamed.getTokenIds(), concatenated, "the chunks add up to the unstreamed answer");
         assertEquals(0, pendingInStore());
     }
+
+    @Test
+    void withDecodingOnItsOwnThreadEveryGenerationIsAnsweredOnceAndEqualsTheDecoderAlone() throws Exception {
+        try (GenerationEngine async = GenerationEngine.async(1, new GenerationPolicy(5, STREAM_INTERVAL))) {
+            engine = async;
+            Properties props = new Properties();
+            props.put(StreamsConfig.APPLICATION_ID_CONFIG, "generate-async-test");
+            props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+            driver = new TopologyTestDriver(ProcessorTopology.build(TOPICS, repository, TopicExistence.assumeAll(),
+                    new BatchPolicy(1, 100_000, Duration.ofMillis(5)), InferenceWorker.inline(), async, metrics,
+                    PlainAvro.deserializer(InferenceRequest.class), PlainAvro.serializer(InferenceResponse.class)), props,
+                    Instant.ofEpochMilli(1_000_000));
+            requests = driver.createInputTopic(TOPICS.requests().name(), new StringSerializer(), new ByteArraySerializer());
+            responses = driver.createOutputTopic(TOPICS.responses().name(), new StringDeserializer(),
+                    PlainAvro.deserializer(InferenceResponse.class));
+            List<long[]> prompts = new ArrayList<>();
+            List<InferenceRequest> sent = new ArrayList<>();
+            for (int i = 0; i < 14; i++) {
+                long[] prompt = plainPrompt(1 + random.nextInt(30));
+                InferenceRequest r = request(prompt, params().setMaxNewTokens(4 + random.nextInt(16)).build());
+                prompts.add(prompt);
+                sent.add(r);
+                send(r);
+            }
+            Map<String, InferenceResponse> byId = new HashMap<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (byId.size() < sent.size() && System.nanoTime() < deadline) {
+                driver.advanceWallClockTime(Duration.ofMillis(10)); // admits waiting requests, forwards finished ones
+                responses.readValuesToList().forEach(r -> assertNull(byId.put(r.getRequestId(), r), r.getRequestId()));
+                Thread.sleep(2);
+            }
+            assertEquals(sent.size(), byId.size());
+            try (DecoderSession plain = DecoderSession.open(TinyDecoderBundle.plainModelBytes(), TinyDecoderBundle.plainManifest())) {
+                for (int i = 0; i < sent.size(); i++) {
+                    InferenceRequest r = sent.get(i);
+                    Generation want = plain.greedy(prompts.get(i), r.getGeneration().getMaxNewTokens(), Set.of());
+                    assertEquals(java.util.Arrays.toString(want.ids()),
+                            java.util.Arrays.toString(decrypt(byId.get(r.getRequestId()).getTokenIds())), "request " + i);
+                }
+            }
+            assertEquals(0, pendingInStore());
+            driver.close();
+            driver = null;
+        }
+    }
 }

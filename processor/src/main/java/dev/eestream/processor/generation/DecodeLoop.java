@@ -60,8 +60,10 @@ final class DecodeLoop {
             LOG.error("decode loop of model {} failed: {}", session.manifest().modelId(), e.toString());
             failAll(e);
         } finally {
+            // Read before releasing the loop: once released, another iteration may own the running set.
+            boolean more = !running.isEmpty();
             scheduled.set(false);
-            if (!running.isEmpty() || !admitted.isEmpty()) {
+            if (more || !admitted.isEmpty()) {
                 schedule();
             }
         }
