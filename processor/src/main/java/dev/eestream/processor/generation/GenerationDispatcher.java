@@ -95,10 +95,6 @@ public final class GenerationDispatcher {
         }
     }
 
-    public int inFlight() {
-        return inFlight.size();
-    }
-
     /**
      * The task is closing: its generations stop at the next step and nothing more is forwarded. Their
      * requests are still in the state store, so the task's next owner generates them again.

@@ -6,6 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -62,10 +63,16 @@ public final class GenerationEngine implements AutoCloseable {
         loops.computeIfAbsent(session.manifest().modelId(), id -> new DecodeLoop(session, executor)).submit(job);
     }
 
+    /** Stops the decode threads, waiting a little for a step in ONNX Runtime, which cannot be interrupted. */
     @Override
     public void close() {
         if (owned != null) {
             owned.shutdownNow();
+            try {
+                owned.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }
