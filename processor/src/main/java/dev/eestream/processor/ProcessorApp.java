@@ -2,6 +2,7 @@ package dev.eestream.processor;
 
 import dev.eestream.processor.batching.InferenceWorker;
 import dev.eestream.processor.config.ProcessorSettings;
+import dev.eestream.processor.generation.GenerationEngine;
 import dev.eestream.processor.metrics.OpsHttpServer;
 import dev.eestream.processor.metrics.ProcessorMetrics;
 import dev.eestream.processor.models.ModelRepository;
@@ -34,17 +35,19 @@ public final class ProcessorApp implements AutoCloseable {
 
     private final ModelRepository models;
     private final InferenceWorker worker;
+    private final GenerationEngine engine;
     private final KafkaStreams streams;
     private final PrometheusMeterRegistry registry;
     private final KafkaStreamsMetrics streamsMetrics;
     private final OpsHttpServer http;
     private final TopicExistence replyTopics;
 
-    private ProcessorApp(ModelRepository models, InferenceWorker worker, KafkaStreams streams, PrometheusMeterRegistry registry,
-            KafkaStreamsMetrics streamsMetrics, OpsHttpServer http, TopicExistence replyTopics) {
+    private ProcessorApp(ModelRepository models, InferenceWorker worker, GenerationEngine engine, KafkaStreams streams,
+            PrometheusMeterRegistry registry, KafkaStreamsMetrics streamsMetrics, OpsHttpServer http, TopicExistence replyTopics) {
         this.replyTopics = replyTopics;
         this.models = models;
         this.worker = worker;
+        this.engine = engine;
         this.streams = streams;
         this.registry = registry;
         this.streamsMetrics = streamsMetrics;
@@ -59,18 +62,25 @@ public final class ProcessorApp implements AutoCloseable {
         ModelRepository models = ModelRepository.open(settings.modelsDir(), settings.sessionSettings(),
                 settings.modelsScanIntervalMs());
         InferenceWorker worker = InferenceWorker.async(settings.inferenceConcurrency());
+        // One decode thread: steps of all generate models take turns, beside the encoder batches.
+        GenerationEngine engine = GenerationEngine.async(1, settings.generationPolicy());
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(registry);
         new JvmGcMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new io.micrometer.core.instrument.binder.system.ProcessorMetrics().bindTo(registry);
         ProcessorMetrics metrics = new ProcessorMetrics(registry);
-        models.onLoaded(m -> metrics.modelServed(m.manifest().modelId(), m.manifest().task(), m.device().id()));
+        models.onLoaded((manifest, device) -> {
+            metrics.modelServed(manifest.modelId(), manifest.task(), device.id());
+            if (manifest.taskKind() == dev.eestream.runtime.model.Task.GENERATE) {
+                metrics.runningSequences(manifest.modelId(), () -> engine.running(manifest.modelId()));
+            }
+        });
         OpsHttpServer http = null;
         TopicExistence replyTopics = TopicExistence.cached(Admin.create(TopicAdmin.adminConfig(kafka)));
         try {
             Topics topics = settings.topics();
-            Topology topology = ProcessorTopology.build(topics, models, replyTopics, settings.batchPolicy(), worker, metrics,
+            Topology topology = ProcessorTopology.build(topics, models, replyTopics, settings.batchPolicy(), worker, engine, metrics,
                     topics.requests().valueDeserializer(kafka), topics.responses().valueSerializer(kafka));
             Properties props = new Properties();
             props.putAll(kafka);
@@ -91,13 +101,14 @@ public final class ProcessorApp implements AutoCloseable {
             streams.start();
             LOG.info("processor '{}' started: models {} from {}, {} ({} processing)", kafka.get(StreamsConfig.APPLICATION_ID_CONFIG),
                     models.modelIds(), settings.modelsDir(), settings.batchPolicy(), kafka.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG));
-            return new ProcessorApp(models, worker, streams, registry, streamsMetrics, http, replyTopics);
+            return new ProcessorApp(models, worker, engine, streams, registry, streamsMetrics, http, replyTopics);
         } catch (IOException | RuntimeException e) {
             if (http != null) {
                 http.close();
             }
             replyTopics.close();
             worker.close();
+            engine.close();
             models.close();
             throw e;
         }
@@ -135,6 +146,7 @@ public final class ProcessorApp implements AutoCloseable {
         streamsMetrics.close();
         replyTopics.close();
         worker.close();
+        engine.close();
         models.close();
         registry.close();
     }

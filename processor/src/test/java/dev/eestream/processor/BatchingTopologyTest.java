@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.eestream.processor.batching.BatchPolicy;
 import dev.eestream.processor.batching.InferenceWorker;
+import dev.eestream.processor.generation.GenerationEngine;
+import dev.eestream.processor.generation.GenerationPolicy;
 import dev.eestream.processor.metrics.ProcessorMetrics;
 import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.processor.topology.ProcessorTopology;
@@ -81,7 +83,8 @@ class BatchingTopologyTest {
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "batching-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        driver = new TopologyTestDriver(ProcessorTopology.build(TOPICS, repository, TopicExistence.assumeAll(), policy, worker, metrics,
+        driver = new TopologyTestDriver(ProcessorTopology.build(TOPICS, repository, TopicExistence.assumeAll(), policy, worker,
+                GenerationEngine.on(Runnable::run, GenerationPolicy.DEFAULT), metrics,
                 PlainAvro.deserializer(InferenceRequest.class), PlainAvro.serializer(InferenceResponse.class)), props,
                 Instant.ofEpochMilli(1_000_000));
         requests = driver.createInputTopic(TOPICS.requests().name(), new StringSerializer(), new ByteArraySerializer());

@@ -13,7 +13,7 @@ import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
 
 /** Avro binary without a registry: for topology tests, where the wire format is not under test. */
-final class PlainAvro {
+public final class PlainAvro {
     static {
         dev.eestream.schemas.serde.AvroTrust.declare(dev.eestream.schemas.InferenceRequest.class);
         dev.eestream.schemas.serde.AvroTrust.declare(dev.eestream.schemas.InferenceResponse.class);
@@ -22,7 +22,7 @@ final class PlainAvro {
     private PlainAvro() {
     }
 
-    static <T extends SpecificRecord> Serializer<T> serializer(Class<T> type) {
+    public static <T extends SpecificRecord> Serializer<T> serializer(Class<T> type) {
         SpecificDatumWriter<T> writer = new SpecificDatumWriter<>(type);
         return (topic, value) -> {
             try {
@@ -37,7 +37,7 @@ final class PlainAvro {
         };
     }
 
-    static <T extends SpecificRecord> Deserializer<T> deserializer(Class<T> type) {
+    public static <T extends SpecificRecord> Deserializer<T> deserializer(Class<T> type) {
         SpecificDatumReader<T> reader = new SpecificDatumReader<>(type);
         return (topic, bytes) -> {
             try {

@@ -42,7 +42,7 @@ public final class ModelSession implements AutoCloseable {
     public static ModelSession open(byte[] model, ModelManifest manifest, SessionSettings settings) {
         if (manifest.taskKind() == Task.GENERATE) {
             throw new EeException("model '" + manifest.modelId() + "' generates text: it runs in a DecoderSession, "
-                    + "which this processor does not serve yet");
+                    + "not in a ModelSession");
         }
         OrtSessions.Opened o = OrtSessions.open(model, manifest.modelId(), settings);
         return new ModelSession(o.env(), o.session(), manifest, o.device());

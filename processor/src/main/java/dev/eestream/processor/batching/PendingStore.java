@@ -26,7 +26,9 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * The durable buffer: requests waiting for a batch live in a changelogged state store, so a crash
  * or rebalance loses none (Kafka Streams commits input offsets on its own schedule; a buffer only in
  * memory would drop what was consumed but not yet answered). Keys are {@code modelId NUL seq} so a
- * model's requests sort in arrival order; values are the arrival time and the request in Avro binary.
+ * model's requests sort in arrival order; values are the arrival time and the request in Avro binary,
+ * or, once a streamed generation has sent chunks, a marker, the arrival time, the tokens and chunks
+ * sent, and the request (entries written before streamed generations existed still read).
  * An in-memory index per model, rebuilt from the store on start, answers "how many, how long, how old".
  */
 public final class PendingStore {
@@ -38,6 +40,9 @@ public final class PendingStore {
 
     private static final SpecificDatumWriter<InferenceRequest> WRITER = new SpecificDatumWriter<>(InferenceRequest.class);
     private static final SpecificDatumReader<InferenceRequest> READER = new SpecificDatumReader<>(InferenceRequest.class);
+    /** Starts an entry that records streaming progress; an arrival time is never negative. */
+    private static final long STREAMED_MARKER = -1L;
+    private static final int STREAMED_HEADER = 2 * Long.BYTES + 2 * Integer.BYTES;
 
     private final KeyValueStore<String, byte[]> store;
     /** Requests waiting for a flush, per model, in arrival order (not those already handed to inference). */
@@ -109,6 +114,16 @@ public final class PendingStore {
         return out;
     }
 
+    /**
+     * Records that a streamed generation has sent {@code tokens} tokens in {@code chunks} chunks, in the
+     * same transaction as the chunk; returns the request as now stored.
+     */
+    public PendingRequest streamed(PendingRequest p, int tokens, int chunks) {
+        PendingRequest updated = p.withSent(tokens, chunks);
+        store.put(p.storeKey(), encode(updated));
+        return updated;
+    }
+
     /** Removes answered requests (in the same transaction as their responses, under exactly-once). */
     public void answered(List<PendingRequest> answered) {
         for (PendingRequest p : answered) {
@@ -134,7 +149,12 @@ public final class PendingStore {
     private static byte[] encode(PendingRequest p) {
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream(64 + p.length() * 3);
-            out.write(ByteBuffer.allocate(Long.BYTES).putLong(p.arrivalMillis()).array());
+            if (p.sentChunks() > 0) {
+                out.write(ByteBuffer.allocate(STREAMED_HEADER).putLong(STREAMED_MARKER).putLong(p.arrivalMillis())
+                        .putInt(p.sentTokens()).putInt(p.sentChunks()).array());
+            } else {
+                out.write(ByteBuffer.allocate(Long.BYTES).putLong(p.arrivalMillis()).array());
+            }
             BinaryEncoder enc = EncoderFactory.get().binaryEncoder(out, null);
             WRITER.write(p.request(), enc);
             enc.flush();
@@ -146,11 +166,17 @@ public final class PendingStore {
 
     private static PendingRequest decode(String key, byte[] value) {
         try {
-            long arrival = ByteBuffer.wrap(value, 0, Long.BYTES).getLong();
-            BinaryDecoder dec = DecoderFactory.get().binaryDecoder(value, Long.BYTES, value.length - Long.BYTES, null);
+            ByteBuffer header = ByteBuffer.wrap(value);
+            long first = header.getLong();
+            boolean streamed = first == STREAMED_MARKER;
+            long arrival = streamed ? header.getLong() : first;
+            int sentTokens = streamed ? header.getInt() : 0;
+            int sentChunks = streamed ? header.getInt() : 0;
+            int offset = streamed ? STREAMED_HEADER : Long.BYTES;
+            BinaryDecoder dec = DecoderFactory.get().binaryDecoder(value, offset, value.length - offset, null);
             InferenceRequest r = READER.read(null, dec);
             long seq = Long.parseLong(key.substring(key.lastIndexOf('\u0000') + 1));
-            return new PendingRequest(key, seq, arrival, r);
+            return new PendingRequest(key, seq, arrival, r, sentTokens, sentChunks);
         } catch (IOException e) {
             throw new UncheckedIOException("state store entry " + key + " cannot be decoded", e);
         }

@@ -1,6 +1,7 @@
 package dev.eestream.processor.config;
 
 import dev.eestream.processor.batching.BatchPolicy;
+import dev.eestream.processor.generation.GenerationPolicy;
 import dev.eestream.runtime.EeException;
 import dev.eestream.runtime.session.Device;
 import dev.eestream.runtime.session.SessionSettings;
@@ -39,6 +40,8 @@ public final class ProcessorSettings extends AbstractConfig {
     public static final String MODELS_SCAN_INTERVAL_MS = "models.scan.interval.ms";
     public static final String INFERENCE_THREADS = "inference.threads";
     public static final String INFERENCE_CONCURRENCY = "inference.concurrency";
+    public static final String GENERATE_MAX_SEQUENCES = "generate.max.sequences";
+    public static final String GENERATE_STREAM_INTERVAL_MS = "generate.stream.interval.ms";
     public static final String HTTP_HOST = "http.host";
     public static final String HTTP_PORT = "http.port";
     public static final String CREATE_TOPICS = "topics.create";
@@ -69,6 +72,10 @@ public final class ProcessorSettings extends AbstractConfig {
                             + "Kafka work; `0` = ONNX Runtime's choice (every core)")
             .define(INFERENCE_CONCURRENCY, Type.INT, 1, Range.atLeast(1), Importance.MEDIUM,
                     "inference batches computing at once, off the stream threads")
+            .define(GENERATE_MAX_SEQUENCES, Type.INT, GenerationPolicy.DEFAULT.maxSequences(), Range.atLeast(1), Importance.HIGH,
+                    "sequences a generate model decodes at once (continuous batching); more requests wait in the state store")
+            .define(GENERATE_STREAM_INTERVAL_MS, Type.LONG, GenerationPolicy.DEFAULT.streamInterval().toMillis(), Range.atLeast(0),
+                    Importance.MEDIUM, "a streamed generation sends the tokens generated since its last chunk this often")
             .define(HTTP_HOST, Type.STRING, "0.0.0.0", new ConfigDef.NonEmptyString(), Importance.LOW,
                     "address of the `/metrics`, `/health` and `/ready` endpoints")
             .define(HTTP_PORT, Type.INT, 9400, Range.between(-1, 65535), Importance.LOW,
@@ -145,6 +152,10 @@ public final class ProcessorSettings extends AbstractConfig {
 
     public int inferenceConcurrency() {
         return getInt(INFERENCE_CONCURRENCY);
+    }
+
+    public GenerationPolicy generationPolicy() {
+        return new GenerationPolicy(getInt(GENERATE_MAX_SEQUENCES), Duration.ofMillis(getLong(GENERATE_STREAM_INTERVAL_MS)));
     }
 
     public String httpHost() {

@@ -27,6 +27,12 @@ public final class ProcessorMetrics {
             Timer batchWait, Timer endToEnd) {
     }
 
+    private final Map<String, GenerationMeters> generationMeters = new ConcurrentHashMap<>();
+
+    /** The meters of one generate model on one device. */
+    private record GenerationMeters(Timer firstToken, Counter tokens) {
+    }
+
     public ProcessorMetrics(MeterRegistry registry) {
         this.registry = registry;
     }
@@ -88,6 +94,28 @@ public final class ProcessorMetrics {
                         .publishPercentileHistogram().register(registry),
                 Timer.builder("eestream.end.to.end").description("From the request's createdAt to its response").tag("model", model)
                         .publishPercentileHistogram().register(registry)));
+    }
+
+    /**
+     * A finished generation: its time to first token (from the request's arrival at the processor, so
+     * waiting for a slot counts) and the tokens it generated.
+     */
+    public void generation(String model, String device, long firstTokenMs, int generatedTokens) {
+        GenerationMeters m = generationMeters.computeIfAbsent(model + '\u0000' + device, k -> new GenerationMeters(
+                Timer.builder("eestream.time.to.first.token").description("From a generate request's arrival to its first token")
+                        .tag("model", model).tag("device", device).publishPercentileHistogram().register(registry),
+                Counter.builder("eestream.generated.tokens").description("Tokens generated; rate() gives tokens per second")
+                        .tag("model", model).tag("device", device).register(registry)));
+        if (firstTokenMs >= 0) {
+            m.firstToken().record(firstTokenMs, TimeUnit.MILLISECONDS);
+        }
+        m.tokens().increment(generatedTokens);
+    }
+
+    /** Sequences of a generate model admitted or running now (all tasks of this processor). */
+    public void runningSequences(String model, java.util.function.Supplier<Number> running) {
+        Gauge.builder("eestream.generate.running.sequences", running).description("Sequences of a generate model being decoded")
+                .tag("model", model).register(registry);
     }
 
     /** A model being served: a gauge of 1 labelled with its task and device. */

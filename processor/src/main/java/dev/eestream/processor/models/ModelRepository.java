@@ -2,6 +2,9 @@ package dev.eestream.processor.models;
 
 import dev.eestream.runtime.model.ModelBundle;
 import dev.eestream.runtime.model.ModelManifest;
+import dev.eestream.runtime.model.Task;
+import dev.eestream.runtime.session.DecoderSession;
+import dev.eestream.runtime.session.Device;
 import dev.eestream.runtime.session.ModelSession;
 import dev.eestream.runtime.session.SessionSettings;
 import java.io.IOException;
@@ -20,7 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The EE models a processor serves: one {@link ModelBundle} per model id in a directory, as
- * {@code eestream encrypt-model} writes them. Rescans the directory so a
+ * {@code eestream encrypt-model} writes them: encoders (classify, embed) in a {@link ModelSession},
+ * generate models in a {@link DecoderSession}. Rescans the directory so a
  * model added while running is picked up; a model that fails to load is logged and skipped, and the
  * others keep serving. Holds ONNX Runtime sessions: close it.
  */
@@ -30,11 +34,13 @@ public final class ModelRepository implements AutoCloseable {
     private final Path directory;
     private final SessionSettings settings;
     private final Map<String, ModelSession> models = new ConcurrentHashMap<>();
+    private final Map<String, DecoderSession> decoders = new ConcurrentHashMap<>();
     private final Map<String, String> failures = new ConcurrentHashMap<>();
     /** Size and time of each model file that failed, so an unchanged broken file is not retried every scan. */
     private final Map<String, String> failedStamps = new ConcurrentHashMap<>();
     private final ScheduledExecutorService scanner;
-    private final java.util.List<java.util.function.Consumer<ModelSession>> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final java.util.List<java.util.function.BiConsumer<ModelManifest, Device>> listeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private ModelRepository(Path directory, SessionSettings settings, long scanIntervalMs) {
         this.directory = directory;
@@ -60,18 +66,45 @@ public final class ModelRepository implements AutoCloseable {
         return new ModelRepository(directory, settings, scanIntervalMs);
     }
 
-    /** Calls {@code listener} for every model served now and every model loaded later. */
-    public void onLoaded(java.util.function.Consumer<ModelSession> listener) {
+    /** Calls {@code listener} with the manifest and device of every model served now and every model loaded later. */
+    public void onLoaded(java.util.function.BiConsumer<ModelManifest, Device> listener) {
         listeners.add(listener);
-        models.values().forEach(listener);
+        models.values().forEach(m -> listener.accept(m.manifest(), m.device()));
+        decoders.values().forEach(d -> listener.accept(d.manifest(), d.device()));
     }
 
+    /** An encoder model (classify, embed). */
     public Optional<ModelSession> model(String modelId) {
         return Optional.ofNullable(models.get(modelId));
     }
 
+    /** A generate model. */
+    public Optional<DecoderSession> decoder(String modelId) {
+        return Optional.ofNullable(decoders.get(modelId));
+    }
+
+    /** The manifest of a served model of any task. */
+    public Optional<ModelManifest> manifest(String modelId) {
+        ModelSession m = models.get(modelId);
+        if (m != null) {
+            return Optional.of(m.manifest());
+        }
+        return decoder(modelId).map(DecoderSession::manifest);
+    }
+
+    /** The device a served model of any task runs on. */
+    public Optional<Device> device(String modelId) {
+        ModelSession m = models.get(modelId);
+        if (m != null) {
+            return Optional.of(m.device());
+        }
+        return decoder(modelId).map(DecoderSession::device);
+    }
+
     public Set<String> modelIds() {
-        return Set.copyOf(models.keySet());
+        Set<String> all = new java.util.HashSet<>(models.keySet());
+        all.addAll(decoders.keySet());
+        return Set.copyOf(all);
     }
 
     /** Models that failed to load, with the reason. */
@@ -99,7 +132,7 @@ public final class ModelRepository implements AutoCloseable {
     private void loadIfNew(Path dir) {
         ModelBundle bundle = ModelBundle.at(dir);
         String id = dir.getFileName().toString();
-        if (models.containsKey(id) || !bundle.isComplete()) {
+        if (models.containsKey(id) || decoders.containsKey(id) || !bundle.isComplete()) {
             return;
         }
         String stamp = bundle.modelStamp();
@@ -111,12 +144,20 @@ public final class ModelRepository implements AutoCloseable {
             if (!manifest.modelId().equals(id)) {
                 throw new IOException("manifest says model id '" + manifest.modelId() + "' but the directory is '" + id + "'");
             }
-            ModelSession session = ModelSession.open(bundle.readModel(), manifest, settings);
-            models.put(id, session);
-            listeners.forEach(l -> l.accept(session));
+            Device device;
+            if (manifest.taskKind() == Task.GENERATE) {
+                DecoderSession session = DecoderSession.open(bundle.readModel(), manifest, settings);
+                decoders.put(id, session);
+                device = session.device();
+            } else {
+                ModelSession session = ModelSession.open(bundle.readModel(), manifest, settings);
+                models.put(id, session);
+                device = session.device();
+            }
+            listeners.forEach(l -> l.accept(manifest, device));
             failures.remove(id);
             failedStamps.remove(id);
-            LOG.info("serving model {} ({}, {} outputs, device {})", id, manifest.task(), manifest.outputWidth(), session.device().id());
+            LOG.info("serving model {} ({}, {} outputs, device {})", id, manifest.task(), manifest.outputWidth(), device.id());
         } catch (IOException | RuntimeException e) {
             failures.put(id, String.valueOf(e.getMessage()));
             failedStamps.put(id, stamp);
@@ -131,5 +172,7 @@ public final class ModelRepository implements AutoCloseable {
         }
         models.values().forEach(ModelSession::close);
         models.clear();
+        decoders.values().forEach(DecoderSession::close);
+        decoders.clear();
     }
 }

@@ -5,10 +5,15 @@ import dev.eestream.processor.batching.BatchPolicy;
 import dev.eestream.processor.batching.InferenceWorker;
 import dev.eestream.processor.batching.PendingRequest;
 import dev.eestream.processor.batching.PendingStore;
+import dev.eestream.processor.generation.GenerationDispatcher;
+import dev.eestream.processor.generation.GenerationEngine;
+import dev.eestream.processor.generation.GenerationOutcome;
 import dev.eestream.processor.metrics.ProcessorMetrics;
 import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.processor.validation.RequestValidator;
 import dev.eestream.processor.validation.TopicExistence;
+import dev.eestream.runtime.session.DecoderSession;
+import dev.eestream.runtime.session.Device;
 import dev.eestream.runtime.session.ModelSession;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
@@ -41,6 +46,10 @@ import org.slf4j.LoggerFactory;
  * {@link BatchPolicy} says so. Answers are forwarded, and their requests removed from the store, on
  * the stream thread, so both land in the same transaction. Undecodable bytes go to the dead-letter
  * sink with the reason in headers; invalid requests get an ERROR response. Nothing stops the stream.
+ *
+ * <p>Requests for a generate model wait in the same store but take their own path: as the
+ * {@link GenerationEngine} has room, they join their model's decode loop (continuous batching), and
+ * each finished generation is forwarded, and its request removed, on the stream thread like a batch.
  */
 final class InferenceProcessor implements Processor<String, byte[], String, Object> {
     static final String RESPONSES = "responses";
@@ -64,6 +73,8 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
     private final BatchPolicy policy;
     private final InferenceWorker worker;
     private final ProcessorMetrics metrics;
+    private final GenerationDispatcher generations;
+    private final GenerationForwarder generationForwarder = new GenerationForwarder();
     private final Deque<CompletableFuture<InferenceWorker.Outcome>> inFlight = new ArrayDeque<>();
     private final Queue<Finished> finished = new ConcurrentLinkedQueue<>();
     private ProcessorContext<String, Object> context;
@@ -75,8 +86,9 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
     }
 
     InferenceProcessor(ModelRepository models, TopicExistence topics, Deserializer<InferenceRequest> decoder, BatchPolicy policy,
-            InferenceWorker worker, ProcessorMetrics metrics) {
+            InferenceWorker worker, GenerationEngine engine, ProcessorMetrics metrics) {
         this.models = models;
+        this.generations = new GenerationDispatcher(engine);
         this.validator = new RequestValidator(models, topics);
         this.decoder = decoder;
         this.policy = policy;
@@ -112,19 +124,30 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
         InferenceRequest request = decoded.value();
         Optional<String> problem = validator.problem(request);
         if (problem.isPresent()) {
-            respond(request, Responses.error(request, problem.get(), now()), record.timestamp());
+            boolean generate = models.decoder(request.getModelId()).isPresent();
+            respond(request, generate ? Responses.generationError(request, problem.get(), now())
+                    : Responses.error(request, problem.get(), now()), record.timestamp());
             return;
         }
         pending.add(request, now());
         String model = request.getModelId();
-        if (pending.count(model) >= policy.maxBatchSize() || pending.tokens(model) >= policy.maxBatchTokens()) {
+        Optional<DecoderSession> decoder = models.decoder(model);
+        if (decoder.isPresent()) {
+            generations.admit(decoder.get(), pending, now());
+        } else if (pending.count(model) >= policy.maxBatchSize() || pending.tokens(model) >= policy.maxBatchTokens()) {
             flush(model);
         }
     }
 
     private void flushDue(long nowMillis) {
         drainFinished();
+        generations.streamDue(nowMillis, pending, generationForwarder);
         for (String model : pending.modelsWaiting()) {
+            Optional<DecoderSession> decoder = models.decoder(model);
+            if (decoder.isPresent()) {
+                generations.admit(decoder.get(), pending, nowMillis);
+                continue;
+            }
             long oldest = pending.oldestArrival(model);
             if (oldest >= 0 && nowMillis - oldest >= policy.maxBatchDelay().toMillis()) {
                 flush(model);
@@ -168,8 +191,9 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
         drainFinished();
     }
 
-    /** Forwards the answers of finished batches and removes their requests, in the current transaction. */
+    /** Forwards the answers of finished batches and generations and removes their requests, in the current transaction. */
     private void drainFinished() {
+        generations.drain(generationForwarder);
         Finished f;
         while ((f = finished.poll()) != null) {
             inFlight.remove(f.future());
@@ -197,24 +221,57 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
         }
     }
 
+    /** Forwards streamed chunks and final records of generations, on the stream thread. */
+    private final class GenerationForwarder implements GenerationDispatcher.Forwarder {
+        @Override
+        public void chunk(PendingRequest request, int chunk, List<Long> tokens, int generatedSoFar) {
+            InferenceRequest r = request.request();
+            long now = now();
+            forward(r, Responses.chunk(r, tokens, chunk, generatedSoFar, now), now);
+        }
+
+        @Override
+        public void finished(GenerationOutcome o, PendingRequest request) {
+            InferenceRequest r = request.request();
+            long done = now();
+            long queued = Math.max(0, o.admittedMillis() - request.arrivalMillis());
+            if (o.ok()) {
+                String device = models.device(r.getModelId()).map(Device::id).orElse("unknown");
+                metrics.generation(r.getModelId(), device, o.firstTokenMs() < 0 ? -1 : queued + o.firstTokenMs(), o.tokenIds().size());
+                List<Long> unsent = o.tokenIds().subList(Math.min(request.sentTokens(), o.tokenIds().size()), o.tokenIds().size());
+                respond(r, Responses.generated(r, unsent, request.sentChunks(), o.tokenIds().size(), o.finishReason(), queued,
+                        o.generationMs(), o.batchSize(), done), done);
+            } else {
+                respond(r, Responses.generationError(r, o.error(), request.sentChunks(), done), done);
+            }
+            pending.answered(List.of(request));
+        }
+    }
+
     @Override
     public void close() {
         // Batches still computing are not forwarded: their requests stay in the store (and its
         // changelog), so whichever instance owns this task next answers them.
         inFlight.clear();
         finished.clear();
+        generations.cancelAll();
     }
 
     private void respond(InferenceRequest request, InferenceResponse response, long timestamp) {
         // A model that is not served is counted as "(unknown)": clients must not be able to mint labels.
-        Optional<ModelSession> served = models.model(request.getModelId());
+        Optional<Device> served = models.device(request.getModelId());
         String model = served.isPresent() ? request.getModelId() : "(unknown)";
         boolean ok = response.getStatus() == dev.eestream.schemas.ResponseStatus.OK;
         metrics.request(model, ok ? "ok" : "error");
         if (ok && served.isPresent() && request.getCreatedAt().toEpochMilli() > 0) {
-            metrics.endToEnd(model, served.get().device().id(),
+            metrics.endToEnd(model, served.get().id(),
                     response.getRespondedAt().toEpochMilli() - request.getCreatedAt().toEpochMilli());
         }
+        forward(request, response, timestamp);
+    }
+
+    /** Sends a record to the request's reply topic, else the responses topic; counts nothing (chunks go here directly). */
+    private void forward(InferenceRequest request, InferenceResponse response, long timestamp) {
         Headers headers = new RecordHeaders();
         // An illegal or missing reply topic is itself the error: that answer goes to the default topic.
         if (validator.replyTopicUsable(request)) {

@@ -3,6 +3,7 @@ package dev.eestream.processor.topology;
 import dev.eestream.processor.batching.BatchPolicy;
 import dev.eestream.processor.batching.InferenceWorker;
 import dev.eestream.processor.batching.PendingStore;
+import dev.eestream.processor.generation.GenerationEngine;
 import dev.eestream.processor.metrics.ProcessorMetrics;
 import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.processor.validation.TopicExistence;
@@ -29,12 +30,13 @@ public final class ProcessorTopology {
 
     @SuppressWarnings({"unchecked", "rawtypes"})
     public static Topology build(Topics topics, ModelRepository models, TopicExistence replyTopics, BatchPolicy policy,
-            InferenceWorker worker, ProcessorMetrics metrics, Deserializer<InferenceRequest> requestDeserializer,
+            InferenceWorker worker, GenerationEngine engine, ProcessorMetrics metrics, Deserializer<InferenceRequest> requestDeserializer,
             Serializer<InferenceResponse> responseSerializer) {
         Topology t = new Topology();
         // Requests are decoded by the processor, not the source: bytes that do not decode go to the dead letters.
         t.addSource("requests", new StringDeserializer(), Serdes.ByteArray().deserializer(), topics.requests().name());
-        t.addProcessor("inference", () -> new InferenceProcessor(models, replyTopics, requestDeserializer, policy, worker, metrics), "requests");
+        t.addProcessor("inference", () -> new InferenceProcessor(models, replyTopics, requestDeserializer, policy, worker, engine,
+                metrics), "requests");
         // Caching: a request parked and answered within one commit interval reaches the changelog once
         // (a tombstone), not twice; what is still waiting at commit is written in the same transaction.
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(PendingStore.STORE_NAME),

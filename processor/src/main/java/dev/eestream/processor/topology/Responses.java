@@ -1,5 +1,6 @@
 package dev.eestream.processor.topology;
 
+import dev.eestream.schemas.FinishReason;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
@@ -15,6 +16,34 @@ final class Responses {
             int batchSize, long nowMillis) {
         return base(r, nowMillis).setStatus(ResponseStatus.OK).setScores(scores).setTokenIds(tokenIds)
                 .setQueuedMs(queuedMs).setInferenceMs(inferenceMs).setBatchSize(batchSize).build();
+    }
+
+    /**
+     * The final record of a generation: the ciphertext ids not streamed before (all of them when not
+     * streamed), why it ended, and the token counts; {@code chunk} is its number among the request's records.
+     */
+    static InferenceResponse generated(InferenceRequest r, List<Long> tokenIds, int chunk, int generatedTokens, FinishReason reason,
+            long queuedMs, long inferenceMs, int batchSize, long nowMillis) {
+        return base(r, nowMillis).setStatus(ResponseStatus.OK).setTokenIds(tokenIds).setFinishReason(reason)
+                .setPromptTokens(r.getTokenIds().size()).setGeneratedTokens(generatedTokens).setChunk(chunk).setFinalChunk(true)
+                .setQueuedMs(queuedMs).setInferenceMs(inferenceMs).setBatchSize(batchSize).build();
+    }
+
+    /** A chunk of a streamed generation: the ids generated since the previous chunk; not final, no finish reason. */
+    static InferenceResponse chunk(InferenceRequest r, List<Long> tokenIds, int chunk, int generatedSoFar, long nowMillis) {
+        return base(r, nowMillis).setStatus(ResponseStatus.OK).setTokenIds(tokenIds).setPromptTokens(r.getTokenIds().size())
+                .setGeneratedTokens(generatedSoFar).setChunk(chunk).setFinalChunk(false).build();
+    }
+
+    /** An ERROR answer to a request of a generate model: also its finish reason says so. */
+    static InferenceResponse generationError(InferenceRequest r, String reason, long nowMillis) {
+        return generationError(r, reason, 0, nowMillis);
+    }
+
+    /** An ERROR final record of a generation that may have streamed {@code chunk} chunks before. */
+    static InferenceResponse generationError(InferenceRequest r, String reason, int chunk, long nowMillis) {
+        return InferenceResponse.newBuilder(error(r, reason, nowMillis)).setFinishReason(FinishReason.ERROR)
+                .setPromptTokens(r.getTokenIds().size()).setChunk(chunk).build();
     }
 
     /**

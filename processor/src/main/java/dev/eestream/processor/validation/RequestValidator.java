@@ -2,7 +2,8 @@ package dev.eestream.processor.validation;
 
 import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.runtime.model.ModelManifest;
-import dev.eestream.runtime.session.ModelSession;
+import dev.eestream.runtime.model.Task;
+import dev.eestream.schemas.GenerationParams;
 import dev.eestream.schemas.InferenceRequest;
 import java.util.List;
 import java.util.Optional;
@@ -43,16 +44,26 @@ public final class RequestValidator {
         if (attributeChars > MAX_ATTRIBUTES_CHARS) {
             return Optional.of("attributes of " + attributeChars + " characters exceed the limit of " + MAX_ATTRIBUTES_CHARS);
         }
-        Optional<ModelSession> model = models.model(r.getModelId());
+        Optional<ModelManifest> model = models.manifest(r.getModelId());
         if (model.isEmpty()) {
             return Optional.of("unknown model '" + abbreviate(r.getModelId()) + "'");
         }
-        ModelManifest m = model.get().manifest();
+        ModelManifest m = model.get();
         List<Long> ids = r.getTokenIds();
         if (ids.isEmpty()) {
             return Optional.of("empty token sequence");
         }
-        if (ids.size() > m.maxSequenceLength()) {
+        if (m.taskKind() == Task.GENERATE) {
+            // Prompt and generated ids share the context: a prompt that fills it leaves room for nothing.
+            if (ids.size() >= m.maxSequenceLength()) {
+                return Optional.of("prompt of " + ids.size() + " tokens leaves no room to generate: model '" + m.modelId()
+                        + "' has a context length of " + m.maxSequenceLength() + " tokens (prompt and generated)");
+            }
+            Optional<String> params = generationProblem(r.getGeneration(), m);
+            if (params.isPresent()) {
+                return params;
+            }
+        } else if (ids.size() > m.maxSequenceLength()) {
             return Optional.of("sequence of " + ids.size() + " tokens exceeds the maximum of " + m.maxSequenceLength()
                     + " for model '" + m.modelId() + "'");
         }
@@ -60,6 +71,31 @@ public final class RequestValidator {
             long id = ids.get(i);
             if (id < 0 || id >= m.vocabSize()) {
                 return Optional.of("token id " + id + " at position " + i + " is outside the vocabulary [0, " + m.vocabSize() + ")");
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Generation parameters a generate model cannot honour; none (the defaults) are fine. */
+    private static Optional<String> generationProblem(GenerationParams p, ModelManifest m) {
+        if (p == null) {
+            return Optional.empty();
+        }
+        if (p.getMaxNewTokens() < 1) {
+            return Optional.of("maxNewTokens must be at least 1, got " + p.getMaxNewTokens());
+        }
+        if (!(p.getTemperature() >= 0f) || Float.isInfinite(p.getTemperature())) {
+            return Optional.of("temperature must be 0 (greedy) or a positive number, got " + p.getTemperature());
+        }
+        if (!(p.getTopP() > 0f && p.getTopP() <= 1f)) {
+            return Optional.of("topP must be in (0, 1], got " + p.getTopP());
+        }
+        if (p.getTopK() < 0) {
+            return Optional.of("topK must be 0 (off) or positive, got " + p.getTopK());
+        }
+        for (long id : p.getStopTokenIds()) {
+            if (id < 0 || id >= m.vocabSize()) {
+                return Optional.of("stop token id " + id + " is outside the vocabulary [0, " + m.vocabSize() + ")");
             }
         }
         return Optional.empty();

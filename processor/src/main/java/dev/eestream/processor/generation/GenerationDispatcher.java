@@ -1,0 +1,107 @@
+package dev.eestream.processor.generation;
+
+import dev.eestream.processor.batching.PendingRequest;
+import dev.eestream.processor.batching.PendingStore;
+import dev.eestream.runtime.session.DecoderSession;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/**
+ * A stream task's side of generation: hands the task's waiting requests of a generate model to the
+ * {@link GenerationEngine} as slots free up, cuts streamed generations into chunks, and collects the
+ * outcomes, for the task to forward on the stream thread. Used by the stream thread only (outcomes
+ * arrive through a concurrent queue).
+ */
+public final class GenerationDispatcher {
+    /** What the task forwards: a chunk of a streamed generation, or the final record of a generation. */
+    public interface Forwarder {
+        /** {@code tokens} are the new ids since the last chunk; {@code generatedSoFar} counts all of them. */
+        void chunk(PendingRequest request, int chunk, List<Long> tokens, int generatedSoFar);
+
+        /** {@code request} tells what was already streamed: its final record holds only the ids not sent yet. */
+        void finished(GenerationOutcome outcome, PendingRequest request);
+    }
+
+    /** A generation of this task: its job, its request as now stored, and when it last sent a chunk. */
+    private static final class Tracked {
+        final GenerationJob job;
+        PendingRequest request;
+        long lastChunkMillis;
+
+        Tracked(GenerationJob job, PendingRequest request, long lastChunkMillis) {
+            this.job = job;
+            this.request = request;
+            this.lastChunkMillis = lastChunkMillis;
+        }
+    }
+
+    private final GenerationEngine engine;
+    private final Queue<GenerationOutcome> finished = new ConcurrentLinkedQueue<>();
+    private final Map<String, Tracked> inFlight = new LinkedHashMap<>();
+
+    public GenerationDispatcher(GenerationEngine engine) {
+        this.engine = engine;
+    }
+
+    /** Starts as many of the model's oldest waiting requests as the engine has room for; returns how many. */
+    public int admit(DecoderSession session, PendingStore pending, long nowMillis) {
+        String model = session.manifest().modelId();
+        int free = Math.min(engine.freeSlots(model), pending.count(model));
+        if (free == 0) {
+            return 0;
+        }
+        List<PendingRequest> taken = pending.takeOldest(model, free);
+        for (PendingRequest p : taken) {
+            GenerationJob job = new GenerationJob(p, DecodingParams.of(p.request()), nowMillis, finished::add);
+            inFlight.put(p.storeKey(), new Tracked(job, p, nowMillis));
+            engine.submit(session, job);
+        }
+        return taken.size();
+    }
+
+    /**
+     * For each streamed generation whose interval has passed and that has new ids, forwards them as
+     * its next chunk and records in the store, in the same transaction, how many ids and chunks are
+     * sent. Ids a regeneration after a crash produces again are not sent again.
+     */
+    public void streamDue(long nowMillis, PendingStore pending, Forwarder forward) {
+        long interval = engine.policy().streamInterval().toMillis();
+        for (Tracked t : inFlight.values()) {
+            if (!t.job.params().stream() || nowMillis - t.lastChunkMillis < interval) {
+                continue;
+            }
+            List<Long> progress = t.job.progress();
+            int sent = t.request.sentTokens();
+            if (progress.size() <= sent) {
+                continue;
+            }
+            forward.chunk(t.request, t.request.sentChunks(), progress.subList(sent, progress.size()), progress.size());
+            t.request = pending.streamed(t.request, progress.size(), t.request.sentChunks() + 1);
+            t.lastChunkMillis = nowMillis;
+        }
+    }
+
+    /** Hands each finished generation to {@code forward}, in the order they finished. */
+    public void drain(Forwarder forward) {
+        GenerationOutcome o;
+        while ((o = finished.poll()) != null) {
+            Tracked t = inFlight.remove(o.request().storeKey());
+            if (t != null) {
+                forward.finished(o, t.request);
+            }
+        }
+    }
+
+    /**
+     * The task is closing: its generations stop at the next step and nothing more is forwarded. Their
+     * requests are still in the state store, so the task's next owner generates them again.
+     */
+    public void cancelAll() {
+        inFlight.values().forEach(t -> t.job.cancel());
+        inFlight.clear();
+        finished.clear();
+    }
+}

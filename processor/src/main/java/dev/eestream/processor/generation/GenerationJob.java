@@ -1,0 +1,62 @@
+package dev.eestream.processor.generation;
+
+import dev.eestream.processor.batching.PendingRequest;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * A request handed from a stream task to a model's {@link DecodeLoop}: its outcome goes to
+ * {@code sink}. The task cancels it when it loses the request's partition; the request stays in the
+ * state store, so the next owner generates it again.
+ */
+public final class GenerationJob {
+    private final PendingRequest request;
+    private final DecodingParams params;
+    private final Consumer<GenerationOutcome> sink;
+    private final long admittedMillis;
+    private final AtomicBoolean cancelled = new AtomicBoolean();
+    /** The ids generated so far, published after each step for a streamed generation. */
+    private volatile List<Long> progress = List.of();
+
+    /** {@code admittedMillis}: when the stream task handed it over, on the task's clock. */
+    public GenerationJob(PendingRequest request, DecodingParams params, long admittedMillis, Consumer<GenerationOutcome> sink) {
+        this.request = request;
+        this.admittedMillis = admittedMillis;
+        this.params = params;
+        this.sink = sink;
+    }
+
+    public PendingRequest request() {
+        return request;
+    }
+
+    public DecodingParams params() {
+        return params;
+    }
+
+    public long admittedMillis() {
+        return admittedMillis;
+    }
+
+    public void cancel() {
+        cancelled.set(true);
+    }
+
+    public boolean cancelled() {
+        return cancelled.get();
+    }
+
+    /** The ids generated so far (streamed generations only; empty otherwise). */
+    public List<Long> progress() {
+        return progress;
+    }
+
+    void publish(List<Long> generatedSoFar) {
+        progress = List.copyOf(generatedSoFar);
+    }
+
+    void complete(GenerationOutcome outcome) {
+        sink.accept(outcome);
+    }
+}
