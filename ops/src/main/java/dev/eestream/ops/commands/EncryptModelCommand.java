@@ -49,8 +49,7 @@ public final class EncryptModelCommand implements Callable<Integer> {
 
     @Option(names = "--task", required = true, paramLabel = "TASK",
             description = "classify (zero-shot scores over --labels), embed (sentence embedding) or generate (a decoder in the "
-                    + "optimum text-generation-with-past layout: logits permuted by the vocabulary permutation, KV cache kept; "
-                    + "no processor serves generate models yet).")
+                    + "optimum text-generation-with-past layout: logits permuted by the vocabulary permutation, KV cache kept).")
     String task;
 
     @Option(names = "--labels", paramLabel = "\"a,b,c\"", description = "Comma-separated label texts (classify).")
