@@ -66,9 +66,10 @@ public final class ConsumeCommand implements Callable<Integer> {
         PrintWriter out = output == null ? spec.commandLine().getOut()
                 : new PrintWriter(Files.newBufferedWriter(output, StandardCharsets.UTF_8));
         long count = 0;
-        long idleSince = System.nanoTime();
         try (DecryptingConsumer consumer = new DecryptingConsumer(config, topic, fromBeginning, decryptor)) {
             Runtime.getRuntime().addShutdownHook(new Thread(consumer::wakeup));
+            // Idle from here: connecting (TLS, SASL) and finding the partitions is not idleness.
+            long idleSince = System.nanoTime();
             while (maxRecords == null || count < maxRecords) {
                 List<DecryptedResult> batch;
                 try {

@@ -226,7 +226,7 @@ class TransportSecurityTest {
         ChildProcessor.Finished consume = ChildProcessor.run(VERBOSE_LOGGING, Map.of(PASSPHRASE_VARIABLE, passphrase),
                 List.of("consume", "--client-config", clientConfig.toString(), "--key", keyFile.toString(),
                         "--passphrase-env", PASSPHRASE_VARIABLE, "--models", clientDir.toString(),
-                        "--topic", Topics.REPLIES_NAME, "--from-beginning", "--idle-timeout-ms", "5000"), 180);
+                        "--topic", Topics.REPLIES_NAME, "--from-beginning", "--idle-timeout-ms", "15000"), 180);
         assertEquals(0, consume.exit(), consume.output());
         String first = documents.keySet().iterator().next();
         assertTrue(consume.output().contains("\"label\":\"" + expectedLabels.get(first) + "\""), consume.output());
