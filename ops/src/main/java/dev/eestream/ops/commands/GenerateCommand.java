@@ -7,6 +7,7 @@ import dev.eestream.client.producer.GenerationOptions;
 import dev.eestream.client.producer.InferenceErrorException;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.ops.support.ConnectionOptions;
+import dev.eestream.ops.support.GenerationFlags;
 import dev.eestream.ops.support.KeyOptions;
 import dev.eestream.runtime.EeException;
 import java.io.PrintWriter;
@@ -46,21 +47,8 @@ public final class GenerateCommand implements Callable<Integer> {
             description = "The text to continue; \"\" starts from the model's BOS token alone.")
     String prompt;
 
-    @Option(names = "--max-new-tokens", defaultValue = "64", paramLabel = "N", description = "Most tokens to generate (default: ${DEFAULT-VALUE}).")
-    int maxNewTokens;
-
-    @Option(names = "--temperature", defaultValue = "0", paramLabel = "T",
-            description = "0: greedy, the plaintext model's argmax; above 0: sampling (default: ${DEFAULT-VALUE}).")
-    float temperature;
-
-    @Option(names = "--top-p", defaultValue = "1", paramLabel = "P", description = "Nucleus sampling; 1: off (default: ${DEFAULT-VALUE}).")
-    float topP;
-
-    @Option(names = "--top-k", defaultValue = "0", paramLabel = "K", description = "Sample among the K most likely tokens; 0: off (default: ${DEFAULT-VALUE}).")
-    int topK;
-
-    @Option(names = "--seed", paramLabel = "S", description = "Seed of the sampler, for repeatable samples (default: the processor derives one).")
-    Long seed;
+    @Mixin
+    GenerationFlags decoding;
 
     @Option(names = "--stream", description = "Print the text while it is generated.")
     boolean stream;
@@ -74,7 +62,7 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        GenerationOptions options = options();
+        GenerationOptions options = decoding.options(stream);
         ClientProfile p = ClientProfiles.forModel(modelId, profile, models);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -102,21 +90,8 @@ public final class GenerateCommand implements Callable<Integer> {
         return 0;
     }
 
-    private GenerationOptions options() {
-        GenerationOptions.Builder b = GenerationOptions.builder().maxNewTokens(maxNewTokens).temperature(temperature).topP(topP)
-                .topK(topK).stream(stream);
-        if (seed != null) {
-            b.seed(seed);
-        }
-        try {
-            return b.build();
-        } catch (IllegalArgumentException e) {
-            throw new EeException(e.getMessage().replace("maxNewTokens", "--max-new-tokens").replace("topP", "--top-p")
-                    .replace("topK", "--top-k").replace("temperature", "--temperature"));
-        }
-    }
-
-    private static RuntimeException userError(Throwable cause) {
+    /** An answer's failure as a one-line error. */
+    static RuntimeException userError(Throwable cause) {
         if (cause instanceof InferenceErrorException || cause instanceof EeException) {
             return new EeException(cause.getMessage(), cause);
         }

@@ -10,6 +10,8 @@ import dev.eestream.client.producer.EncryptedInferenceClient;
 import dev.eestream.client.producer.GenerationOptions;
 import dev.eestream.client.producer.InferenceErrorException;
 import dev.eestream.client.producer.PromptIds;
+import dev.eestream.core.chat.ChatMessage;
+import dev.eestream.core.chat.ChatTemplate;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.KeyFiles;
 import dev.eestream.core.model.ClientProfile;
@@ -23,11 +25,11 @@ import dev.eestream.ops.EestreamCli;
 import dev.eestream.ops.local.LocalMode;
 import dev.eestream.runtime.model.Task;
 import dev.eestream.runtime.session.DecoderSession;
-import dev.eestream.runtime.session.Generation;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -47,7 +49,8 @@ import picocli.CommandLine;
  * The client side of generation through a real broker, registry and processor (local mode): a decoder with
  * random weights and a word-level tokenizer written here, encrypted with {@code encrypt-model --task generate
  * --tokenizer-config}; the Java client's {@code generate} (whole and streamed) and the {@code generate} command
- * give exactly the text of the plaintext model's greedy continuation, decoded by the plaintext tokenizer.
+ * give exactly the text of the plaintext model's greedy continuation, decoded by the plaintext tokenizer; so do the
+ * client's {@code chat} and the {@code chat} command (two turns, the history kept) on the template's rendering.
  */
 @Tag("integration")
 class ClientGenerationIntegrationTest {
@@ -81,12 +84,18 @@ class ClientGenerationIntegrationTest {
         assertEquals(Boolean.TRUE, profile.generation().addBosToken());
 
         List<String> prompts = List.of("w3 w17 w9", "w40", "w5 w5 w5 w61 w12 w33", "w20 w21 w22 w23", "", "w7 w8");
-        Map<String, String> expected = plaintextContinuations(source, TokenizerJson.read(tokenizerFile), profile, prompts);
-
-        try (LocalMode local = LocalMode.start(new LocalMode.Options(0, 0, models, work.resolve("data"),
+        Map<String, String> expected = new LinkedHashMap<>();
+        ModelTransformer.Result plain = ModelTransformer.transform(source, TransformSpec.builder(Task.GENERATE).modelId("plain").build());
+        try (DecoderSession session = DecoderSession.open(plain.modelBytes(), plain.manifest());
+             PrivateTokenizer tok = PrivateTokenizer.open(TokenizerJson.read(tokenizerFile), null, VOCAB, CONTEXT);
+             LocalMode local = LocalMode.start(new LocalMode.Options(0, 0, models, work.resolve("data"),
                 Map.of("generate.stream.interval.ms", "1")));
              EncryptedInferenceClient client = EncryptedInferenceClient.builder().bootstrapServers(local.bootstrapServers())
                      .properties(local.clientProperties()).key(key).profile(profile).timeout(Duration.ofSeconds(120)).build()) {
+            for (String p : prompts) {
+                expected.put(p, continuation(session, tok, PromptIds.prompt(tok.encodePlain(p), profile.generation())));
+            }
+            System.out.println("plaintext continuations: " + expected);
             GenerationOptions greedy = GenerationOptions.builder().maxNewTokens(NEW_TOKENS).build();
 
             // (a) several prompts at once, whole answers
@@ -138,6 +147,30 @@ class ClientGenerationIntegrationTest {
             assertEquals(1, bad.err().lines().count(), bad.err());
             assertTrue(bad.err().contains("--top-p must be in (0, 1]"), bad.err());
 
+            // chat: the conversation rendered by the profile's template (which adds no BOS), in the library and the command
+            ChatTemplate template = new ChatTemplate(profile.generation().chatTemplate(), "<s>", "</s>", Clock.systemUTC());
+            List<ChatMessage> conversation = List.of(ChatMessage.user("w3 w17 w9"));
+            String chatReply = continuation(session, tok, tok.encodePlain(template.render(conversation, true)));
+            assertEquals(chatReply, client.chat(conversation, greedy).get(120, TimeUnit.SECONDS).text());
+            List<ChatMessage> history = new ArrayList<>(List.of(ChatMessage.user("w20 w21")));
+            String first = continuation(session, tok, tok.encodePlain(template.render(history, true)));
+            history.add(ChatMessage.assistant(first));
+            history.add(ChatMessage.user("w7 w44"));
+            String second = continuation(session, tok, tok.encodePlain(template.render(history, true)));
+            java.io.InputStream stdin = System.in;
+            Run chat;
+            try {
+                System.setIn(new java.io.ByteArrayInputStream("w20 w21\n\nw7 w44\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                chat = cli("chat", "--bootstrap", local.bootstrapServers(), "--registry", local.registryUrl(), "--key",
+                        keyFile.toString(), "--model-id", MODEL, "--models", models.toString(), "--max-new-tokens",
+                        Integer.toString(NEW_TOKENS));
+            } finally {
+                System.setIn(stdin);
+            }
+            assertEquals(0, chat.exit(), chat.err());
+            System.out.println("chat command's replies: " + chat.out().replace("\n", " | "));
+            assertEquals(first + "\n" + second + "\n", chat.out(), "each reply streamed on its own line, the history kept");
+
             // (d) a prompt that fills the context: the processor's reason
             String tooLong = String.join(" ", java.util.Collections.nCopies(CONTEXT + 6, "w9"));
             ExecutionException e = assertThrows(ExecutionException.class, () -> client.generate(tooLong, greedy).get(120, TimeUnit.SECONDS));
@@ -146,25 +179,13 @@ class ClientGenerationIntegrationTest {
         }
     }
 
-    /** The plaintext model's greedy continuation of each prompt, as text of the plaintext tokenizer. */
-    private static Map<String, String> plaintextContinuations(ai.onnx.proto.OnnxMl.ModelProto source, TokenizerJson tokenizer,
-            ClientProfile profile, List<String> prompts) throws Exception {
-        ModelTransformer.Result plain = ModelTransformer.transform(source, TransformSpec.builder(Task.GENERATE).modelId("plain").build());
-        Map<String, String> out = new LinkedHashMap<>();
-        try (DecoderSession session = DecoderSession.open(plain.modelBytes(), plain.manifest());
-             PrivateTokenizer tok = PrivateTokenizer.open(tokenizer, null, VOCAB, CONTEXT)) {
-            for (String p : prompts) {
-                long[] ids = PromptIds.prompt(tok.encodePlain(p), profile.generation());
-                Generation g = session.greedy(ids, NEW_TOKENS, Set.of(EOS));
-                long[] text = g.ids();
-                if (text.length > 0 && text[text.length - 1] == EOS) {
-                    text = Arrays.copyOf(text, text.length - 1);
-                }
-                out.put(p, tok.decodePlain(text));
-            }
+    /** The plaintext model's greedy continuation of plaintext prompt ids, as the plaintext tokenizer's text. */
+    private static String continuation(DecoderSession session, PrivateTokenizer tok, long[] promptIds) {
+        long[] ids = session.greedy(promptIds, NEW_TOKENS, Set.of(EOS)).ids();
+        if (ids.length > 0 && ids[ids.length - 1] == EOS) {
+            ids = Arrays.copyOf(ids, ids.length - 1);
         }
-        System.out.println("plaintext continuations: " + out);
-        return out;
+        return tok.decodePlain(ids);
     }
 
     /** Words w3…w63, with [UNK], <s> and </s> (special) below them; whitespace-split, no decoder (words join with spaces). */
