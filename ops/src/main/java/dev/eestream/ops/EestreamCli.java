@@ -3,6 +3,7 @@ package dev.eestream.ops;
 import dev.eestream.ops.commands.BenchmarkEeCommand;
 import dev.eestream.ops.commands.BenchmarkGenerateCommand;
 import dev.eestream.ops.commands.BenchmarkPipelineCommand;
+import dev.eestream.ops.commands.ChatCommand;
 import dev.eestream.ops.commands.ClassifyCommand;
 import dev.eestream.ops.commands.ConsumeCommand;
 import dev.eestream.ops.commands.DecryptCommand;
@@ -10,6 +11,7 @@ import dev.eestream.ops.commands.DecryptStreamCommand;
 import dev.eestream.ops.commands.DemoCommand;
 import dev.eestream.ops.commands.EncryptCommand;
 import dev.eestream.ops.commands.EncryptModelCommand;
+import dev.eestream.ops.commands.GenerateCommand;
 import dev.eestream.ops.commands.ExportTokenizerCommand;
 import dev.eestream.ops.commands.KeygenCommand;
 import dev.eestream.ops.commands.LocalCommand;
@@ -24,7 +26,7 @@ import picocli.CommandLine;
         description = "Private AI inference as a Kafka stream: Equivariant-Encryption models on ciphertext token ids.",
         subcommands = {DemoCommand.class, KeygenCommand.class, EncryptCommand.class, DecryptCommand.class,
             ExportTokenizerCommand.class, EncryptModelCommand.class, LocalCommand.class, ProcessorCommand.class,
-            ClassifyCommand.class, ConsumeCommand.class, DecryptStreamCommand.class, BenchmarkEeCommand.class,
+            ClassifyCommand.class, GenerateCommand.class, ChatCommand.class, ConsumeCommand.class, DecryptStreamCommand.class, BenchmarkEeCommand.class,
             BenchmarkGenerateCommand.class, BenchmarkPipelineCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Keys and key-derived files stay on the trusted side; model directories go to the server.",

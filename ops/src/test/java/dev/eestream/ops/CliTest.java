@@ -323,6 +323,32 @@ class CliTest {
         }
     }
 
+    /** Refusals that need no broker: settings the processor would refuse, a missing profile. */
+    @Test
+    void generateRefusesBadSettingsInOneLineBeforeConnecting() throws Exception {
+        Path key = keygen("k");
+        String[] base = {"generate", "--bootstrap", "127.0.0.1:1", "--registry", "http://127.0.0.1:1", "--key", key.toString(),
+            "--model-id", "tiny-chat", "--models", dir.toString(), "--prompt", "w3"};
+        assertGenerateRefused("--max-new-tokens must be at least 1", base, "--max-new-tokens", "0");
+        assertGenerateRefused("--temperature must be 0 (greedy) or a positive number", base, "--temperature", "-1");
+        assertGenerateRefused("--top-p must be in (0, 1]", base, "--top-p", "1.5");
+        assertGenerateRefused("--top-k must be 0 (off) or positive", base, "--top-k", "-2");
+        assertGenerateRefused("no client profile for model 'tiny-chat'", base);
+        Run typo = run("generate", "--prompt", "w3", "--max-new-tokens", "many");
+        assertEquals(2, typo.exit(), typo.err());
+        assertTrue(typo.err().contains("--max-new-tokens"), typo.err());
+    }
+
+    private static void assertGenerateRefused(String why, String[] base, String... extra) {
+        List<String> args = new ArrayList<>(List.of(base));
+        args.addAll(List.of(extra));
+        Run r = run(args.toArray(String[]::new));
+        assertEquals(EestreamCli.EXIT_USER_ERROR, r.exit(), String.join(" ", args) + " -> " + r.out() + r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().contains(why), "expected '" + why + "' in: " + r.err());
+        assertEquals("", r.out(), "nothing on stdout");
+    }
+
     private static void assertRefused(String why, String... args) {
         Run r = run(args);
         assertEquals(EestreamCli.EXIT_USER_ERROR, r.exit(), String.join(" ", args) + " -> " + r.out() + r.err());

@@ -6,7 +6,7 @@ import java.util.Map;
 
 /** A response decrypted on the trusted side. */
 public sealed interface DecryptedResult permits DecryptedResult.Classification, DecryptedResult.Embedding,
-        DecryptedResult.Tokens, DecryptedResult.Failure {
+        DecryptedResult.Tokens, DecryptedResult.Generation, DecryptedResult.Failure {
 
     String requestId();
 
@@ -61,6 +61,48 @@ public sealed interface DecryptedResult permits DecryptedResult.Classification, 
             }
             o.add("tokenIds", ids);
             o.addProperty("text", text);
+            timings.addTo(o);
+            return o;
+        }
+    }
+
+    /**
+     * A finished generation, assembled from its chunks in order and decrypted.
+     *
+     * @param text            the generated text; a final stop token is not part of it
+     * @param tokenIds        every generated plaintext id, a final stop id included
+     * @param finishReason    STOP, LENGTH or DEADLINE
+     * @param timings         the processor's timings, from the final record
+     * @param firstTokensMs   from sending the request to the first record with tokens, on the client's clock
+     * @param totalMs         from sending the request to the final record, on the client's clock
+     */
+    record Generation(String requestId, String modelId, String text, long[] tokenIds, String finishReason, int promptTokens,
+            int generatedTokens, Map<String, String> attributes, Timings timings, long firstTokensMs, long totalMs)
+            implements DecryptedResult {
+        public Generation {
+            tokenIds = tokenIds.clone();
+            attributes = Map.copyOf(attributes);
+        }
+
+        @Override
+        public long[] tokenIds() {
+            return tokenIds.clone();
+        }
+
+        @Override
+        public JsonObject toJson() {
+            JsonObject o = base(this, "OK");
+            o.addProperty("text", text);
+            JsonArray ids = new JsonArray();
+            for (long id : tokenIds) {
+                ids.add(id);
+            }
+            o.add("tokenIds", ids);
+            o.addProperty("finishReason", finishReason);
+            o.addProperty("promptTokens", promptTokens);
+            o.addProperty("generatedTokens", generatedTokens);
+            o.addProperty("firstTokensMs", firstTokensMs);
+            o.addProperty("totalMs", totalMs);
             timings.addTo(o);
             return o;
         }

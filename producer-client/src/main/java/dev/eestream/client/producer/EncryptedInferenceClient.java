@@ -1,14 +1,20 @@
 package dev.eestream.client.producer;
 
 import dev.eestream.client.consumer.DecryptedResult;
+import dev.eestream.client.consumer.GenerationAssembler;
 import dev.eestream.client.consumer.ResponseDecryptor;
+import dev.eestream.core.chat.ChatMessage;
+import dev.eestream.core.chat.ChatTemplate;
 import dev.eestream.core.key.EeKey;
+import dev.eestream.core.key.Permutation;
 import dev.eestream.core.model.BundledModel;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
+import dev.eestream.core.tokenizer.TokenDecoder;
 import dev.eestream.core.tokenizer.TokenizerJson;
 import dev.eestream.runtime.EeException;
 import dev.eestream.runtime.model.Task;
+import dev.eestream.schemas.GenerationParams;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.topics.Topic;
@@ -21,6 +27,7 @@ import io.micrometer.core.instrument.Timer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -28,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -35,6 +43,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -65,6 +74,7 @@ public final class EncryptedInferenceClient implements AutoCloseable {
 
     private final ClientProfile profile;
     private final PrivateTokenizer tokenizer;
+    private final Permutation vocab;
     private final ResponseDecryptor decryptor;
     private final KafkaProducer<String, InferenceRequest> producer;
     private final KafkaConsumer<String, InferenceResponse> consumer;
@@ -72,7 +82,7 @@ public final class EncryptedInferenceClient implements AutoCloseable {
     private final Topic<InferenceResponse> replyTopic;
     private final Duration timeout;
     private final int maxInFlight;
-    private final Map<String, CompletableFuture<DecryptedResult>> pending = new ConcurrentHashMap<>();
+    private final Map<String, PendingReply> pending = new ConcurrentHashMap<>();
     private final Thread poller;
     private final Counter sentCounter;
     private final Counter okCounter;
@@ -88,8 +98,12 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         this.timeout = b.timeout;
         this.maxInFlight = b.maxInFlight;
         TokenizerJson tokenizerJson = b.tokenizer != null ? b.tokenizer : tokenizerOf(profile);
-        this.tokenizer = PrivateTokenizer.open(tokenizerJson, b.key, profile.vocabSize(),
-                Math.min(profile.maxSequenceLength(), Optional.ofNullable(tokenizerJson.truncationLength()).orElse(profile.maxSequenceLength())));
+        // A generation prompt cut short would be continued from the wrong place: cut only at the context
+        // length, which the processor then refuses with its reason.
+        int maxLength = Task.parse(profile.task()) == Task.GENERATE ? profile.maxSequenceLength()
+                : Math.min(profile.maxSequenceLength(), Optional.ofNullable(tokenizerJson.truncationLength()).orElse(profile.maxSequenceLength()));
+        this.tokenizer = PrivateTokenizer.open(tokenizerJson, b.key, profile.vocabSize(), maxLength);
+        this.vocab = b.key.vocabPermutation(profile.vocabSize());
         this.decryptor = new ResponseDecryptor(b.key, profile);
         MeterRegistry meters = b.meterRegistry;
         this.sentCounter = Counter.builder("eestream.client.requests.sent").tag("model", profile.modelId()).register(meters);
@@ -164,18 +178,101 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         if (closed) {
             return CompletableFuture.failedFuture(new IllegalStateException("client is closed"));
         }
-        String requestId = UUID.randomUUID().toString();
-        long[] ids = tokenizer.encrypt(document.text());
-        List<Long> boxed = new ArrayList<>(ids.length);
-        for (long id : ids) {
-            boxed.add(id);
-        }
         Map<String, String> attributes = new HashMap<>(document.attributes());
         attributes.put("id", document.id());
-        InferenceRequest request = InferenceRequest.newBuilder().setRequestId(requestId).setModelId(profile.modelId())
-                .setTokenIds(boxed).setReplyTopic(replyTopic.name()).setCreatedAt(Instant.now()).setAttributes(attributes).build();
         CompletableFuture<DecryptedResult> future = new CompletableFuture<>();
-        pending.put(requestId, future);
+        return submit(UUID.randomUUID().toString(), tokenizer.encrypt(document.text()), attributes, null, future,
+                new SingleReply(future));
+    }
+
+    /**
+     * Generates a continuation of {@code prompt}; completes with its text once the final record is in. The prompt
+     * gets a BOS in front when the profile's tokenizer config asks for one; an empty prompt is the BOS alone.
+     * Completes exceptionally with {@link InferenceErrorException} for an ERROR answer (a prompt that fills the
+     * context, say) and with a {@link TimeoutException} when the whole generation takes longer than the timeout.
+     */
+    public CompletableFuture<DecryptedResult.Generation> generate(String prompt, GenerationOptions options) {
+        return generate(prompt, options, null);
+    }
+
+    /**
+     * Generates as {@link #generate(String, GenerationOptions)}, handing {@code onTextDelta} the text of the tokens
+     * as they arrive (from the client's reply thread; never half a character, never the final stop token). Their
+     * concatenation is the result's text. Ask for {@link GenerationOptions#stream()} to get the text in chunks while
+     * it is generated; without it, the whole text arrives at once. A listener that throws fails the generation.
+     */
+    public CompletableFuture<DecryptedResult.Generation> generate(String prompt, GenerationOptions options,
+            Consumer<String> onTextDelta) {
+        requireTask(Task.GENERATE);
+        Objects.requireNonNull(prompt, "prompt");
+        return startGeneration(PromptIds.prompt(tokenizer.encodePlain(prompt), profile.generation()), options, onTextDelta);
+    }
+
+    /**
+     * Generates the assistant's reply to a conversation, rendered with the model's chat template (with the
+     * generation prompt that opens the reply). The template places any BOS itself, as transformers'
+     * {@code apply_chat_template} does.
+     */
+    public CompletableFuture<DecryptedResult.Generation> chat(List<ChatMessage> messages, GenerationOptions options) {
+        return chat(messages, options, null);
+    }
+
+    /** {@link #chat(List, GenerationOptions)}, streaming text to {@code onTextDelta} as it arrives. */
+    public CompletableFuture<DecryptedResult.Generation> chat(List<ChatMessage> messages, GenerationOptions options,
+            Consumer<String> onTextDelta) {
+        requireTask(Task.GENERATE);
+        ClientProfile.Generation g = profile.generation();
+        if (g == null || g.chatTemplate() == null) {
+            throw new EeException("model '" + profile.modelId() + "' has no chat template in its profile"
+                    + " (encrypt-model --tokenizer-config with a chat_template gives it one)");
+        }
+        String rendered = new ChatTemplate(g.chatTemplate(), g.bosToken(), g.eosToken(), Clock.systemDefaultZone())
+                .render(List.copyOf(messages), true);
+        long[] ids = tokenizer.encodePlain(rendered);
+        if (ids.length == 0) {
+            throw new EeException("the chat template rendered the conversation to no tokens");
+        }
+        return startGeneration(ids, options, onTextDelta);
+    }
+
+    private CompletableFuture<DecryptedResult.Generation> startGeneration(long[] plainPrompt, GenerationOptions options,
+            Consumer<String> onTextDelta) {
+        Objects.requireNonNull(options, "options");
+        if (closed) {
+            return CompletableFuture.failedFuture(new IllegalStateException("client is closed"));
+        }
+        List<Long> extraStops = new ArrayList<>(options.stopTokenIds());
+        for (String stop : options.stopStrings()) {
+            extraStops.add(PromptIds.stopStringId(stop, tokenizer.encodePlain(stop), profile.generation()));
+        }
+        Set<Long> plainStops = PromptIds.stops(profile.generation(), extraStops, vocab.size());
+        List<Long> cipherStops = new ArrayList<>(plainStops.size());
+        plainStops.forEach(id -> cipherStops.add((long) vocab.apply(id.intValue())));
+        long[] cipherPrompt = new long[plainPrompt.length];
+        for (int i = 0; i < plainPrompt.length; i++) {
+            cipherPrompt[i] = vocab.apply((int) plainPrompt[i]);
+        }
+        GenerationParams params = GenerationParams.newBuilder().setMaxNewTokens(options.maxNewTokens())
+                .setTemperature(options.temperature()).setTopP(options.topP()).setTopK(options.topK())
+                .setSeed(options.seed().orElse(null)).setStopTokenIds(cipherStops).setStream(options.stream()).build();
+        String requestId = UUID.randomUUID().toString();
+        CompletableFuture<DecryptedResult.Generation> future = new CompletableFuture<>();
+        TokenDecoder decoder = tokenizer::decodePlain;
+        GenerationAssembler assembler = new GenerationAssembler(requestId, vocab, decoder, plainStops, onTextDelta, System.nanoTime());
+        return submit(requestId, cipherPrompt, Map.of(), params, future, new GenerationReply(assembler, future));
+    }
+
+    /** Registers the reply handler, sends the request and arms the timeout. */
+    private <T> CompletableFuture<T> submit(String requestId, long[] cipherIds, Map<String, String> attributes,
+            GenerationParams generation, CompletableFuture<T> future, PendingReply reply) {
+        List<Long> boxed = new ArrayList<>(cipherIds.length);
+        for (long id : cipherIds) {
+            boxed.add(id);
+        }
+        InferenceRequest request = InferenceRequest.newBuilder().setRequestId(requestId).setModelId(profile.modelId())
+                .setTokenIds(boxed).setReplyTopic(replyTopic.name()).setCreatedAt(Instant.now()).setAttributes(attributes)
+                .setGeneration(generation).build();
+        pending.put(requestId, reply);
         long sentAt = System.nanoTime();
         future.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((r, e) -> {
             pending.remove(requestId);
@@ -196,6 +293,65 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         });
         return future.exceptionallyCompose(e -> CompletableFuture.failedFuture(e instanceof TimeoutException
                 ? new TimeoutException("no answer to request " + requestId + " within " + timeout.toMillis() + " ms") : e));
+    }
+
+    /** What the reply thread does with the records of one request. */
+    private interface PendingReply {
+        /** Takes one record; completes the request's future when it is the last one needed. */
+        void onRecord(InferenceResponse response);
+
+        void fail(Throwable error);
+    }
+
+    /** Classify and embed: one record answers the request. */
+    private final class SingleReply implements PendingReply {
+        private final CompletableFuture<DecryptedResult> future;
+
+        SingleReply(CompletableFuture<DecryptedResult> future) {
+            this.future = future;
+        }
+
+        @Override
+        public void onRecord(InferenceResponse response) {
+            DecryptedResult result = decryptor.decrypt(response);
+            if (result instanceof DecryptedResult.Failure f) {
+                future.completeExceptionally(new InferenceErrorException(f.requestId(), f.error()));
+            } else {
+                future.complete(result);
+            }
+        }
+
+        @Override
+        public void fail(Throwable error) {
+            future.completeExceptionally(error);
+        }
+    }
+
+    /** Generation: numbered chunks, then a final record. */
+    private static final class GenerationReply implements PendingReply {
+        private final GenerationAssembler assembler;
+        private final CompletableFuture<DecryptedResult.Generation> future;
+
+        GenerationReply(GenerationAssembler assembler, CompletableFuture<DecryptedResult.Generation> future) {
+            this.assembler = assembler;
+            this.future = future;
+        }
+
+        @Override
+        public void onRecord(InferenceResponse response) {
+            try {
+                if (assembler.accept(response)) {
+                    future.complete(assembler.result());
+                }
+            } catch (GenerationAssembler.GenerationFailedException e) {
+                future.completeExceptionally(new InferenceErrorException(e.requestId(), e.reason()));
+            }
+        }
+
+        @Override
+        public void fail(Throwable error) {
+            future.completeExceptionally(error);
+        }
     }
 
     /** What a batch run produced. */
@@ -249,19 +405,14 @@ public final class EncryptedInferenceClient implements AutoCloseable {
                     if (response == null) {
                         continue;
                     }
-                    CompletableFuture<DecryptedResult> future = pending.get(response.getRequestId());
-                    if (future == null) {
+                    PendingReply reply = pending.get(response.getRequestId());
+                    if (reply == null) {
                         continue; // another client's answer on a shared reply topic, or one that timed out
                     }
                     try {
-                        DecryptedResult result = decryptor.decrypt(response);
-                        if (result instanceof DecryptedResult.Failure f) {
-                            future.completeExceptionally(new InferenceErrorException(f.requestId(), f.error()));
-                        } else {
-                            future.complete(result);
-                        }
+                        reply.onRecord(response);
                     } catch (RuntimeException e) {
-                        future.completeExceptionally(e);
+                        reply.fail(e);
                     }
                 }
             }
@@ -269,7 +420,7 @@ public final class EncryptedInferenceClient implements AutoCloseable {
             // close() woke us up
         } catch (RuntimeException e) {
             LOG.error("reading answers from {} failed: {}", replyTopic, e.toString());
-            pending.values().forEach(f -> f.completeExceptionally(e));
+            pending.values().forEach(r -> r.fail(e));
         }
     }
 
@@ -293,7 +444,7 @@ public final class EncryptedInferenceClient implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         consumer.close(Duration.ofSeconds(5));
-        pending.values().forEach(f -> f.completeExceptionally(new IllegalStateException("client closed")));
+        pending.values().forEach(r -> r.fail(new IllegalStateException("client closed")));
         tokenizer.close();
     }
 
