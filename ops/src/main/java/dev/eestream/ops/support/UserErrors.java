@@ -19,7 +19,8 @@ public final class UserErrors {
             Map.entry("attentionMaskInput", "name it with --mask-input"),
             Map.entry("idsInput", "name it with --ids-input"),
             Map.entry("maxSequenceLength", "give it with --max-length"),
-            Map.entry("sourceOutput", "name it with --source-output"));
+            Map.entry("sourceOutput", "name it with --source-output"),
+            Map.entry("tokenizerConfig", "encrypt the model again with --tokenizer-config tokenizer_config.json"));
 
     private UserErrors() {
     }

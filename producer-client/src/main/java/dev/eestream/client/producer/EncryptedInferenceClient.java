@@ -223,8 +223,8 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         requireTask(Task.GENERATE);
         ClientProfile.Generation g = profile.generation();
         if (g == null || g.chatTemplate() == null) {
-            throw new EeException("model '" + profile.modelId() + "' has no chat template in its profile"
-                    + " (encrypt-model --tokenizer-config with a chat_template gives it one)");
+            throw EeException.fixedBy("tokenizerConfig", "model '" + profile.modelId() + "' has no chat template in its "
+                    + "profile (the profile takes it from the model's tokenizer_config.json when the model is encrypted)");
         }
         String rendered = new ChatTemplate(g.chatTemplate(), g.bosToken(), g.eosToken(), Clock.systemDefaultZone())
                 .render(List.copyOf(messages), true);

@@ -25,8 +25,8 @@ public final class PromptIds {
         Long bos = generation == null ? null : generation.bosId();
         if (encoded.length == 0) {
             if (bos == null) {
-                throw new EeException("the prompt is empty and the model's profile has no BOS token to start from"
-                        + " (encrypt-model --tokenizer-config gives it one)");
+                throw EeException.fixedBy("tokenizerConfig", "the prompt is empty and the model's profile has no BOS token "
+                        + "to start from (the profile takes it from the model's tokenizer_config.json when the model is encrypted)");
             }
             return new long[] {bos};
         }
