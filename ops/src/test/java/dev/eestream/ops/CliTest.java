@@ -311,6 +311,16 @@ class CliTest {
         Files.writeString(garbage, "this is not a model");
         assertRefused("not an ONNX model", "encrypt-model", "--key", key.toString(), "--model", garbage.toString(),
                 "--tokenizer", tokenizer.toString(), "--task", "embed", "--out", dir.resolve("o3").toString());
+        // An export that keeps its weights beside the .onnx file (models over 2 GB): refused, not half-encrypted.
+        OnnxMl.ModelProto tiny = TinyModels.encoder(3, null);
+        OnnxMl.GraphProto.Builder graph = tiny.getGraph().toBuilder();
+        graph.setInitializer(0, graph.getInitializer(0).toBuilder().clearRawData().clearFloatData()
+                .setDataLocation(OnnxMl.TensorProto.DataLocation.EXTERNAL)
+                .addExternalData(OnnxMl.StringStringEntryProto.newBuilder().setKey("location").setValue("model.onnx_data")));
+        Path external = dir.resolve("external.onnx");
+        Files.write(external, tiny.toBuilder().setGraph(graph).build().toByteArray());
+        assertRefused("keeps its weights in external data files", "encrypt-model", "--key", key.toString(), "--model",
+                external.toString(), "--tokenizer", tokenizer.toString(), "--task", "embed", "--out", dir.resolve("o7").toString());
         assertRefused("needs --labels", "encrypt-model", "--key", key.toString(), "--model", "all-minilm-l6-v2",
                 "--task", "classify", "--out", dir.resolve("o4").toString());
         assertRefused("plaintext basis", "encrypt-model", "--key", key.toString(), "--model", "all-minilm-l6-v2",

@@ -61,6 +61,13 @@ public final class ModelTransformer {
             if (!m.hasGraph() || m.getGraph().getNodeCount() == 0) {
                 throw new EeException(what + " is not an ONNX model (no graph)");
             }
+            // Weights in a separate file would be neither read nor permuted: refuse rather than write a broken model.
+            for (TensorProto t : m.getGraph().getInitializerList()) {
+                if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
+                    throw new EeException(what + " keeps its weights in external data files (initializer '" + t.getName()
+                            + "'); only self-contained models (one .onnx file, under 2 GB) can be encrypted");
+                }
+            }
             return m;
         } catch (InvalidProtocolBufferException e) {
             throw new EeException(what + " is not an ONNX model: " + e.getMessage(), e);
