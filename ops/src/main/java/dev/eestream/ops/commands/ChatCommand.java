@@ -1,6 +1,5 @@
 package dev.eestream.ops.commands;
 
-import dev.eestream.client.consumer.ClientProfiles;
 import dev.eestream.client.consumer.DecryptedResult;
 import dev.eestream.client.producer.EncryptedInferenceClient;
 import dev.eestream.client.producer.GenerationOptions;
@@ -9,26 +8,27 @@ import dev.eestream.core.model.ClientProfile;
 import dev.eestream.ops.support.ConnectionOptions;
 import dev.eestream.ops.support.GenerationFlags;
 import dev.eestream.ops.support.KeyOptions;
+import dev.eestream.ops.support.ModelProfileOptions;
 import dev.eestream.runtime.EeException;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 @Command(name = "chat", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Chat with an EE decoder through the pipeline: each line read from stdin is a user message; the",
-            "conversation so far is rendered with the model's chat template, encrypted here, and the reply is",
-            "streamed to stdout as it is decrypted, one line per reply. A summary of each reply and any error go to",
+        description = {"Chat with an EE decoder through the pipeline: each line read from stdin is a",
+            "user message; the conversation so far is rendered with the model's chat",
+            "template, encrypted here, and the reply is streamed to stdout as it is",
+            "decrypted, one line per reply. A summary of each reply and any error go to",
             "stderr; a failed turn is left out of the history. Ends at the end of the input."})
 public final class ChatCommand implements Callable<Integer> {
     @Mixin
@@ -37,15 +37,8 @@ public final class ChatCommand implements Callable<Integer> {
     @Mixin
     KeyOptions key;
 
-    @Option(names = "--model-id", required = true, paramLabel = "ID", description = "The EE decoder to use.")
-    String modelId;
-
-    @Option(names = "--profile", paramLabel = "FILE", description = "The model's client profile (default: MODELS/ID.client.json).")
-    Path profile;
-
-    @Option(names = "--models", defaultValue = "models", paramLabel = "DIR",
-            description = "Where to look for ID.client.json (default: ${DEFAULT-VALUE}).")
-    Path models;
+    @Mixin
+    ModelProfileOptions model;
 
     @Option(names = "--system", paramLabel = "TEXT", description = "A system message to start the conversation with.")
     String system;
@@ -63,9 +56,9 @@ public final class ChatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         GenerationOptions options = decoding.options(true);
-        ClientProfile p = ClientProfiles.forModel(modelId, profile, models);
+        ClientProfile p = model.load();
         if (p.generation() == null || p.generation().chatTemplate() == null) {
-            throw new EeException("model '" + modelId + "' has no chat template in its profile"
+            throw new EeException("model '" + model.modelId() + "' has no chat template in its profile"
                     + " (encrypt-model --tokenizer-config with a chat_template gives it one)");
         }
         PrintWriter out = spec.commandLine().getOut();

@@ -3,12 +3,12 @@ package dev.eestream.ops.commands;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
-import dev.eestream.client.consumer.ClientProfiles;
 import dev.eestream.client.producer.Document;
 import dev.eestream.client.producer.EncryptedInferenceClient;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.ops.support.ConnectionOptions;
 import dev.eestream.ops.support.KeyOptions;
+import dev.eestream.ops.support.ModelProfileOptions;
 import dev.eestream.runtime.EeException;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
@@ -42,21 +42,14 @@ public final class ClassifyCommand implements Callable<Integer> {
     @Mixin
     KeyOptions key;
 
-    @Option(names = "--model-id", required = true, paramLabel = "ID", description = "The EE model to use.")
-    String modelId;
+    @Mixin
+    ModelProfileOptions model;
 
     @Option(names = "--input", required = true, paramLabel = "docs.jsonl", description = "Documents to classify.")
     Path input;
 
     @Option(names = "--output", required = true, paramLabel = "results.jsonl", description = "Where to write the results.")
     Path output;
-
-    @Option(names = "--profile", paramLabel = "FILE", description = "The model's client profile (default: MODELS/ID.client.json).")
-    Path profile;
-
-    @Option(names = "--models", defaultValue = "models", paramLabel = "DIR",
-            description = "Where to look for ID.client.json (default: ${DEFAULT-VALUE}).")
-    Path models;
 
     @Option(names = "--max-in-flight", defaultValue = "256", paramLabel = "N", description = "Most unanswered requests (default: ${DEFAULT-VALUE}).")
     int maxInFlight;
@@ -75,7 +68,7 @@ public final class ClassifyCommand implements Callable<Integer> {
         if (Files.exists(output) && !force) {
             throw new EeException("output file " + output + " already exists; pass --force to replace it");
         }
-        ClientProfile p = ClientProfiles.forModel(modelId, profile, models);
+        ClientProfile p = model.load();
         long total = countLines(input);
         long[] errors = {0};
         try (EncryptedInferenceClient client = EncryptedInferenceClient.builder().properties(connection.properties())

@@ -1,6 +1,5 @@
 package dev.eestream.ops.commands;
 
-import dev.eestream.client.consumer.ClientProfiles;
 import dev.eestream.client.consumer.DecryptedResult;
 import dev.eestream.client.producer.EncryptedInferenceClient;
 import dev.eestream.client.producer.GenerationOptions;
@@ -9,23 +8,24 @@ import dev.eestream.core.model.ClientProfile;
 import dev.eestream.ops.support.ConnectionOptions;
 import dev.eestream.ops.support.GenerationFlags;
 import dev.eestream.ops.support.KeyOptions;
+import dev.eestream.ops.support.ModelProfileOptions;
 import dev.eestream.runtime.EeException;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Generate a continuation of a prompt with an EE decoder through the pipeline: the prompt is encrypted",
-            "here, the processor generates ciphertext tokens, and they are decrypted here.",
-            "Prints only the continuation on stdout (as it arrives with --stream), then a newline;",
-            "a summary (tokens, finish reason, time) goes to stderr."})
+        description = {"Generate a continuation of a prompt with an EE decoder through the pipeline:",
+            "the prompt is encrypted here, the processor generates ciphertext tokens, and",
+            "they are decrypted here. Prints only the continuation on stdout (as it arrives",
+            "with --stream), then a newline; a summary (tokens, finish reason, time) goes",
+            "to stderr."})
 public final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;
@@ -33,15 +33,8 @@ public final class GenerateCommand implements Callable<Integer> {
     @Mixin
     KeyOptions key;
 
-    @Option(names = "--model-id", required = true, paramLabel = "ID", description = "The EE decoder to use.")
-    String modelId;
-
-    @Option(names = "--profile", paramLabel = "FILE", description = "The model's client profile (default: MODELS/ID.client.json).")
-    Path profile;
-
-    @Option(names = "--models", defaultValue = "models", paramLabel = "DIR",
-            description = "Where to look for ID.client.json (default: ${DEFAULT-VALUE}).")
-    Path models;
+    @Mixin
+    ModelProfileOptions model;
 
     @Option(names = "--prompt", required = true, paramLabel = "TEXT",
             description = "The text to continue; \"\" starts from the model's BOS token alone.")
@@ -63,7 +56,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         GenerationOptions options = decoding.options(stream);
-        ClientProfile p = ClientProfiles.forModel(modelId, profile, models);
+        ClientProfile p = model.load();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try (EncryptedInferenceClient client = EncryptedInferenceClient.builder().properties(connection.properties())
