@@ -1,12 +1,13 @@
 package dev.eestream.ops.commands;
 
 import dev.eestream.ops.bench.EeBenchmark;
+import dev.eestream.ops.support.BenchmarkSessionOptions;
 import dev.eestream.runtime.EeException;
 import dev.eestream.runtime.model.Task;
-import dev.eestream.runtime.session.Device;
 import dev.eestream.runtime.session.SessionSettings;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine;
 
@@ -35,21 +36,8 @@ public final class BenchmarkEeCommand implements Callable<Integer> {
             description = "Keep pairing for at least S seconds per point (default: ${DEFAULT-VALUE}).")
     double seconds;
 
-    @Option(names = "--threads", defaultValue = "0", paramLabel = "N",
-            description = "ONNX Runtime intra-op threads, 0 for its default (default: ${DEFAULT-VALUE}).")
-    int threads;
-
-    @Option(names = "--spinning", negatable = true, defaultValue = "false", fallbackValue = "true",
-            description = "Let idle ONNX Runtime threads spin-wait (default: off, as the processor runs).")
-    boolean spinning;
-
-    @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE",
-            description = "cpu or cuda (needs the -Pgpu build; falls back to the CPU with a warning) (default: ${DEFAULT-VALUE}).")
-    String device;
-
-    @Option(names = "--control", description = "A/A control: compare plaintext against a second plaintext session, "
-            + "to see the harness's own bias and noise.")
-    boolean control;
+    @Mixin
+    BenchmarkSessionOptions session;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -73,9 +61,8 @@ public final class BenchmarkEeCommand implements Callable<Integer> {
         if (t == Task.GENERATE) {
             throw new EeException("all-MiniLM-L6-v2 is an encoder: benchmark embed or classify");
         }
-        SessionSettings settings = SessionSettings.builder().intraOpThreads(threads).spinning(spinning)
-                .device(Device.parse(device)).build();
-        new EeBenchmark(t, minPairs, seconds, settings, control, spec.commandLine().getOut()).run(batchSizes, lengths);
+        SessionSettings settings = session.sessionSettings();
+        new EeBenchmark(t, minPairs, seconds, settings, session.control(), spec.commandLine().getOut()).run(batchSizes, lengths);
         return 0;
     }
 }

@@ -3,11 +3,12 @@ package dev.eestream.ops.commands;
 import dev.eestream.core.model.synthetic.SyntheticDecoderSpec;
 import dev.eestream.ops.bench.GenerateBenchmark;
 import dev.eestream.ops.bench.GeneratePlan;
+import dev.eestream.ops.support.BenchmarkSessionOptions;
 import dev.eestream.runtime.EeException;
-import dev.eestream.runtime.session.Device;
 import dev.eestream.runtime.session.SessionSettings;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine;
 
@@ -46,21 +47,8 @@ public final class BenchmarkGenerateCommand implements Callable<Integer> {
             description = "Keep pairing for at least S seconds per batch size (default: ${DEFAULT-VALUE}).")
     double seconds;
 
-    @Option(names = "--threads", defaultValue = "0", paramLabel = "N",
-            description = "ONNX Runtime intra-op threads, 0 for its default (default: ${DEFAULT-VALUE}).")
-    int threads;
-
-    @Option(names = "--spinning", negatable = true, defaultValue = "false", fallbackValue = "true",
-            description = "Let idle ONNX Runtime threads spin-wait (default: off, as the processor runs).")
-    boolean spinning;
-
-    @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE",
-            description = "cpu or cuda (needs the -Pgpu build; falls back to the CPU with a warning) (default: ${DEFAULT-VALUE}).")
-    String device;
-
-    @Option(names = "--control", description = "A/A control: compare plaintext against a second plaintext session, "
-            + "to see the harness's own bias and noise.")
-    boolean control;
+    @Mixin
+    BenchmarkSessionOptions session;
 
     @Option(names = "--vocab-size", defaultValue = "32000", paramLabel = "N", description = "Vocabulary size (default: ${DEFAULT-VALUE}).")
     int vocabSize;
@@ -104,9 +92,8 @@ public final class BenchmarkGenerateCommand implements Callable<Integer> {
             model.intermediateSize(intermediateSize);
         }
         GeneratePlan plan = GeneratePlan.builder(model.build()).hiddenPermutation(hiddenPermutation).promptLength(promptLength)
-                .newTokens(newTokens).minPairs(pairs).secondsPerPoint(seconds).control(control).build();
-        SessionSettings settings = SessionSettings.builder().intraOpThreads(threads).spinning(spinning)
-                .device(Device.parse(device)).build();
+                .newTokens(newTokens).minPairs(pairs).secondsPerPoint(seconds).control(session.control()).build();
+        SessionSettings settings = session.sessionSettings();
         new GenerateBenchmark(plan, settings, spec.commandLine().getOut()).run(batchSizes);
         return 0;
     }
