@@ -41,6 +41,10 @@ public final class TinyDecoderBundle {
         return renamed;
     }
 
+    public static byte[] modelBytes() {
+        return read(EE).model;
+    }
+
     public static byte[] plainModelBytes() {
         return read(PLAIN).model;
     }

@@ -2,7 +2,7 @@ package dev.eestream.processor.generation;
 
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.Random;
+import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 
 /**
@@ -14,11 +14,13 @@ import java.util.stream.IntStream;
  */
 final class TokenSampler {
     private final DecodingParams params;
-    private final Random random;
+    private final SplittableRandom random;
 
     TokenSampler(DecodingParams params) {
         this.params = params;
-        this.random = new Random(params.seed());
+        // Not java.util.Random: its first draws for nearby seeds (1, 2, 3 …) are nearly equal, so requests
+        // with consecutive seeds would all draw alike. SplittableRandom mixes the seed first.
+        this.random = new SplittableRandom(params.seed());
     }
 
     long next(float[] logits) {
