@@ -1,14 +1,14 @@
 package dev.eestream.core.model;
 
-import static dev.eestream.core.model.synthetic.SyntheticGraph.intAttr;
+import static dev.eestream.core.model.onnx.OnnxAttributes.intAttr;
 
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.eestream.core.model.onnx.OnnxTensors;
-import dev.eestream.core.model.synthetic.SyntheticDecoderSpec;
 import dev.eestream.core.model.synthetic.SyntheticDecoderSpec.Family;
+import dev.eestream.core.model.synthetic.SyntheticDecoderSpec;
 import dev.eestream.core.model.synthetic.SyntheticDecoders;
 import dev.eestream.core.model.synthetic.SyntheticGraph;
 import dev.eestream.runtime.model.KvCacheNames;

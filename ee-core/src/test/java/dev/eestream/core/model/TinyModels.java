@@ -1,5 +1,9 @@
 package dev.eestream.core.model;
 
+import static dev.eestream.core.model.onnx.OnnxAttributes.floatAttr;
+import static dev.eestream.core.model.onnx.OnnxAttributes.intAttr;
+import static dev.eestream.core.model.onnx.OnnxAttributes.intsAttr;
+
 import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
@@ -246,20 +250,5 @@ public final class TinyModels {
                     TypeProto.Tensor.newBuilder().setElemType(type).setShape(shape))).build();
         }
 
-        static AttributeProto intAttr(String name, long v) {
-            return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
-        }
-
-        static AttributeProto intsAttr(String name, long... v) {
-            AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
-            for (long x : v) {
-                a.addInts(x);
-            }
-            return a.build();
-        }
-
-        static AttributeProto floatAttr(String name, float v) {
-            return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
-        }
     }
 }

@@ -1,5 +1,7 @@
 package dev.eestream.core.model.onnx;
 
+import static dev.eestream.core.model.onnx.OnnxAttributes.intAttr;
+
 import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 
@@ -54,9 +56,5 @@ public final class NodeFactory {
         String out = graph.freshName(b.getOpType().toLowerCase(java.util.Locale.ROOT));
         graph.addNode(b.setName(out).addOutput(out).build());
         return out;
-    }
-
-    static AttributeProto intAttr(String name, long value) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
     }
 }

@@ -48,4 +48,20 @@ public final class OnnxAttributes {
         long a = axis < 0 ? axis + rank : axis;
         return a < 0 || a >= rank ? -1 : (int) a;
     }
+
+    public static AttributeProto intAttr(String name, long value) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
+    }
+
+    public static AttributeProto intsAttr(String name, long... values) {
+        AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
+        for (long v : values) {
+            a.addInts(v);
+        }
+        return a.build();
+    }
+
+    public static AttributeProto floatAttr(String name, float value) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(value).build();
+    }
 }

@@ -1,8 +1,8 @@
 package dev.eestream.core.model.synthetic;
 
-import static dev.eestream.core.model.synthetic.SyntheticGraph.floatAttr;
-import static dev.eestream.core.model.synthetic.SyntheticGraph.intAttr;
-import static dev.eestream.core.model.synthetic.SyntheticGraph.intsAttr;
+import static dev.eestream.core.model.onnx.OnnxAttributes.floatAttr;
+import static dev.eestream.core.model.onnx.OnnxAttributes.intAttr;
+import static dev.eestream.core.model.onnx.OnnxAttributes.intsAttr;
 
 import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.eestream.runtime.model.KvCacheNames;

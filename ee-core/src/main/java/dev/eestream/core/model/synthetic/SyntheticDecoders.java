@@ -1,6 +1,6 @@
 package dev.eestream.core.model.synthetic;
 
-import static dev.eestream.core.model.synthetic.SyntheticGraph.intAttr;
+import static dev.eestream.core.model.onnx.OnnxAttributes.intAttr;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.eestream.core.model.synthetic.SyntheticDecoderSpec.Family;

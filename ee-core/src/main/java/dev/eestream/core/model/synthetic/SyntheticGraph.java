@@ -1,5 +1,8 @@
 package dev.eestream.core.model.synthetic;
 
+import static dev.eestream.core.model.onnx.OnnxAttributes.intAttr;
+import static dev.eestream.core.model.onnx.OnnxAttributes.intsAttr;
+
 import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
@@ -158,21 +161,5 @@ public final class SyntheticGraph {
         }
         return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
                 TypeProto.Tensor.newBuilder().setElemType(type).setShape(shape))).build();
-    }
-
-    public static AttributeProto intAttr(String name, long v) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
-    }
-
-    public static AttributeProto intsAttr(String name, long... v) {
-        AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
-        for (long x : v) {
-            a.addInts(x);
-        }
-        return a.build();
-    }
-
-    public static AttributeProto floatAttr(String name, float v) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
     }
 }

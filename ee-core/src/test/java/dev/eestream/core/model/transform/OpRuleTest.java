@@ -2,13 +2,13 @@ package dev.eestream.core.model.transform;
 
 import static dev.eestream.core.key.PermutationKind.HIDDEN;
 import static dev.eestream.core.key.PermutationKind.LABELS;
+import static dev.eestream.core.model.onnx.OnnxAttributes.floatAttr;
+import static dev.eestream.core.model.onnx.OnnxAttributes.intAttr;
+import static dev.eestream.core.model.onnx.OnnxAttributes.intsAttr;
 import static dev.eestream.core.model.transform.RuleGraph.D;
 import static dev.eestream.core.model.transform.RuleGraph.NODE;
 import static dev.eestream.core.model.transform.RuleGraph.PRODUCER;
 import static dev.eestream.core.model.transform.RuleGraph.V;
-import static dev.eestream.core.model.transform.RuleGraph.floatAttr;
-import static dev.eestream.core.model.transform.RuleGraph.intAttr;
-import static dev.eestream.core.model.transform.RuleGraph.intsAttr;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
