@@ -10,10 +10,8 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import ai.onnx.proto.OnnxMl.TensorShapeProto;
-import ai.onnx.proto.OnnxMl.TypeProto;
-import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import dev.eestream.core.model.onnx.OnnxTensors;
+import dev.eestream.core.model.synthetic.SyntheticGraph;
 import java.util.List;
 import java.util.Random;
 
@@ -79,11 +77,11 @@ public final class TinyModels {
         }
 
         void input(String name, int type, Object... dims) {
-            graph.addInput(valueInfo(name, type, dims));
+            graph.addInput(SyntheticGraph.valueInfo(name, type, dims));
         }
 
         void output(String name, Object... dims) {
-            graph.addOutput(valueInfo(name, TensorProto.DataType.FLOAT_VALUE, dims));
+            graph.addOutput(SyntheticGraph.valueInfo(name, TensorProto.DataType.FLOAT_VALUE, dims));
         }
 
         String random(String name, int... dims) {
@@ -238,16 +236,6 @@ public final class TinyModels {
             return ModelProto.newBuilder().setIrVersion(8).setProducerName("eestream-tests")
                     .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset))
                     .setGraph(graph).build();
-        }
-
-        private static ValueInfoProto valueInfo(String name, int type, Object... dims) {
-            TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
-            for (Object d : dims) {
-                shape.addDim(d instanceof Number n ? TensorShapeProto.Dimension.newBuilder().setDimValue(n.longValue())
-                        : TensorShapeProto.Dimension.newBuilder().setDimParam(d.toString()));
-            }
-            return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
-                    TypeProto.Tensor.newBuilder().setElemType(type).setShape(shape))).build();
         }
 
     }

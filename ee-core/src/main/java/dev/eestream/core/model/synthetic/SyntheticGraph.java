@@ -153,7 +153,8 @@ public final class SyntheticGraph {
                 .setGraph(graph).build();
     }
 
-    private static ValueInfoProto valueInfo(String name, int type, Object... dims) {
+    /** A tensor input or output; a dimension is a number or, for a symbolic one, its name. */
+    public static ValueInfoProto valueInfo(String name, int type, Object... dims) {
         TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
         for (Object d : dims) {
             shape.addDim(d instanceof Number n ? TensorShapeProto.Dimension.newBuilder().setDimValue(n.longValue())
