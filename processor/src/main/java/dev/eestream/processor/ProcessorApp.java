@@ -62,14 +62,15 @@ public final class ProcessorApp implements AutoCloseable {
         ModelRepository models = ModelRepository.open(settings.modelsDir(), settings.sessionSettings(),
                 settings.modelsScanIntervalMs());
         InferenceWorker worker = InferenceWorker.async(settings.inferenceConcurrency());
-        // One decode thread: steps of all generate models take turns, beside the encoder batches.
-        GenerationEngine engine = GenerationEngine.async(1, settings.generationPolicy());
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(registry);
         new JvmGcMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new io.micrometer.core.instrument.binder.system.ProcessorMetrics().bindTo(registry);
         ProcessorMetrics metrics = new ProcessorMetrics(registry);
+        // One decode thread: steps of all generate models take turns, beside the encoder batches.
+        GenerationEngine engine = GenerationEngine.async(1, settings.generationPolicy(), metrics.decodeObserver());
+        metrics.kvCache(engine::kvCacheBytes, engine.budget()::reserved, engine.budget().maxBytes());
         models.onLoaded((manifest, device) -> {
             metrics.modelServed(manifest.modelId(), manifest.task(), device.id());
             if (manifest.taskKind() == dev.eestream.runtime.model.Task.GENERATE) {

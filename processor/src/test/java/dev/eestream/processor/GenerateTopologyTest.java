@@ -10,12 +10,14 @@ import dev.eestream.processor.batching.InferenceWorker;
 import dev.eestream.processor.batching.PendingStore;
 import dev.eestream.processor.generation.GenerationEngine;
 import dev.eestream.processor.generation.GenerationPolicy;
+import dev.eestream.processor.generation.KvCacheBudget;
 import dev.eestream.processor.metrics.ProcessorMetrics;
 import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.processor.topology.ProcessorTopology;
 import dev.eestream.processor.validation.TopicExistence;
 import dev.eestream.runtime.TinyBundle;
 import dev.eestream.runtime.TinyDecoderBundle;
+import dev.eestream.runtime.model.ModelBundle;
 import dev.eestream.runtime.model.ModelManifest;
 import dev.eestream.runtime.session.DecoderSession;
 import dev.eestream.runtime.session.Generation;
@@ -61,6 +63,7 @@ class GenerateTopologyTest {
     private static final Topics TOPICS = Topics.DEFAULT;
     private static final String DECODER = TinyDecoderBundle.MODEL_ID;
     private static final String ENCODER = "tiny-embed";
+    private static final String LYING = "tiny-decoder-lying";
     private static final Duration STREAM_INTERVAL = Duration.ofMillis(30);
 
     @TempDir
@@ -99,7 +102,11 @@ class GenerateTopologyTest {
     }
 
     private void start(int maxSequences) {
-        engine = GenerationEngine.on(iterations::add, new GenerationPolicy(maxSequences, STREAM_INTERVAL));
+        start(new GenerationPolicy(maxSequences, STREAM_INTERVAL));
+    }
+
+    private void start(GenerationPolicy policy) {
+        engine = GenerationEngine.on(iterations::add, policy, metrics.decodeObserver());
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "generate-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -240,6 +247,108 @@ class GenerateTopologyTest {
         assertEquals((double) generatedTotal, registry.get("eestream.generated.tokens").tags("model", DECODER).counter().count());
         assertEquals(sent.size(), registry.get("eestream.time.to.first.token").tags("model", DECODER).timer().count());
         assertEquals(sent.size(), registry.get("eestream.requests").tags("model", DECODER, "outcome", "ok").counter().count());
+        // Every token after a generation's first is timed from the one before it.
+        assertEquals(generatedTotal - sent.size(), registry.get("eestream.inter.token").tags("model", DECODER).timer().count());
+        assertEquals(0, engine.budget().reserved(), "finished generations give their KV-cache reservation back");
+        assertEquals(0, engine.kvCacheBytes());
+    }
+
+    @Test
+    void theKvCacheBudgetBoundsRunningSequencesAndRefusesAGenerationThatCouldNeverFit() {
+        long perSequence = KvCacheBudget.worstCase(decoder, 4, 8);
+        assertEquals(12L * 2 * decoder.layerCount() * decoder.kvHeads() * decoder.headSize() * Float.BYTES, perSequence);
+        start(new GenerationPolicy(16, STREAM_INTERVAL, 2 * perSequence));
+        List<long[]> prompts = new ArrayList<>();
+        List<InferenceRequest> sent = new ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            long[] prompt = plainPrompt(4);
+            InferenceRequest r = request(prompt, params().setMaxNewTokens(8).build());
+            prompts.add(prompt);
+            sent.add(r);
+            send(r);
+        }
+        // Prompt and budget together fill 44 of 48 positions: more than the whole KV-cache budget.
+        InferenceRequest tooBig = request(plainPrompt(4), params().setMaxNewTokens(40).build());
+        send(tooBig);
+        Map<String, InferenceResponse> byId = new HashMap<>();
+        int mostRunning = 0;
+        long mostHeld = 0;
+        for (int round = 0; round < 10_000 && byId.size() < sent.size() + 1; round++) {
+            driver.advanceWallClockTime(Duration.ofMillis(10));
+            responses.readValuesToList().forEach(r -> assertNull(byId.put(r.getRequestId(), r), r.getRequestId()));
+            mostRunning = Math.max(mostRunning, engine.running(DECODER));
+            assertTrue(engine.budget().reserved() <= 2 * perSequence, "reserved " + engine.budget().reserved());
+            Runnable iteration = iterations.poll();
+            if (iteration != null) {
+                iteration.run();
+            }
+            mostHeld = Math.max(mostHeld, engine.kvCacheBytes());
+            assertTrue(engine.kvCacheBytes() <= engine.budget().reserved(), "held " + engine.kvCacheBytes());
+        }
+        assertEquals(sent.size() + 1, byId.size());
+        assertEquals(2, mostRunning, "the budget holds two such sequences at once, though 16 are allowed");
+        assertTrue(mostHeld > 0, "the running sequences' caches are counted");
+        InferenceResponse refused = byId.get(tooBig.getRequestId());
+        assertEquals(ResponseStatus.ERROR, refused.getStatus());
+        assertEquals(FinishReason.ERROR, refused.getFinishReason());
+        assertTrue(refused.getError().contains("needs " + KvCacheBudget.worstCase(decoder, 4, 40) + " bytes of KV cache")
+                && refused.getError().contains("generate.kv.cache.max.bytes"), refused.getError());
+        try (DecoderSession plain = DecoderSession.open(TinyDecoderBundle.plainModelBytes(), TinyDecoderBundle.plainManifest())) {
+            for (int i = 0; i < sent.size(); i++) {
+                InferenceResponse resp = byId.get(sent.get(i).getRequestId());
+                assertEquals(ResponseStatus.OK, resp.getStatus(), resp.getError());
+                assertEquals(java.util.Arrays.toString(plain.greedy(prompts.get(i), 8, Set.of()).ids()),
+                        java.util.Arrays.toString(decrypt(resp.getTokenIds())), "request " + i);
+            }
+        }
+        assertEquals(0, engine.budget().reserved());
+        assertEquals(0, pendingInStore());
+    }
+
+    @Test
+    void aPrefillThatFailsIsRetriedInHalvesSoOnlyTheFailingPromptFails() throws Exception {
+        // The manifest promises a vocabulary of 80 ids, the model's embedding table has 64 rows: ONNX
+        // Runtime fails any batch that holds an id from 64 on, a real failure inside the model.
+        ModelBundle.in(modelDir, LYING).write(TinyDecoderBundle.modelBytes(), new ModelManifest(decoder.format(),
+                decoder.version(), LYING, decoder.task(), decoder.keyId(), decoder.idsInput(), decoder.attentionMaskInput(),
+                decoder.tokenTypeIdsInput(), decoder.output(), decoder.outputWidth(), 80, decoder.hiddenSize(),
+                decoder.maxSequenceLength(), decoder.hiddenPermutation(), 0, decoder.layerCount(), decoder.kvHeads(),
+                decoder.headSize()), false);
+        repository.close();
+        repository = ModelRepository.open(modelDir, SessionSettings.defaults(), 0);
+        start(8);
+        List<long[]> prompts = new ArrayList<>();
+        List<InferenceRequest> sent = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            long[] prompt = plainPrompt(3 + i);
+            InferenceRequest r = InferenceRequest.newBuilder(request(prompt, params().setMaxNewTokens(6).build())).setModelId(LYING)
+                    .build();
+            if (i == 2) {
+                List<Long> ids = new ArrayList<>(r.getTokenIds());
+                ids.set(1, 70L);
+                r = InferenceRequest.newBuilder(r).setTokenIds(ids).build();
+            }
+            prompts.add(prompt);
+            sent.add(r);
+            send(r);
+        }
+        Map<String, InferenceResponse> byId = answers(sent.size());
+        InferenceResponse failed = byId.get(sent.get(2).getRequestId());
+        assertEquals(ResponseStatus.ERROR, failed.getStatus());
+        assertTrue(failed.getError().startsWith("prefill failed: "), failed.getError());
+        try (DecoderSession plain = DecoderSession.open(TinyDecoderBundle.plainModelBytes(), TinyDecoderBundle.plainManifest())) {
+            for (int i = 0; i < sent.size(); i++) {
+                if (i != 2) {
+                    InferenceResponse resp = byId.get(sent.get(i).getRequestId());
+                    assertEquals(ResponseStatus.OK, resp.getStatus(), resp.getError());
+                    assertEquals(java.util.Arrays.toString(plain.greedy(prompts.get(i), 6, Set.of()).ids()),
+                            java.util.Arrays.toString(decrypt(resp.getTokenIds())), "request " + i);
+                }
+            }
+        }
+        // 6 fail, then the half of 3 holding the bad prompt, then the 2 of those holding it.
+        assertEquals(3.0, metrics.registry().get("eestream.batch.splits").tags("model", LYING).counter().count());
+        assertEquals(0, engine.budget().reserved());
     }
 
     @Test

@@ -97,6 +97,12 @@ public final class PendingStore {
         return out;
     }
 
+    /** The model's oldest waiting request, left waiting; null if none waits. */
+    public PendingRequest peekOldest(String modelId) {
+        Deque<PendingRequest> q = byModel.get(modelId);
+        return q == null ? null : q.peekFirst();
+    }
+
     /**
      * Hands the model's oldest waiting requests, at most {@code max}, to inference: they stop counting
      * as waiting but stay in the store until {@link #answered} removes them, so a crash before the

@@ -42,6 +42,7 @@ public final class ProcessorSettings extends AbstractConfig {
     public static final String INFERENCE_CONCURRENCY = "inference.concurrency";
     public static final String GENERATE_MAX_SEQUENCES = "generate.max.sequences";
     public static final String GENERATE_STREAM_INTERVAL_MS = "generate.stream.interval.ms";
+    public static final String GENERATE_KV_CACHE_MAX_BYTES = "generate.kv.cache.max.bytes";
     public static final String HTTP_HOST = "http.host";
     public static final String HTTP_PORT = "http.port";
     public static final String CREATE_TOPICS = "topics.create";
@@ -74,6 +75,12 @@ public final class ProcessorSettings extends AbstractConfig {
                     "inference batches computing at once, off the stream threads")
             .define(GENERATE_MAX_SEQUENCES, Type.INT, GenerationPolicy.DEFAULT.maxSequences(), Range.atLeast(1), Importance.HIGH,
                     "sequences a generate model decodes at once (continuous batching); more requests wait in the state store")
+            .define(GENERATE_KV_CACHE_MAX_BYTES, Type.LONG, GenerationPolicy.DEFAULT_KV_CACHE_MAX_BYTES, Range.atLeast(1),
+                    Importance.HIGH, "KV-cache bytes all running generations may reserve together; each reserves its longest "
+                            + "(prompt plus maxNewTokens, at most the context) when it starts, and one that could never fit "
+                            + "is answered with an error. The cache is on the Java heap: leave room in `-Xmx` for it and for "
+                            + "a step's working copies (about two more copies of the batch's cache on the heap and two in "
+                            + "native memory while the step runs)")
             .define(GENERATE_STREAM_INTERVAL_MS, Type.LONG, GenerationPolicy.DEFAULT.streamInterval().toMillis(), Range.atLeast(0),
                     Importance.MEDIUM, "a streamed generation sends the tokens generated since its last chunk this often")
             .define(HTTP_HOST, Type.STRING, "0.0.0.0", new ConfigDef.NonEmptyString(), Importance.LOW,
@@ -155,7 +162,8 @@ public final class ProcessorSettings extends AbstractConfig {
     }
 
     public GenerationPolicy generationPolicy() {
-        return new GenerationPolicy(getInt(GENERATE_MAX_SEQUENCES), Duration.ofMillis(getLong(GENERATE_STREAM_INTERVAL_MS)));
+        return new GenerationPolicy(getInt(GENERATE_MAX_SEQUENCES), Duration.ofMillis(getLong(GENERATE_STREAM_INTERVAL_MS)),
+                getLong(GENERATE_KV_CACHE_MAX_BYTES));
     }
 
     public String httpHost() {

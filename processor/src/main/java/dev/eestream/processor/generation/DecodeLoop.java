@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,21 +20,35 @@ import org.slf4j.LoggerFactory;
  * once, and feeds the others their id in one batched step. So a request joins the running set
  * between two steps and a short one never waits for a long one. Iterations run on the executor,
  * one at a time, rescheduling themselves while there is work.
+ *
+ * <p>A prefill or step that fails is retried in halves, as encoder batches are, so only the
+ * sequences that fail alone end in an error.
  */
 final class DecodeLoop {
     private static final Logger LOG = LoggerFactory.getLogger(DecodeLoop.class);
 
     private final DecoderSession session;
     private final Executor executor;
+    private final KvCacheBudget budget;
+    private final DecodeObserver observer;
+    private final String model;
+    private final long bytesPerToken;
     private final Queue<GenerationJob> admitted = new ConcurrentLinkedQueue<>();
     private final List<RunningSequence> running = new ArrayList<>();
     private final AtomicBoolean scheduled = new AtomicBoolean();
     /** Admitted and running sequences: what admission control counts. */
     private final AtomicInteger active = new AtomicInteger();
+    /** KV cache the running sequences hold between iterations. */
+    private volatile long kvCacheBytes;
+    private int splits;
 
-    DecodeLoop(DecoderSession session, Executor executor) {
+    DecodeLoop(DecoderSession session, Executor executor, KvCacheBudget budget, DecodeObserver observer) {
         this.session = session;
         this.executor = executor;
+        this.budget = budget;
+        this.observer = observer;
+        this.model = session.manifest().modelId();
+        this.bytesPerToken = KvCacheBudget.bytesPerToken(session.manifest());
     }
 
     void submit(GenerationJob job) {
@@ -44,6 +59,10 @@ final class DecodeLoop {
 
     int active() {
         return active.get();
+    }
+
+    long kvCacheBytes() {
+        return kvCacheBytes;
     }
 
     private void schedule() {
@@ -57,9 +76,18 @@ final class DecodeLoop {
             prefillAdmitted();
             step();
         } catch (RuntimeException e) {
-            LOG.error("decode loop of model {} failed: {}", session.manifest().modelId(), e.toString());
+            LOG.error("decode loop of model {} failed: {}", model, e.toString());
             failAll(e);
         } finally {
+            if (splits > 0) {
+                observer.splits(model, splits);
+                splits = 0;
+            }
+            long held = 0;
+            for (RunningSequence s : running) {
+                held += s.state().length() * bytesPerToken;
+            }
+            kvCacheBytes = held;
             // Read before releasing the loop: once released, another iteration may own the running set.
             boolean more = !running.isEmpty();
             scheduled.set(false);
@@ -74,26 +102,14 @@ final class DecodeLoop {
         GenerationJob job;
         while ((job = admitted.poll()) != null) {
             if (job.cancelled()) {
-                active.decrementAndGet();
+                leave(job);
             } else {
                 joining.add(new RunningSequence(job, System.nanoTime()));
             }
         }
-        if (joining.isEmpty()) {
-            return;
-        }
-        List<long[]> prompts = joining.stream().map(s -> s.job().request().request().getTokenIds().stream()
-                .mapToLong(Long::longValue).toArray()).toList();
-        List<DecoderState> states;
-        try {
-            states = session.prefill(prompts);
-        } catch (RuntimeException e) {
-            joining.forEach(s -> fail(s, "prefill failed: " + e.getMessage()));
-            return;
-        }
-        for (int i = 0; i < joining.size(); i++) {
-            joining.get(i).advanced(states.get(i));
-            running.add(joining.get(i));
+        if (!joining.isEmpty()) {
+            advanceIsolating(joining, batch -> session.prefill(batch.stream().map(s -> s.job().request().request()
+                    .getTokenIds().stream().mapToLong(Long::longValue).toArray()).toList()), "prefill");
         }
     }
 
@@ -102,12 +118,17 @@ final class DecodeLoop {
         int context = session.manifest().maxSequenceLength();
         int batch = running.size();
         List<RunningSequence> continuing = new ArrayList<>(batch);
+        String device = session.device().id();
         for (RunningSequence s : running) {
             if (s.job().cancelled()) {
-                active.decrementAndGet();
+                leave(s.job());
                 continue;
             }
             FinishReason done = s.chooseNext(context);
+            long gap = s.lastInterTokenNanos();
+            if (gap >= 0) {
+                observer.interToken(model, device, gap);
+            }
             if (done != null) {
                 complete(s.job(), s.finished(done, batch));
             } else {
@@ -115,20 +136,35 @@ final class DecodeLoop {
             }
         }
         running.clear();
-        if (continuing.isEmpty()) {
-            return;
+        if (!continuing.isEmpty()) {
+            advanceIsolating(continuing, seqs -> session.step(seqs.stream().map(RunningSequence::state).toList(),
+                    seqs.stream().mapToLong(RunningSequence::lastId).toArray()), "decoding");
         }
-        long[] ids = continuing.stream().mapToLong(RunningSequence::lastId).toArray();
+    }
+
+    /**
+     * Runs a prefill or step over the sequences; those it advances join the running set. When the run
+     * fails, each half is run on its own, down to single sequences, which then fail with the reason.
+     */
+    private void advanceIsolating(List<RunningSequence> seqs, Function<List<RunningSequence>, List<DecoderState>> run,
+            String what) {
         List<DecoderState> states;
         try {
-            states = session.step(continuing.stream().map(RunningSequence::state).toList(), ids);
+            states = run.apply(seqs);
         } catch (RuntimeException e) {
-            continuing.forEach(s -> fail(s, "decoding failed: " + e.getMessage()));
+            if (seqs.size() == 1) {
+                fail(seqs.get(0), what + " failed: " + e.getMessage());
+                return;
+            }
+            splits++;
+            int half = seqs.size() / 2;
+            advanceIsolating(seqs.subList(0, half), run, what);
+            advanceIsolating(seqs.subList(half, seqs.size()), run, what);
             return;
         }
-        for (int i = 0; i < continuing.size(); i++) {
-            continuing.get(i).advanced(states.get(i));
-            running.add(continuing.get(i));
+        for (int i = 0; i < seqs.size(); i++) {
+            seqs.get(i).advanced(states.get(i));
+            running.add(seqs.get(i));
         }
     }
 
@@ -143,7 +179,13 @@ final class DecodeLoop {
     }
 
     private void complete(GenerationJob job, GenerationOutcome outcome) {
-        active.decrementAndGet();
+        leave(job);
         job.complete(outcome);
+    }
+
+    /** The job stops counting against the sequence limit and gives back its KV-cache reservation. */
+    private void leave(GenerationJob job) {
+        active.decrementAndGet();
+        budget.release(job.kvCacheBytes());
     }
 }

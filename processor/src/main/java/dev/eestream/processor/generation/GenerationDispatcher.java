@@ -46,20 +46,44 @@ public final class GenerationDispatcher {
         this.engine = engine;
     }
 
-    /** Starts as many of the model's oldest waiting requests as the engine has room for; returns how many. */
+    /**
+     * Starts the model's oldest waiting requests, in order, while the engine has a sequence slot and
+     * KV-cache budget for the next one; returns how many started. A request that does not fit yet
+     * keeps its place: the ones behind it wait too, so none is overtaken for ever.
+     */
     public int admit(DecoderSession session, PendingStore pending, long nowMillis) {
         String model = session.manifest().modelId();
-        int free = Math.min(engine.freeSlots(model), pending.count(model));
-        if (free == 0) {
-            return 0;
-        }
-        List<PendingRequest> taken = pending.takeOldest(model, free);
-        for (PendingRequest p : taken) {
-            GenerationJob job = new GenerationJob(p, DecodingParams.of(p.request()), nowMillis, finished::add);
+        int started = 0;
+        while (engine.freeSlots(model) > 0) {
+            PendingRequest next = pending.peekOldest(model);
+            if (next == null) {
+                break;
+            }
+            DecodingParams params = DecodingParams.of(next.request());
+            long kvBytes = KvCacheBudget.worstCase(session.manifest(), next.length(), params.maxNewTokens());
+            if (kvBytes > engine.budget().maxBytes()) {
+                refuse(pending.takeOldest(model, 1).get(0), params, kvBytes, nowMillis);
+                continue;
+            }
+            if (!engine.budget().tryReserve(kvBytes)) {
+                break;
+            }
+            PendingRequest p = pending.takeOldest(model, 1).get(0);
+            GenerationJob job = new GenerationJob(p, params, kvBytes, nowMillis, finished::add);
             inFlight.put(p.storeKey(), new Tracked(job, p, nowMillis));
             engine.submit(session, job);
+            started++;
         }
-        return taken.size();
+        return started;
+    }
+
+    /** A request that could never fit the KV-cache budget ends at once, with the reason; it would block those behind it. */
+    private void refuse(PendingRequest p, DecodingParams params, long kvBytes, long nowMillis) {
+        GenerationJob job = new GenerationJob(p, params, 0, nowMillis, finished::add);
+        inFlight.put(p.storeKey(), new Tracked(job, p, nowMillis));
+        finished.add(GenerationOutcome.failed(job, "a generation of " + p.length() + " prompt tokens and up to "
+                + params.maxNewTokens() + " new tokens needs " + kvBytes + " bytes of KV cache, more than the processor's "
+                + "budget of " + engine.budget().maxBytes() + " bytes (generate.kv.cache.max.bytes): ask for fewer new tokens", 0));
     }
 
     /**

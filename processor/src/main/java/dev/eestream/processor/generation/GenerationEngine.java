@@ -12,42 +12,60 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Generation off the stream threads: one {@link DecodeLoop} per generate model, shared by all tasks
  * of a processor, so their requests batch together. Admission control is here: at most
- * {@link GenerationPolicy#maxSequences()} sequences per model run or wait for their prefill; the
- * rest wait in the state store. Close it to stop the decode threads.
+ * {@link GenerationPolicy#maxSequences()} sequences per model run or wait for their prefill, and all
+ * of them together reserve at most {@link GenerationPolicy#kvCacheMaxBytes()} of KV cache; the rest
+ * wait in the state store. Close it to stop the decode threads.
  */
 public final class GenerationEngine implements AutoCloseable {
     private final Executor executor;
     private final ExecutorService owned;
     private final GenerationPolicy policy;
+    private final KvCacheBudget budget;
+    private final DecodeObserver observer;
     private final Map<String, DecodeLoop> loops = new ConcurrentHashMap<>();
 
-    private GenerationEngine(Executor executor, ExecutorService owned, GenerationPolicy policy) {
+    private GenerationEngine(Executor executor, ExecutorService owned, GenerationPolicy policy, DecodeObserver observer) {
         this.executor = executor;
         this.owned = owned;
         this.policy = policy;
+        this.budget = new KvCacheBudget(policy.kvCacheMaxBytes());
+        this.observer = observer;
     }
 
     /** Decode steps on {@code threads} threads of their own (steps of one model never overlap). */
-    public static GenerationEngine async(int threads, GenerationPolicy policy) {
+    public static GenerationEngine async(int threads, GenerationPolicy policy, DecodeObserver observer) {
         AtomicInteger n = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "eestream-decode-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
-        return new GenerationEngine(pool, pool, policy);
+        return new GenerationEngine(pool, pool, policy, observer);
+    }
+
+    public static GenerationEngine async(int threads, GenerationPolicy policy) {
+        return async(threads, policy, DecodeObserver.NONE);
     }
 
     /** Decode steps on the given executor: tests decide when, and whether, they run. */
+    public static GenerationEngine on(Executor executor, GenerationPolicy policy, DecodeObserver observer) {
+        return new GenerationEngine(executor, null, policy, observer);
+    }
+
     public static GenerationEngine on(Executor executor, GenerationPolicy policy) {
-        return new GenerationEngine(executor, null, policy);
+        return on(executor, policy, DecodeObserver.NONE);
     }
 
     public GenerationPolicy policy() {
         return policy;
     }
 
-    /** How many more sequences of the model may start now. */
+    /** The KV-cache memory of all generate models; admission reserves from it. */
+    public KvCacheBudget budget() {
+        return budget;
+    }
+
+    /** How many more sequences of the model may start now, as far as the sequence count goes. */
     public int freeSlots(String modelId) {
         DecodeLoop loop = loops.get(modelId);
         return Math.max(0, policy.maxSequences() - (loop == null ? 0 : loop.active()));
@@ -59,8 +77,18 @@ public final class GenerationEngine implements AutoCloseable {
         return loop == null ? 0 : loop.active();
     }
 
+    /** KV-cache bytes the running sequences of all models hold now (between steps): for the gauge. */
+    public long kvCacheBytes() {
+        long sum = 0;
+        for (DecodeLoop loop : loops.values()) {
+            sum += loop.kvCacheBytes();
+        }
+        return sum;
+    }
+
+    /** Starts the job; it has reserved {@link GenerationJob#kvCacheBytes()} of {@link #budget()}, which it releases when it ends. */
     public void submit(DecoderSession session, GenerationJob job) {
-        loops.computeIfAbsent(session.manifest().modelId(), id -> new DecodeLoop(session, executor)).submit(job);
+        loops.computeIfAbsent(session.manifest().modelId(), id -> new DecodeLoop(session, executor, budget, observer)).submit(job);
     }
 
     /** Stops the decode threads, waiting a little for a step in ONNX Runtime, which cannot be interrupted. */

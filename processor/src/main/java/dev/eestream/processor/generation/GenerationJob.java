@@ -15,15 +15,21 @@ public final class GenerationJob {
     private final DecodingParams params;
     private final Consumer<GenerationOutcome> sink;
     private final long admittedMillis;
+    private final long kvCacheBytes;
     private final AtomicBoolean cancelled = new AtomicBoolean();
     /** The ids generated so far, published after each step for a streamed generation. */
     private volatile List<Long> progress = List.of();
 
-    /** {@code admittedMillis}: when the stream task handed it over, on the task's clock. */
-    public GenerationJob(PendingRequest request, DecodingParams params, long admittedMillis, Consumer<GenerationOutcome> sink) {
+    /**
+     * {@code admittedMillis}: when the stream task handed it over, on the task's clock; {@code
+     * kvCacheBytes}: what it reserved of the {@link KvCacheBudget}, released when it leaves the loop.
+     */
+    public GenerationJob(PendingRequest request, DecodingParams params, long kvCacheBytes, long admittedMillis,
+            Consumer<GenerationOutcome> sink) {
         this.request = request;
         this.admittedMillis = admittedMillis;
         this.params = params;
+        this.kvCacheBytes = kvCacheBytes;
         this.sink = sink;
     }
 
@@ -37,6 +43,10 @@ public final class GenerationJob {
 
     public long admittedMillis() {
         return admittedMillis;
+    }
+
+    long kvCacheBytes() {
+        return kvCacheBytes;
     }
 
     public void cancel() {

@@ -16,6 +16,8 @@ final class RunningSequence {
     private final List<Long> generated = new ArrayList<>();
     private DecoderState state;
     private long firstTokenNanos = -1;
+    private long lastTokenNanos = -1;
+    private long lastInterTokenNanos = -1;
 
     RunningSequence(GenerationJob job, long startNanos) {
         this.job = job;
@@ -46,9 +48,12 @@ final class RunningSequence {
         if (job.params().stream()) {
             job.publish(generated);
         }
+        long now = System.nanoTime();
         if (firstTokenNanos < 0) {
-            firstTokenNanos = System.nanoTime();
+            firstTokenNanos = now;
         }
+        lastInterTokenNanos = lastTokenNanos < 0 ? -1 : now - lastTokenNanos;
+        lastTokenNanos = now;
         if (job.params().stopIds().contains(id)) {
             return FinishReason.STOP;
         }
@@ -57,6 +62,11 @@ final class RunningSequence {
             return FinishReason.LENGTH;
         }
         return null;
+    }
+
+    /** Time between the last two ids chosen; -1 after the first. */
+    long lastInterTokenNanos() {
+        return lastInterTokenNanos;
     }
 
     long lastId() {

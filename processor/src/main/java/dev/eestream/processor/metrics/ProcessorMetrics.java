@@ -1,5 +1,6 @@
 package dev.eestream.processor.metrics;
 
+import dev.eestream.processor.generation.DecodeObserver;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
@@ -28,6 +29,7 @@ public final class ProcessorMetrics {
     }
 
     private final Map<String, GenerationMeters> generationMeters = new ConcurrentHashMap<>();
+    private final Map<String, Timer> interToken = new ConcurrentHashMap<>();
 
     /** The meters of one generate model on one device. */
     private record GenerationMeters(Timer firstToken, Counter tokens) {
@@ -62,7 +64,7 @@ public final class ProcessorMetrics {
         m.tokens().increment(realTokens);
     }
 
-    /** Failed batches that were retried in halves to find the requests that fail alone. */
+    /** Failed batches (and failed prefills or decode steps) that were retried in halves to find the requests that fail alone. */
     public void batchSplits(String model, int splits) {
         if (splits > 0) {
             Counter.builder("eestream.batch.splits").description("Failed inference batches retried in halves")
@@ -110,6 +112,38 @@ public final class ProcessorMetrics {
             m.firstToken().record(firstTokenMs, TimeUnit.MILLISECONDS);
         }
         m.tokens().increment(generatedTokens);
+    }
+
+    /** Time between two consecutive tokens of one generation (inter-token latency). */
+    public void interToken(String model, String device, long nanos) {
+        interToken.computeIfAbsent(model + '\u0000' + device, k -> Timer.builder("eestream.inter.token")
+                .description("Time between two consecutive tokens of a generation").tag("model", model).tag("device", device)
+                .publishPercentileHistogram().register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Inter-token latency and the splits of failed decode steps, as the decode loops report them. */
+    public DecodeObserver decodeObserver() {
+        return new DecodeObserver() {
+            @Override
+            public void interToken(String model, String device, long nanos) {
+                ProcessorMetrics.this.interToken(model, device, nanos);
+            }
+
+            @Override
+            public void splits(String model, int splits) {
+                batchSplits(model, splits);
+            }
+        };
+    }
+
+    /** The KV cache the running generations hold now, and what they reserved of the budget (whole processor). */
+    public void kvCache(java.util.function.Supplier<Number> held, java.util.function.Supplier<Number> reserved, long max) {
+        Gauge.builder("eestream.generate.kv.cache.bytes", held).description("KV-cache bytes the running generations hold")
+                .baseUnit("bytes").register(registry);
+        Gauge.builder("eestream.generate.kv.cache.reserved.bytes", reserved)
+                .description("KV-cache bytes reserved by running generations (each its longest)").baseUnit("bytes").register(registry);
+        Gauge.builder("eestream.generate.kv.cache.max.bytes", () -> max).description("The KV-cache budget (generate.kv.cache.max.bytes)")
+                .baseUnit("bytes").register(registry);
     }
 
     /** Sequences of a generate model admitted or running now (all tasks of this processor). */
