@@ -178,6 +178,18 @@ class CliTest {
     }
 
     @Test
+    void benchmarkGeneratePipelineRefusesABacklogItCannotRun() {
+        assertRefused("--prompt-tokens must be MIN-MAX or N, got 'few'", "benchmark-generate-pipeline", "--prompt-tokens", "few");
+        assertRefused("ranges must be MIN-MAX with 1 <= MIN <= MAX", "benchmark-generate-pipeline", "--new-tokens", "9-3");
+        assertRefused("exceed the context length 64", "benchmark-generate-pipeline", "--context-length", "64",
+                "--prompt-tokens", "4-40", "--new-tokens", "30");
+        assertRefused("at least 20 requests", "benchmark-generate-pipeline", "--requests", "5");
+        Run typo = run("benchmark-generate-pipeline", "--max-sequences", "lots");
+        assertEquals(CommandLine.ExitCode.USAGE, typo.exit());
+        assertTrue(typo.err().contains("--max-sequences"), typo.err());
+    }
+
+    @Test
     void aFileThatIsNotAKeyIsRefused() throws Exception {
         Path notKey = dir.resolve("notes.txt");
         Files.writeString(notKey, "{\"hello\": 1}");

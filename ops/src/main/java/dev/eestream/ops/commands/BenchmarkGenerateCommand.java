@@ -1,9 +1,9 @@
 package dev.eestream.ops.commands;
 
-import dev.eestream.core.model.synthetic.SyntheticDecoderSpec;
 import dev.eestream.ops.bench.GenerateBenchmark;
 import dev.eestream.ops.bench.GeneratePlan;
 import dev.eestream.ops.support.BenchmarkSessionOptions;
+import dev.eestream.ops.support.SyntheticDecoderOptions;
 import dev.eestream.runtime.EeException;
 import dev.eestream.runtime.session.SessionSettings;
 import java.util.concurrent.Callable;
@@ -19,10 +19,6 @@ import picocli.CommandLine;
             "plaintext tokens, then prints tokens/s of each, the EE/plaintext ratio and",
             "the time to first token per batch size. More pairs: --pairs 61 --seconds 60."})
 public final class BenchmarkGenerateCommand implements Callable<Integer> {
-    @Option(names = "--family", defaultValue = "llama", paramLabel = "FAMILY",
-            description = "llama (RMSNorm, rotary, grouped-query attention, SwiGLU) or gpt2 (default: ${DEFAULT-VALUE}).")
-    String family;
-
     @Option(names = "--hidden-permutation", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Also permute the residual stream (ρ), not only the vocabulary (π) (default: on).")
     boolean hiddenPermutation;
@@ -50,28 +46,8 @@ public final class BenchmarkGenerateCommand implements Callable<Integer> {
     @Mixin
     BenchmarkSessionOptions session;
 
-    @Option(names = "--vocab-size", defaultValue = "32000", paramLabel = "N", description = "Vocabulary size (default: ${DEFAULT-VALUE}).")
-    int vocabSize;
-
-    @Option(names = "--hidden-size", defaultValue = "512", paramLabel = "N", description = "Residual stream width (default: ${DEFAULT-VALUE}).")
-    int hiddenSize;
-
-    @Option(names = "--layers", defaultValue = "4", paramLabel = "N", description = "Decoder layers (default: ${DEFAULT-VALUE}).")
-    int layers;
-
-    @Option(names = "--heads", defaultValue = "8", paramLabel = "N", description = "Attention heads (default: ${DEFAULT-VALUE}).")
-    int heads;
-
-    @Option(names = "--kv-heads", paramLabel = "N", description = "Key/value heads (default: half the heads for llama, all for gpt2).")
-    Integer kvHeads;
-
-    @Option(names = "--intermediate-size", paramLabel = "N",
-            description = "Feed-forward width (default: 3 x hidden for llama, 4 x hidden for gpt2).")
-    Integer intermediateSize;
-
-    @Option(names = "--context-length", defaultValue = "512", paramLabel = "N",
-            description = "Positions the decoder has tables for (default: ${DEFAULT-VALUE}).")
-    int contextLength;
+    @Mixin
+    SyntheticDecoderOptions model;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -83,15 +59,7 @@ public final class BenchmarkGenerateCommand implements Callable<Integer> {
                 throw new EeException("--batch-sizes must be positive, got " + b);
             }
         }
-        SyntheticDecoderSpec.Builder model = SyntheticDecoderSpec.builder(SyntheticDecoderSpec.Family.parse(family))
-                .vocabSize(vocabSize).hiddenSize(hiddenSize).layers(layers).heads(heads).contextLength(contextLength);
-        if (kvHeads != null) {
-            model.kvHeads(kvHeads);
-        }
-        if (intermediateSize != null) {
-            model.intermediateSize(intermediateSize);
-        }
-        GeneratePlan plan = GeneratePlan.builder(model.build()).hiddenPermutation(hiddenPermutation).promptLength(promptLength)
+        GeneratePlan plan = GeneratePlan.builder(model.spec()).hiddenPermutation(hiddenPermutation).promptLength(promptLength)
                 .newTokens(newTokens).minPairs(pairs).secondsPerPoint(seconds).control(session.control()).build();
         SessionSettings settings = session.sessionSettings();
         new GenerateBenchmark(plan, settings, spec.commandLine().getOut()).run(batchSizes);
