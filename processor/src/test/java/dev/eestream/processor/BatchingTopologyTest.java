@@ -2,6 +2,7 @@ package dev.eestream.processor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.eestream.processor.batching.BatchPolicy;
@@ -124,6 +125,42 @@ class BatchingTopologyTest {
         assertEquals(4.0, registry.get("eestream.batch.size").tags("model", MODEL).summary().totalAmount());
         assertEquals(20.0, registry.get("eestream.tokens").tags("model", MODEL, "device", "cpu").counter().count());
         assertEquals(0.0, registry.get("eestream.padding.ratio").tags("model", MODEL).summary().max(), "equal lengths: no padding");
+    }
+
+    @Test
+    void aRequestPastItsDeadlineIsAnsweredExpiredWithoutInference() {
+        start(new BatchPolicy(4, 100_000, Duration.ofMillis(500)));
+        long now = 1_000_000;
+        InferenceRequest late = InferenceRequest.newBuilder(request(5)).setDeadline(Instant.ofEpochMilli(now - 1)).build();
+        send(late);
+        List<InferenceResponse> out = responses.readValuesToList();
+        assertEquals(1, out.size(), "answered at once, not batched");
+        assertEquals(ResponseStatus.EXPIRED, out.get(0).getStatus());
+        assertTrue(out.get(0).getError().contains("passed 1 ms before it could start"), out.get(0).getError());
+        assertNull(out.get(0).getScores());
+        assertNull(out.get(0).getFinishReason(), "an encoder answer has no finish reason");
+        assertEquals(late.getAttributes(), out.get(0).getAttributes());
+
+        // Deadlines that pass while the requests wait for their batch: only those are expired at the flush.
+        InferenceRequest waits = InferenceRequest.newBuilder(request(5)).setDeadline(Instant.ofEpochMilli(now + 200)).build();
+        InferenceRequest patient = InferenceRequest.newBuilder(request(5)).setDeadline(Instant.ofEpochMilli(now + 5_000)).build();
+        InferenceRequest none = request(5);
+        send(waits);
+        send(patient);
+        send(none);
+        assertTrue(responses.isEmpty());
+        driver.advanceWallClockTime(Duration.ofMillis(600));
+        Map<String, InferenceResponse> byId = new java.util.HashMap<>();
+        responses.readValuesToList().forEach(r -> byId.put(r.getRequestId(), r));
+        assertEquals(3, byId.size());
+        assertEquals(ResponseStatus.EXPIRED, byId.get(waits.getRequestId()).getStatus());
+        assertEquals(ResponseStatus.OK, byId.get(patient.getRequestId()).getStatus());
+        assertEquals(ResponseStatus.OK, byId.get(none.getRequestId()).getStatus());
+        assertEquals(2, byId.get(patient.getRequestId()).getBatchSize(), "the expired request did not run");
+        var registry = metrics.registry();
+        assertEquals(2.0, registry.get(Topics.REQUESTS_NAME).tags("model", MODEL, "outcome", "expired").counter().count());
+        assertEquals(2.0, registry.get(Topics.REQUESTS_NAME).tags("model", MODEL, "outcome", "ok").counter().count());
+        assertEquals(2.0, registry.get("eestream.tokens").tags("model", MODEL, "device", "cpu").counter().count() / 5);
     }
 
     @Test

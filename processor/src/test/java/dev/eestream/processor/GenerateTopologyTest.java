@@ -352,6 +352,44 @@ class GenerateTopologyTest {
     }
 
     @Test
+    void aGenerationPastItsDeadlineIsExpiredAndOneThatReachesItEndsWithDeadline() throws Exception {
+        start(4);
+        long now = 1_000_000;
+        InferenceRequest late = InferenceRequest.newBuilder(request(plainPrompt(5), params().setMaxNewTokens(10).build()))
+                .setDeadline(Instant.ofEpochMilli(now - 30)).build();
+        send(late);
+        List<InferenceResponse> out = responses.readValuesToList();
+        assertEquals(1, out.size(), "answered at once");
+        assertEquals(ResponseStatus.EXPIRED, out.get(0).getStatus());
+        assertEquals(FinishReason.DEADLINE, out.get(0).getFinishReason());
+        assertTrue(out.get(0).getTokenIds() == null || out.get(0).getTokenIds().isEmpty());
+        assertTrue(iterations.isEmpty(), "no decoding for an expired request");
+
+        // The deadline is on the processor's clock; the decode thread keeps it on its own monotonic clock.
+        long[] prompt = plainPrompt(5);
+        InferenceRequest cut = InferenceRequest.newBuilder(request(prompt, params().setMaxNewTokens(40).build()))
+                .setDeadline(Instant.ofEpochMilli(now + 1_500)).build();
+        InferenceRequest free = request(prompt, params().setMaxNewTokens(40).build());
+        send(cut);
+        send(free);
+        for (int i = 0; i < 4; i++) {
+            iterations.poll().run();
+        }
+        Thread.sleep(1_600);
+        Map<String, InferenceResponse> byId = answers(2);
+        InferenceResponse partial = byId.get(cut.getRequestId());
+        assertEquals(ResponseStatus.OK, partial.getStatus());
+        assertEquals(FinishReason.DEADLINE, partial.getFinishReason());
+        assertEquals(4, partial.getTokenIds().size(), "the tokens chosen in the 4 iterations before the deadline");
+        InferenceResponse whole = byId.get(free.getRequestId());
+        assertEquals(FinishReason.LENGTH, whole.getFinishReason());
+        assertEquals(whole.getTokenIds().subList(0, 4), partial.getTokenIds(), "what it generated is the undisturbed prefix");
+        assertEquals(1.0, metrics.registry().get("eestream.requests").tags("model", DECODER, "outcome", "expired").counter().count());
+        assertEquals(0, engine.budget().reserved());
+        assertEquals(0, pendingInStore());
+    }
+
+    @Test
     void aStopIdEndsTheGenerationWithStop() {
         start(4);
         long[] prompt = plainPrompt(6);

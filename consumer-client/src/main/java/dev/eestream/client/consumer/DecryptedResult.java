@@ -108,11 +108,16 @@ public sealed interface DecryptedResult permits DecryptedResult.Classification, 
         }
     }
 
-    /** The processor answered ERROR. */
-    record Failure(String requestId, String modelId, String error, Map<String, String> attributes) implements DecryptedResult {
+    /** The processor answered ERROR, or EXPIRED ({@code expired}: the request's deadline passed before it started). */
+    record Failure(String requestId, String modelId, String error, Map<String, String> attributes, boolean expired)
+            implements DecryptedResult {
+        public Failure(String requestId, String modelId, String error, Map<String, String> attributes) {
+            this(requestId, modelId, error, attributes, false);
+        }
+
         @Override
         public JsonObject toJson() {
-            JsonObject o = base(this, "ERROR");
+            JsonObject o = base(this, expired ? "EXPIRED" : "ERROR");
             o.addProperty("error", error);
             return o;
         }

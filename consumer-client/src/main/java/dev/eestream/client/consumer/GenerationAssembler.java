@@ -57,14 +57,14 @@ public final class GenerationAssembler {
      * Takes one record of this request.
      *
      * @return whether the generation is complete; then {@link #result()} holds it
-     * @throws GenerationFailedException the processor answered ERROR
+     * @throws GenerationFailedException the processor answered ERROR or EXPIRED
      * @throws EeException               a record that cannot belong to this generation
      */
     public boolean accept(InferenceResponse r) {
         if (!requestId.equals(r.getRequestId())) {
             throw new EeException("record of request " + r.getRequestId() + " given to the generation of " + requestId);
         }
-        if (r.getStatus() == ResponseStatus.ERROR) {
+        if (r.getStatus() != ResponseStatus.OK) {
             throw new GenerationFailedException(requestId, String.valueOf(r.getError()));
         }
         if (result != null || r.getChunk() < nextChunk) {
@@ -137,7 +137,7 @@ public final class GenerationAssembler {
         return TimeUnit.NANOSECONDS.toMillis(nanos - sentAtNanos);
     }
 
-    /** The processor answered a generation with ERROR. */
+    /** The processor answered a generation with ERROR, or EXPIRED (its deadline passed before it started). */
     public static final class GenerationFailedException extends RuntimeException {
         private final String requestId;
         private final String reason;

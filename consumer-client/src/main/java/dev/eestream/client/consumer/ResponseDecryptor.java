@@ -37,8 +37,9 @@ public final class ResponseDecryptor {
 
     public DecryptedResult decrypt(InferenceResponse r) {
         Map<String, String> attributes = new HashMap<>(r.getAttributes());
-        if (r.getStatus() == ResponseStatus.ERROR) {
-            return new DecryptedResult.Failure(r.getRequestId(), r.getModelId(), String.valueOf(r.getError()), attributes);
+        if (r.getStatus() != ResponseStatus.OK) {
+            return new DecryptedResult.Failure(r.getRequestId(), r.getModelId(), String.valueOf(r.getError()), attributes,
+                    r.getStatus() == ResponseStatus.EXPIRED);
         }
         ClientProfile profile = profiles.get(r.getModelId());
         if (profile == null) {

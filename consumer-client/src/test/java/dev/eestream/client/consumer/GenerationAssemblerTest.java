@@ -107,6 +107,23 @@ class GenerationAssemblerTest {
     }
 
     @Test
+    void anExpiredRequestFailsAndAGenerationCutAtItsDeadlineKeepsItsText() {
+        InferenceResponse expired = InferenceResponse.newBuilder().setRequestId("r").setModelId("m").setStatus(ResponseStatus.EXPIRED)
+                .setError("its deadline passed 20 ms before it could start").setFinishReason(FinishReason.DEADLINE).build();
+        GenerationAssembler.GenerationFailedException e = assertThrows(GenerationAssembler.GenerationFailedException.class,
+                () -> assembler(new ArrayList<>()).accept(expired));
+        assertEquals("its deadline passed 20 ms before it could start", e.reason());
+
+        GenerationAssembler a = assembler(new ArrayList<>());
+        assertFalse(a.accept(record(0, false, 3, 4)));
+        InferenceResponse cut = record(1, true, 5);
+        cut.setFinishReason(FinishReason.DEADLINE);
+        assertTrue(a.accept(cut));
+        assertEquals("w3 w4 w5", a.result().text());
+        assertEquals("DEADLINE", a.result().finishReason());
+    }
+
+    @Test
     void refusesIdsOutsideTheVocabularyAndOtherRequestsRecords() {
         GenerationAssembler a = assembler(new ArrayList<>());
         assertThrows(EeException.class, () -> a.accept(raw("r", 0, true, List.of((long) VOCAB))));

@@ -119,9 +119,14 @@ final class DecodeLoop {
         int batch = running.size();
         List<RunningSequence> continuing = new ArrayList<>(batch);
         String device = session.device().id();
+        long now = System.nanoTime();
         for (RunningSequence s : running) {
             if (s.job().cancelled()) {
                 leave(s.job());
+                continue;
+            }
+            if (s.job().pastDeadline(now)) {
+                complete(s.job(), s.finished(FinishReason.DEADLINE, batch));
                 continue;
             }
             FinishReason done = s.chooseNext(context);

@@ -3,6 +3,7 @@ package dev.eestream.processor.generation;
 import dev.eestream.processor.batching.PendingRequest;
 import dev.eestream.processor.batching.PendingStore;
 import dev.eestream.runtime.session.DecoderSession;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,6 +61,17 @@ public final class GenerationDispatcher {
                 break;
             }
             DecodingParams params = DecodingParams.of(next.request());
+            Instant deadline = next.request().getDeadline();
+            if (deadline != null && nowMillis >= deadline.toEpochMilli()) {
+                PendingRequest late = pending.takeOldest(model, 1).get(0);
+                GenerationJob job = new GenerationJob(late, params, 0, Long.MAX_VALUE, nowMillis, finished::add);
+                inFlight.put(late.storeKey(), new Tracked(job, late, nowMillis));
+                finished.add(GenerationOutcome.expired(job));
+                continue;
+            }
+            // The deadline on this JVM's monotonic clock, which the decode thread reads.
+            long deadlineNanos = deadline == null ? Long.MAX_VALUE
+                    : System.nanoTime() + (deadline.toEpochMilli() - nowMillis) * 1_000_000;
             long kvBytes = KvCacheBudget.worstCase(session.manifest(), next.length(), params.maxNewTokens());
             if (kvBytes > engine.budget().maxBytes()) {
                 refuse(pending.takeOldest(model, 1).get(0), params, kvBytes, nowMillis);
@@ -69,7 +81,7 @@ public final class GenerationDispatcher {
                 break;
             }
             PendingRequest p = pending.takeOldest(model, 1).get(0);
-            GenerationJob job = new GenerationJob(p, params, kvBytes, nowMillis, finished::add);
+            GenerationJob job = new GenerationJob(p, params, kvBytes, deadlineNanos, nowMillis, finished::add);
             inFlight.put(p.storeKey(), new Tracked(job, p, nowMillis));
             engine.submit(session, job);
             started++;
@@ -79,7 +91,7 @@ public final class GenerationDispatcher {
 
     /** A request that could never fit the KV-cache budget ends at once, with the reason; it would block those behind it. */
     private void refuse(PendingRequest p, DecodingParams params, long kvBytes, long nowMillis) {
-        GenerationJob job = new GenerationJob(p, params, 0, nowMillis, finished::add);
+        GenerationJob job = new GenerationJob(p, params, 0, Long.MAX_VALUE, nowMillis, finished::add);
         inFlight.put(p.storeKey(), new Tracked(job, p, nowMillis));
         finished.add(GenerationOutcome.failed(job, "a generation of " + p.length() + " prompt tokens and up to "
                 + params.maxNewTokens() + " new tokens needs " + kvBytes + " bytes of KV cache, more than the processor's "

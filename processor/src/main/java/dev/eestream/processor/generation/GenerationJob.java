@@ -16,21 +16,29 @@ public final class GenerationJob {
     private final Consumer<GenerationOutcome> sink;
     private final long admittedMillis;
     private final long kvCacheBytes;
+    private final long deadlineNanos;
     private final AtomicBoolean cancelled = new AtomicBoolean();
     /** The ids generated so far, published after each step for a streamed generation. */
     private volatile List<Long> progress = List.of();
 
     /**
      * {@code admittedMillis}: when the stream task handed it over, on the task's clock; {@code
-     * kvCacheBytes}: what it reserved of the {@link KvCacheBudget}, released when it leaves the loop.
+     * kvCacheBytes}: what it reserved of the {@link KvCacheBudget}, released when it leaves the loop;
+     * {@code deadlineNanos}: on the {@link System#nanoTime()} clock, when it must end ({@link Long#MAX_VALUE}: never).
      */
-    public GenerationJob(PendingRequest request, DecodingParams params, long kvCacheBytes, long admittedMillis,
+    public GenerationJob(PendingRequest request, DecodingParams params, long kvCacheBytes, long deadlineNanos, long admittedMillis,
             Consumer<GenerationOutcome> sink) {
         this.request = request;
         this.admittedMillis = admittedMillis;
         this.params = params;
         this.kvCacheBytes = kvCacheBytes;
+        this.deadlineNanos = deadlineNanos;
         this.sink = sink;
+    }
+
+    /** Whether its deadline has passed at {@code nanoTime}. */
+    boolean pastDeadline(long nanoTime) {
+        return deadlineNanos != Long.MAX_VALUE && nanoTime - deadlineNanos >= 0;
     }
 
     public PendingRequest request() {

@@ -76,7 +76,8 @@ final class RunningSequence {
     GenerationOutcome finished(FinishReason reason, int batchSize) {
         long now = System.nanoTime();
         return new GenerationOutcome(job.request(), job.admittedMillis(), generated, reason, null,
-                (firstTokenNanos - startNanos) / 1_000_000, (now - startNanos) / 1_000_000, batchSize);
+                firstTokenNanos < 0 ? -1 : (firstTokenNanos - startNanos) / 1_000_000, (now - startNanos) / 1_000_000, batchSize,
+                false);
     }
 
     long startNanos() {

@@ -15,8 +15,10 @@ import dev.eestream.processor.validation.TopicExistence;
 import dev.eestream.runtime.session.DecoderSession;
 import dev.eestream.runtime.session.Device;
 import dev.eestream.runtime.session.ModelSession;
+import dev.eestream.schemas.FinishReason;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
+import dev.eestream.schemas.ResponseStatus;
 import dev.eestream.schemas.serde.DecodeResult;
 import dev.eestream.schemas.serde.WireFormat;
 import dev.eestream.schemas.topics.Topics;
@@ -129,9 +131,13 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
                     : Responses.error(request, problem.get(), now()), record.timestamp());
             return;
         }
-        pending.add(request, now());
         String model = request.getModelId();
         Optional<DecoderSession> decoder = models.decoder(model);
+        if (expired(request, now())) {
+            respond(request, Responses.expired(request, decoder.isPresent(), 0, now()), record.timestamp());
+            return;
+        }
+        pending.add(request, now());
         if (decoder.isPresent()) {
             generations.admit(decoder.get(), pending, now());
         } else if (pending.count(model) >= policy.maxBatchSize() || pending.tokens(model) >= policy.maxBatchTokens()) {
@@ -173,6 +179,16 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
             return;
         }
         long flushStart = now();
+        // Requests whose deadline passed while they waited (also across a restart) are answered without inference.
+        List<PendingRequest> late = taken.stream().filter(p -> expired(p.request(), flushStart)).toList();
+        if (!late.isEmpty()) {
+            late.forEach(p -> respond(p.request(), Responses.expired(p.request(), false, 0, flushStart), flushStart));
+            pending.answered(late);
+            taken = taken.stream().filter(p -> !late.contains(p)).toList();
+            if (taken.isEmpty()) {
+                return;
+            }
+        }
         Optional<ModelSession> model = models.model(modelId);
         if (model.isEmpty()) {
             for (PendingRequest p : taken) {
@@ -235,7 +251,13 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
             InferenceRequest r = request.request();
             long done = now();
             long queued = Math.max(0, o.admittedMillis() - request.arrivalMillis());
-            if (o.ok()) {
+            if (o.expired() && request.sentTokens() == 0) {
+                respond(r, Responses.expired(r, true, request.sentChunks(), done), done);
+            } else if (o.expired()) {
+                // Streamed before a crash, expired before its regeneration: the chunks sent stand.
+                respond(r, Responses.generated(r, List.of(), request.sentChunks(), request.sentTokens(), FinishReason.DEADLINE, queued,
+                        0, 0, done), done);
+            } else if (o.ok()) {
                 String device = models.device(r.getModelId()).map(Device::id).orElse("unknown");
                 metrics.generation(r.getModelId(), device, o.firstTokenMs() < 0 ? -1 : queued + o.firstTokenMs(), o.tokenIds().size());
                 List<Long> unsent = o.tokenIds().subList(Math.min(request.sentTokens(), o.tokenIds().size()), o.tokenIds().size());
@@ -261,8 +283,8 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
         // A model that is not served is counted as "(unknown)": clients must not be able to mint labels.
         Optional<Device> served = models.device(request.getModelId());
         String model = served.isPresent() ? request.getModelId() : "(unknown)";
-        boolean ok = response.getStatus() == dev.eestream.schemas.ResponseStatus.OK;
-        metrics.request(model, ok ? "ok" : "error");
+        boolean ok = response.getStatus() == ResponseStatus.OK;
+        metrics.request(model, ok ? "ok" : response.getStatus() == ResponseStatus.EXPIRED ? "expired" : "error");
         if (ok && served.isPresent() && request.getCreatedAt().toEpochMilli() > 0) {
             metrics.endToEnd(model, served.get().id(),
                     response.getRespondedAt().toEpochMilli() - request.getCreatedAt().toEpochMilli());
@@ -298,6 +320,10 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
         String key = record.key() != null && record.key().length() > 1024 ? record.key().substring(0, 1024) : record.key();
         LOG.warn("undecodable record at {}: {}", meta.map(m -> m.topic() + "-" + m.partition() + "@" + m.offset()).orElse("?"), reason);
         context.forward(new Record<String, Object>(key, value, record.timestamp(), headers), DEAD_LETTERS);
+    }
+
+    private static boolean expired(InferenceRequest r, long nowMillis) {
+        return r.getDeadline() != null && nowMillis >= r.getDeadline().toEpochMilli();
     }
 
     private String topic() {

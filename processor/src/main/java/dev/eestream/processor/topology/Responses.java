@@ -47,6 +47,20 @@ final class Responses {
     }
 
     /**
+     * The answer to a request whose deadline passed before it started: status EXPIRED, no inference.
+     * A generate model's also says finish reason DEADLINE and counts the {@code chunk} chunks it may
+     * have streamed before a crash.
+     */
+    static InferenceResponse expired(InferenceRequest r, boolean generate, int chunk, long nowMillis) {
+        InferenceResponse.Builder b = base(r, nowMillis).setStatus(ResponseStatus.EXPIRED).setError("its deadline "
+                + r.getDeadline() + " passed " + (nowMillis - r.getDeadline().toEpochMilli()) + " ms before it could start");
+        if (generate) {
+            b.setFinishReason(FinishReason.DEADLINE).setPromptTokens(r.getTokenIds().size()).setChunk(chunk);
+        }
+        return b.build();
+    }
+
+    /**
      * An ERROR answer. Oversized request fields are not echoed whole: a hostile request must not make
      * an answer too large to produce. The request id is kept when it is of legal length.
      */

@@ -19,6 +19,7 @@ import dev.eestream.schemas.GenerationParams;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
+import dev.eestream.schemas.serde.AvroTrust;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -32,6 +33,7 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,6 +50,12 @@ class GenerationRecoveryTest {
 
     private ModelRepository repository;
     private KeyValueStore<String, byte[]> store;
+
+    @BeforeAll
+    static void trustTheRequestClasses() {
+        // Copying a request's builder goes through Avro's class check, whichever test runs first.
+        AvroTrust.declare(InferenceRequest.class);
+    }
 
     @BeforeEach
     void setUp() throws Exception {
@@ -193,5 +201,46 @@ class GenerationRecoveryTest {
         assertEquals(20, after.get(0).getGeneratedTokens());
         assertEquals(expected, concatenated, "every token once, in order");
         assertEquals(0, store.approximateNumEntries());
+    }
+
+    @Test
+    void aStreamedGenerationWhoseDeadlinePassedDuringTheCrashEndsWithDeadlineAndKeepsItsChunks() {
+        InferenceRequest request = InferenceRequest.newBuilder(request()).setDeadline(Instant.ofEpochMilli(1_000_500))
+                .setGeneration(GenerationParams.newBuilder(request().getGeneration()).setStream(true).build()).build();
+        Queue<Runnable> steps = new ArrayDeque<>();
+        MockProcessorContext<String, Object> first = new MockProcessorContext<>();
+        InferenceProcessor crashing = processor(steps::add, first, store);
+        crashing.process(record(request));
+        long now = first.currentSystemTimeMs();
+        for (int i = 0; i < 5; i++) {
+            steps.poll().run();
+            now += 15;
+            first.setCurrentSystemTimeMs(now);
+            first.scheduledPunctuators().get(0).getPunctuator().punctuate(now);
+        }
+        crashing.close();
+        List<InferenceResponse> before = answers(first);
+        int sent = before.stream().mapToInt(r -> r.getTokenIds().size()).sum();
+        assertTrue(sent > 0, "chunks went out before the crash");
+
+        // The next owner starts after the deadline: nothing is generated again, the chunks sent stand.
+        MockProcessorContext<String, Object> second = new MockProcessorContext<>();
+        Queue<Runnable> secondSteps = new ArrayDeque<>();
+        InferenceProcessor restarted = processor(secondSteps::add, second, store);
+        second.setCurrentSystemTimeMs(1_000_600);
+        second.scheduledPunctuators().get(0).getPunctuator().punctuate(1_000_600);
+        second.scheduledPunctuators().get(0).getPunctuator().punctuate(1_000_610);
+        assertTrue(secondSteps.isEmpty(), "no decode step for an expired request");
+        List<InferenceResponse> after = answers(second);
+        assertEquals(1, after.size());
+        InferenceResponse last = after.get(0);
+        assertEquals(ResponseStatus.OK, last.getStatus());
+        assertEquals(FinishReason.DEADLINE, last.getFinishReason());
+        assertTrue(last.getFinalChunk());
+        assertEquals(before.size(), last.getChunk(), "numbering goes on");
+        assertEquals(List.of(), last.getTokenIds());
+        assertEquals(sent, last.getGeneratedTokens());
+        assertEquals(0, store.approximateNumEntries());
+        restarted.close();
     }
 }

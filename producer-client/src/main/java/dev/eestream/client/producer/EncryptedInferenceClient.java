@@ -269,9 +269,11 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         for (long id : cipherIds) {
             boxed.add(id);
         }
+        Instant now = Instant.now();
+        // The processor drops the request, or stops its generation, once no one waits for the answer.
         InferenceRequest request = InferenceRequest.newBuilder().setRequestId(requestId).setModelId(profile.modelId())
-                .setTokenIds(boxed).setReplyTopic(replyTopic.name()).setCreatedAt(Instant.now()).setAttributes(attributes)
-                .setGeneration(generation).build();
+                .setTokenIds(boxed).setReplyTopic(replyTopic.name()).setCreatedAt(now).setAttributes(attributes)
+                .setGeneration(generation).setDeadline(now.plus(timeout)).build();
         pending.put(requestId, reply);
         long sentAt = System.nanoTime();
         future.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((r, e) -> {

@@ -222,6 +222,70 @@ class SchemaEvolutionTest {
         assertEquals(List.of(7L, 8L), byV1.get("tokenIds"));
     }
 
+    /** InferenceRequest version 2: the current schema without the deadline. */
+    private static Schema v2Request() {
+        com.google.gson.JsonObject json = com.google.gson.JsonParser.parseString(InferenceRequest.getClassSchema().toString())
+                .getAsJsonObject();
+        com.google.gson.JsonArray fields = new com.google.gson.JsonArray();
+        json.getAsJsonArray("fields").forEach(f -> {
+            if (!f.getAsJsonObject().get("name").getAsString().equals("deadline")) {
+                fields.add(f);
+            }
+        });
+        json.add("fields", fields);
+        return new Schema.Parser().parse(json.toString());
+    }
+
+    /** InferenceResponse version 2: the current schema without the status EXPIRED. */
+    private static Schema v2Response() {
+        String current = InferenceResponse.getClassSchema().toString();
+        String v2 = current.replace("[\"OK\",\"ERROR\",\"EXPIRED\"]", "[\"OK\",\"ERROR\"]");
+        assertNotEquals(current, v2, "the current schema has the EXPIRED symbol");
+        return new Schema.Parser().parse(v2);
+    }
+
+    @Test
+    void aVersion2RequestReadsWithoutADeadlineAndAVersion3RequestByAVersion2Reader() throws IOException {
+        String topic = Topics.REQUESTS_NAME;
+        Schema v2Schema = v2Request();
+        int v2 = client.register(topic + "-value", v2Schema);
+        GenericRecord old = new GenericRecordBuilder(v2Schema).set("requestId", "r-v2").set("modelId", "m")
+                .set("tokenIds", List.of(5L, 6L)).set("replyTopic", null).set("createdAt", 7L).set("attributes", Map.of())
+                .set("generation", null).build();
+        try (SchemaRegistryClient reader = new SchemaRegistryClient(RegistrySettings.forUrl(registry.url()))) {
+            InferenceRequest decoded = new AvroDeserializer<>(InferenceRequest.class, reader)
+                    .deserialize(topic, WireFormat.frame(v2, avro(v2Schema, old)));
+            assertEquals(List.of(5L, 6L), decoded.getTokenIds());
+            assertNull(decoded.getDeadline(), "a version 2 request has no deadline");
+        }
+
+        InferenceRequest current = InferenceRequest.newBuilder(request("r-v3")).setDeadline(Instant.ofEpochMilli(1_700_000_000_123L))
+                .build();
+        byte[] bytes = new AvroSerializer<InferenceRequest>(client).serialize(topic, current);
+        assertNotEquals(v2, WireFormat.schemaId(bytes), "version 3 is a new version of the subject (the registry checked compatibility)");
+        assertEquals(current, new AvroDeserializer<>(InferenceRequest.class, client).deserialize(topic, bytes));
+        Schema writer = client.getById(WireFormat.schemaId(bytes));
+        GenericRecord byV2 = new GenericDatumReader<GenericRecord>(writer, v2Schema).read(null,
+                DecoderFactory.get().binaryDecoder(bytes, WireFormat.HEADER_SIZE, bytes.length - WireFormat.HEADER_SIZE, null));
+        assertEquals("r-v3", byV2.get("requestId").toString());
+        assertEquals(current.getTokenIds(), byV2.get("tokenIds"));
+    }
+
+    @Test
+    void anExpiredAnswerReadsAsErrorForAVersion2Reader() throws IOException {
+        Schema v2Schema = v2Response();
+        client.register(TOPIC + "-value", v2Schema);
+        InferenceResponse expired = InferenceResponse.newBuilder(response("r-late")).setStatus(ResponseStatus.EXPIRED)
+                .setError("its deadline passed before it started").setScores(null).build();
+        byte[] bytes = new AvroSerializer<InferenceResponse>(client).serialize(TOPIC, expired);
+        assertEquals(expired, new AvroDeserializer<>(InferenceResponse.class, client).deserialize(TOPIC, bytes));
+        Schema writer = client.getById(WireFormat.schemaId(bytes));
+        GenericRecord byV2 = new GenericDatumReader<GenericRecord>(writer, v2Schema).read(null,
+                DecoderFactory.get().binaryDecoder(bytes, WireFormat.HEADER_SIZE, bytes.length - WireFormat.HEADER_SIZE, null));
+        assertEquals("ERROR", byV2.get("status").toString(), "a reader without EXPIRED takes the enum's default");
+        assertEquals("its deadline passed before it started", byV2.get("error").toString());
+    }
+
     private static byte[] avro(Schema schema, GenericRecord record) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(out, null);

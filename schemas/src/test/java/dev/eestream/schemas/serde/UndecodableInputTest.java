@@ -83,8 +83,14 @@ class UndecodableInputTest {
 
     @Test
     void truncatedPayload() {
-        assertReason("Avro payload is truncated or does not match schema id " + requestId
-                + ": EOFException: Attempted to read 4 bytes, but only 3 bytes are available", Arrays.copyOf(valid, valid.length - 3));
+        // What Avro adds after the exception's name depends on the field the cut falls in: not asserted.
+        byte[] cut = Arrays.copyOf(valid, valid.length - 3);
+        String reason = "Avro payload is truncated or does not match schema id " + requestId + ": EOFException";
+        SerializationException e = assertThrows(SerializationException.class, () -> deserializer.deserialize(TOPIC, cut));
+        assertTrue(e.getMessage().startsWith(reason), e.getMessage());
+        DecodeResult<InferenceRequest> result = WireFormat.tryDecode(deserializer, TOPIC, cut);
+        assertFalse(result.isSuccess());
+        assertEquals(e.getMessage(), result.failureReason().orElseThrow());
     }
 
     @Test
