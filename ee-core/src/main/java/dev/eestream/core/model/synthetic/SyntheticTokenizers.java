@@ -7,6 +7,7 @@ import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import dev.eestream.core.tokenizer.TokenizerJson;
 import dev.eestream.runtime.EeException;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -75,6 +76,15 @@ public final class SyntheticTokenizers {
         root.add("decoder", JsonNull.INSTANCE);
         root.add("model", model);
         return TokenizerJson.of(GSON.toJson(root), "word-level tokenizer of " + words.size() + " words");
+    }
+
+    /** {@link #wordLevel} over the words {@code w3} … {@code w<vocabSize - 1>}: word {@code wN} has id N. */
+    public static TokenizerJson numberedWords(int vocabSize) {
+        List<String> words = new ArrayList<>();
+        for (int i = EOS_ID + 1; i < vocabSize; i++) {
+            words.add("w" + i);
+        }
+        return wordLevel(words);
     }
 
     private static JsonObject special(int id, String content) {

@@ -33,6 +33,15 @@ class SyntheticTokenizersTest {
     }
 
     @Test
+    void numberedWordsHaveTheIdOfTheirNumber() throws Exception {
+        TokenizerJson json = SyntheticTokenizers.numberedWords(64);
+        assertEquals(64, json.vocabSize());
+        try (PrivateTokenizer tok = PrivateTokenizer.open(json, null, 64, 64)) {
+            assertArrayEquals(new long[] {3, 17, 63, 0}, tok.encodePlain("w3 w17 w63 w64"));
+        }
+    }
+
+    @Test
     void wordsTheTokenizerCouldNotLookUpAreRefused() {
         EeException twice = assertThrows(EeException.class, () -> SyntheticTokenizers.wordLevel(List.of("a", "b", "a")));
         assertTrue(twice.getMessage().contains("'a' is given twice"), twice.getMessage());
