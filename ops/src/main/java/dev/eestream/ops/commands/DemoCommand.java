@@ -42,12 +42,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine;
 
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"The whole thing on this machine, end to end: make a key, encrypt the bundled all-MiniLM-L6-v2",
-            "as a zero-shot classifier, start local mode (Kafka broker, schema registry, processor), send the",
-            "bundled sample documents encrypted, decrypt the answers, and compare each with plaintext inference.",
-            "Then text generation: a small decoder built here with random weights (no trained one can be downloaded,",
-            "so its text is gibberish), encrypted with the same key, generates from 5 prompts through the same",
-            "processor; each decrypted text is compared with the plaintext model's greedy generation.",
+        description = {"The whole thing on this machine, end to end: make a key, encrypt the bundled all-MiniLM-L6-v2 as a "
+                + "zero-shot classifier, start local mode (Kafka broker, schema registry, processor), send the bundled sample "
+                + "documents encrypted, decrypt the answers, and compare each with plaintext inference.",
+            "Then text generation: a small decoder built here with random weights (no trained one can be downloaded, so its "
+                + "text is gibberish), encrypted with the same key, generates from 5 prompts through the same processor; each "
+                + "decrypted text is compared with the plaintext model's greedy generation.",
             "Exit status 2 when any answer differs from plaintext."})
 public final class DemoCommand implements Callable<Integer> {
     static final String MODEL_ID = "minilm-topics";
