@@ -154,11 +154,13 @@ public final class GenerationDemo {
         return new Expected(promptIds, g, tok.decodePlain(textIds));
     }
 
+    /** The prompt's ids as the client sends them: the plaintext ids the client builds, under π. */
     private void printSent(PrintWriter out, String prompt, Expected expected) {
         out.printf("  prompt     \"%s\"%n", prompt);
         out.printf("    sent       ciphertext ids %s (%d tokens, BOS first)%n", firstFew(expected.promptIds()), expected.promptIds().length);
     }
 
+    /** The answer holds the decrypted ids; π of them is what came back over the wire. */
     private void printReceived(PrintWriter out, DecryptedResult.Generation g) {
         out.printf("    received   ciphertext ids %s (%d tokens, finish %s)%n", firstFew(g.tokenIds()), g.generatedTokens(),
                 g.finishReason());
@@ -168,7 +170,7 @@ public final class GenerationDemo {
     private static boolean verdict(PrintWriter out, DecryptedResult.Generation g, Expected expected) {
         long[] ids = expected.generation().ids();
         boolean same = Arrays.equals(g.tokenIds(), ids) && g.text().equals(expected.text())
-                && g.finishReason().equals(expected.generation().finishReason().name());
+                && expected.generation().finishReason().name().equals(g.finishReason());
         out.println(same ? "    plaintext  equal: the plaintext model generates the same " + ids.length + " tokens"
                 : "    plaintext  NOT EQUAL: the plaintext model generates \"" + expected.text() + "\" (" + ids.length
                         + " tokens, finish " + expected.generation().finishReason() + ")");
