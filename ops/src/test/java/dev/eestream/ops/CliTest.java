@@ -11,6 +11,7 @@ import dev.eestream.core.model.ClientProfile;
 import dev.eestream.core.model.TinyModels;
 import dev.eestream.core.model.synthetic.SyntheticDecoderSpec;
 import dev.eestream.core.model.synthetic.SyntheticDecoders;
+import dev.eestream.core.model.synthetic.SyntheticTokenizers;
 import dev.eestream.runtime.model.ModelBundle;
 import dev.eestream.runtime.model.ModelManifest;
 import java.io.PrintWriter;
@@ -252,16 +253,8 @@ class CliTest {
         Path model = dir.resolve("decoder.onnx");
         Files.write(model, SyntheticDecoders.build(SyntheticDecoderSpec.builder(SyntheticDecoderSpec.Family.LLAMA).vocabSize(64)
                 .hiddenSize(32).layers(2).heads(4).kvHeads(2).intermediateSize(64).contextLength(48).build()).toByteArray());
-        StringBuilder vocab = new StringBuilder("\"[UNK]\": 0, \"<s>\": 1, \"</s>\": 2");
-        for (int i = 3; i < 64; i++) {
-            vocab.append(", \"w").append(i).append("\": ").append(i);
-        }
         Path tokenizer = dir.resolve("tokenizer.json");
-        Files.writeString(tokenizer, "{\"version\": \"1.0\", \"truncation\": null, \"padding\": null, \"added_tokens\": ["
-                + "{\"id\": 1, \"content\": \"<s>\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true},"
-                + "{\"id\": 2, \"content\": \"</s>\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}],"
-                + " \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"Whitespace\"}, \"post_processor\": null,"
-                + " \"decoder\": null, \"model\": {\"type\": \"WordLevel\", \"vocab\": {" + vocab + "}, \"unk_token\": \"[UNK]\"}}");
+        Files.writeString(tokenizer, SyntheticTokenizers.numberedWords(64).text());
         String template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\\n{% endfor %}";
         Path config = dir.resolve("tokenizer_config.json");
         Files.writeString(config, "{\"tokenizer_class\": \"PreTrainedTokenizerFast\", \"bos_token\": \"<s>\", "

@@ -15,6 +15,7 @@ import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
 import dev.eestream.core.tokenizer.TokenizerJson;
+import dev.eestream.ops.demo.GenerationDemo;
 import dev.eestream.ops.local.LocalMode;
 import dev.eestream.runtime.EeException;
 import dev.eestream.runtime.model.ModelBundle;
@@ -41,9 +42,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine;
 
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"The whole thing on this machine, end to end: make a key, encrypt the bundled all-MiniLM-L6-v2",
-            "as a zero-shot classifier, start local mode (Kafka broker, schema registry, processor), send the",
-            "bundled sample documents encrypted, decrypt the answers, and compare each with plaintext inference."})
+        description = {"The whole thing on this machine, end to end: make a key, encrypt the bundled all-MiniLM-L6-v2 as a "
+                + "zero-shot classifier, start local mode (Kafka broker, schema registry, processor), send the bundled sample "
+                + "documents encrypted, decrypt the answers, and compare each with plaintext inference.",
+            "Then text generation: a small decoder built here with random weights (no trained one can be downloaded, so its "
+                + "text is gibberish), encrypted with the same key, generates from 5 prompts through the same processor; each "
+                + "decrypted text is compared with the plaintext model's greedy generation.",
+            "Exit status 2 when any answer differs from plaintext."})
 public final class DemoCommand implements Callable<Integer> {
     static final String MODEL_ID = "minilm-topics";
 
@@ -68,12 +73,12 @@ public final class DemoCommand implements Callable<Integer> {
         boolean temporary = workDir == null;
         Path work = temporary ? Files.createTempDirectory("eestream-demo-") : Files.createDirectories(workDir);
         try {
-            out.println("[1/5] a new key: only this side ever holds it");
+            out.println("[1/6] a new key: only this side ever holds it");
             EeKey key = EeKey.generate();
             KeyFiles.write(key, work.resolve("demo.key"), null, true);
             out.printf("      %s in %s%n", key.keyId(), work.resolve("demo.key"));
 
-            out.println("[2/5] encrypting all-MiniLM-L6-v2 as a zero-shot classifier over " + labelList);
+            out.println("[2/6] encrypting all-MiniLM-L6-v2 as a zero-shot classifier over " + labelList);
             TokenizerJson tokenizer = BundledModel.ALL_MINILM_L6_V2.tokenizer();
             ModelProto source;
             try (InputStream in = BundledModel.ALL_MINILM_L6_V2.openModel()) {
@@ -90,14 +95,19 @@ public final class DemoCommand implements Callable<Integer> {
             out.printf("      EE model in %s (%.1f s); the plaintext model stays here for the comparison%n", modelDir,
                     (System.nanoTime() - t0) / 1e9);
 
-            out.println("[3/5] starting local mode: Kafka broker (KRaft), schema registry, processor");
-            Map<String, DecryptedResult> results = new ConcurrentHashMap<>();
-            Map<String, Throwable> failures = new ConcurrentHashMap<>();
-            EncryptedInferenceClient.BatchSummary summary;
+            out.println("[3/6] for text generation: a decoder built here, encrypted with the same key (encrypt-model --task generate)");
+            GenerationDemo generation = GenerationDemo.prepare(key, work.resolve("random-decoder-export"), models, out);
+
+            out.println("[4/6] starting local mode: Kafka broker (KRaft), schema registry, processor serving both models");
+            int equal;
+            int generationsEqual;
             try (LocalMode local = LocalMode.start(new LocalMode.Options(0, 0, models, work.resolve("data"), null))) {
                 out.printf("      bootstrap.servers=%s schema.registry.url=%s%n", local.bootstrapServers(), local.registryUrl());
-                out.println("[4/5] sending " + docs.size() + " documents, encrypted, and decrypting the answers");
+                out.println("[5/6] sending " + docs.size() + " documents, encrypted, and decrypting the answers");
                 out.flush();
+                Map<String, DecryptedResult> results = new ConcurrentHashMap<>();
+                Map<String, Throwable> failures = new ConcurrentHashMap<>();
+                EncryptedInferenceClient.BatchSummary summary;
                 try (EncryptedInferenceClient client = EncryptedInferenceClient.builder()
                         .bootstrapServers(local.bootstrapServers()).properties(local.clientProperties())
                         .key(key).profile(profile).build()) {
@@ -109,12 +119,23 @@ public final class DemoCommand implements Callable<Integer> {
                         }
                     });
                 }
+                out.println("      compared with plaintext inference on this machine:");
+                equal = report(out, docs, results, failures, key, tokenizer, plain, labelList);
+                out.printf("%d documents, %d equal to plaintext inference, %.1f docs/s%n", docs.size(), equal, summary.docsPerSecond());
+
+                out.printf("[6/6] generating from %d prompts through Kafka with the random-weight decoder (greedy, %d new tokens"
+                        + " at most, the last one streamed), compared with the plaintext model's greedy generation%n",
+                        GenerationDemo.PROMPTS.size(), GenerationDemo.NEW_TOKENS);
+                out.flush();
+                long g0 = System.nanoTime();
+                generationsEqual = generation.run(local.bootstrapServers(), local.clientProperties(), out);
+                out.printf("%d generations, %d equal to plaintext generation, in %.1f s%n", GenerationDemo.PROMPTS.size(),
+                        generationsEqual, (System.nanoTime() - g0) / 1e9);
             }
-            out.println("[5/5] comparing with plaintext inference on this machine");
-            int equal = report(out, docs, results, failures, key, tokenizer, plain, labelList);
-            out.printf("%d documents, %d equal to plaintext inference, %.1f docs/s%n", docs.size(), equal, summary.docsPerSecond());
+            out.println("To chat with a trained model of your own (exported with Hugging Face optimum, encrypted, served the same"
+                    + " way): README.md, section \"Chat with your own model\".");
             out.flush();
-            return equal == docs.size() ? 0 : 2;
+            return equal == docs.size() && generationsEqual == GenerationDemo.PROMPTS.size() ? 0 : 2;
         } finally {
             if (temporary) {
                 deleteTree(work);

@@ -17,6 +17,7 @@ import dev.eestream.core.key.KeyFiles;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.core.model.synthetic.SyntheticDecoderSpec;
 import dev.eestream.core.model.synthetic.SyntheticDecoders;
+import dev.eestream.core.model.synthetic.SyntheticTokenizers;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
@@ -190,16 +191,8 @@ class ClientGenerationIntegrationTest {
 
     /** Words w3…w63, with [UNK], <s> and </s> (special) below them; whitespace-split, no decoder (words join with spaces). */
     private Path writeTokenizer() throws Exception {
-        StringBuilder vocab = new StringBuilder("\"[UNK]\": 0, \"<s>\": 1, \"</s>\": 2");
-        for (int i = 3; i < VOCAB; i++) {
-            vocab.append(", \"w").append(i).append("\": ").append(i);
-        }
         Path tokenizer = work.resolve("tokenizer.json");
-        Files.writeString(tokenizer, "{\"version\": \"1.0\", \"truncation\": null, \"padding\": null, \"added_tokens\": ["
-                + "{\"id\": 1, \"content\": \"<s>\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true},"
-                + "{\"id\": 2, \"content\": \"</s>\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}],"
-                + " \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"Whitespace\"}, \"post_processor\": null,"
-                + " \"decoder\": null, \"model\": {\"type\": \"WordLevel\", \"vocab\": {" + vocab + "}, \"unk_token\": \"[UNK]\"}}");
+        Files.writeString(tokenizer, SyntheticTokenizers.numberedWords(VOCAB).text());
         return tokenizer;
     }
 
