@@ -8,6 +8,8 @@ import dev.eestream.runtime.EeException;
 import dev.eestream.runtime.model.KvCacheNames;
 import dev.eestream.runtime.model.ModelManifest;
 import dev.eestream.runtime.model.Task;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
@@ -37,6 +39,12 @@ public final class DecoderSession implements AutoCloseable {
     private final ModelManifest manifest;
     private final Device device;
     private final boolean feedsPositionIds;
+    /**
+     * Native buffers for a step's past caches and outputs, reused from step to step (steps of one
+     * session run one at a time): ONNX Runtime reads and writes them in place, where heap arrays would
+     * be copied in and out, and per-step direct allocations would pile up until a GC frees them.
+     */
+    private final Map<String, FloatBuffer> scratch = new HashMap<>();
     private volatile boolean closed;
 
     private DecoderSession(OrtSessions.Opened opened, ModelManifest manifest) {
@@ -163,7 +171,7 @@ public final class DecoderSession implements AutoCloseable {
     }
 
     /** Feeds {@code tokens.get(b)} after {@code states.get(b)}, all rows in one run. */
-    private List<DecoderState> advance(List<DecoderState> states, List<long[]> tokens) {
+    private synchronized List<DecoderState> advance(List<DecoderState> states, List<long[]> tokens) {
         checkOpen();
         int batch = states.size();
         if (batch == 0 || tokens.size() != batch) {
@@ -203,6 +211,7 @@ public final class DecoderSession implements AutoCloseable {
             Arrays.fill(mask, b * total + past + pad, (b + 1) * total, 1L);
         }
         Map<String, OnnxTensor> inputs = new HashMap<>();
+        Map<String, OnnxTensor> outputs = new HashMap<>();
         try {
             inputs.put(manifest.idsInput(), OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, seq}));
             inputs.put(manifest.attentionMaskInput(), OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {batch, total}));
@@ -210,49 +219,72 @@ public final class DecoderSession implements AutoCloseable {
                 inputs.put(KvCacheNames.POSITION_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(positions), new long[] {batch, seq}));
             }
             long[] pastShape = {batch, heads, past, dh};
+            long[] presentShape = {batch, heads, total, dh};
             for (int layer = 0; layer < manifest.layerCount(); layer++) {
-                inputs.put(KvCacheNames.past(layer, true), OnnxTensor.createTensor(env,
-                        FloatBuffer.wrap(pastBatch(states, layer, true, past)), pastShape));
-                inputs.put(KvCacheNames.past(layer, false), OnnxTensor.createTensor(env,
-                        FloatBuffer.wrap(pastBatch(states, layer, false, past)), pastShape));
+                for (boolean key : new boolean[] {true, false}) {
+                    String in = KvCacheNames.past(layer, key);
+                    inputs.put(in, OnnxTensor.createTensor(env, pastBatch(in, states, layer, key, past), pastShape));
+                    String out = KvCacheNames.present(layer, key);
+                    outputs.put(out, OnnxTensor.createTensor(env, buffer(out, batch * heads * total * dh), presentShape));
+                }
             }
-            try (OrtSession.Result result = session.run(inputs)) {
-                return newStates(states, tokens, result, seq, total);
+            outputs.put(KvCacheNames.LOGITS, OnnxTensor.createTensor(env, buffer(KvCacheNames.LOGITS,
+                    batch * seq * manifest.outputWidth()), new long[] {batch, seq, manifest.outputWidth()}));
+            // The outputs are written into our buffers: the result holds nothing of its own to read.
+            try (OrtSession.Result result = session.run(inputs, outputs)) {
+                return newStates(states, tokens, outputs, seq, total);
             }
         } catch (OrtException e) {
             throw new EeException("decoding failed on model " + manifest.modelId() + ": " + e.getMessage(), e);
         } finally {
             inputs.values().forEach(OnnxTensor::close);
+            outputs.values().forEach(OnnxTensor::close);
         }
     }
 
-    /** One layer's cache for the batch, [batch, kv heads, past, head size], each row right-aligned. */
-    private float[] pastBatch(List<DecoderState> states, int layer, boolean key, int past) {
+    /** The first {@code floats} of the named scratch buffer, grown (and replaced) when too small. */
+    private FloatBuffer buffer(String name, int floats) {
+        FloatBuffer b = scratch.get(name);
+        if (b == null || b.capacity() < floats) {
+            b = ByteBuffer.allocateDirect(Math.multiplyExact(floats, Float.BYTES)).order(ByteOrder.nativeOrder()).asFloatBuffer();
+            scratch.put(name, b);
+        }
+        FloatBuffer view = b.duplicate();
+        view.clear().limit(floats);
+        return view.slice();
+    }
+
+    /** One layer's cache for the batch, [batch, kv heads, past, head size], each row right-aligned (zeros before). */
+    private FloatBuffer pastBatch(String name, List<DecoderState> states, int layer, boolean key, int past) {
         int heads = manifest.kvHeads();
         int dh = manifest.headSize();
-        float[] out = new float[states.size() * heads * past * dh];
+        FloatBuffer out = buffer(name, states.size() * heads * past * dh);
+        float[] zeros = new float[past * dh];
         for (int b = 0; b < states.size(); b++) {
             DecoderState s = states.get(b);
             float[] cache = key ? s.keys(layer) : s.values(layer);
             int len = s.length();
             for (int h = 0; h < heads; h++) {
-                System.arraycopy(cache, h * len * dh, out, ((b * heads + h) * past + past - len) * dh, len * dh);
+                int row = (b * heads + h) * past * dh;
+                // The reused buffer holds an earlier step's values: the masked gap must not carry NaNs or infinities.
+                out.put(row, zeros, 0, (past - len) * dh);
+                out.put(row + (past - len) * dh, cache, h * len * dh, len * dh);
             }
         }
         return out;
     }
 
-    private List<DecoderState> newStates(List<DecoderState> states, List<long[]> tokens, OrtSession.Result result,
-            int seq, int total) throws OrtException {
+    private List<DecoderState> newStates(List<DecoderState> states, List<long[]> tokens, Map<String, OnnxTensor> outputs,
+            int seq, int total) {
         int batch = states.size();
         int layers = manifest.layerCount();
         int vocab = manifest.outputWidth();
-        FloatBuffer logits = output(result, KvCacheNames.LOGITS);
+        FloatBuffer logits = output(outputs, KvCacheNames.LOGITS);
         float[][][] keys = new float[batch][layers][];
         float[][][] values = new float[batch][layers][];
         for (int layer = 0; layer < layers; layer++) {
-            FloatBuffer k = output(result, KvCacheNames.present(layer, true));
-            FloatBuffer v = output(result, KvCacheNames.present(layer, false));
+            FloatBuffer k = output(outputs, KvCacheNames.present(layer, true));
+            FloatBuffer v = output(outputs, KvCacheNames.present(layer, false));
             for (int b = 0; b < batch; b++) {
                 keys[b][layer] = extend(states.get(b).keys(layer), states.get(b).length(), k, b, tokens.get(b).length, total);
                 values[b][layer] = extend(states.get(b).values(layer), states.get(b).length(), v, b, tokens.get(b).length, total);
@@ -280,9 +312,10 @@ public final class DecoderSession implements AutoCloseable {
         return out;
     }
 
-    private FloatBuffer output(OrtSession.Result result, String name) {
-        return ((OnnxTensor) result.get(name).orElseThrow(() -> new EeException("model " + manifest.modelId()
-                + " did not return '" + name + "'"))).getFloatBuffer();
+    /** A pinned output's buffer, read in place. */
+    private static FloatBuffer output(Map<String, OnnxTensor> outputs, String name) {
+        return (FloatBuffer) outputs.get(name).getBufferRef().orElseThrow(() -> new IllegalStateException(
+                "pinned output '" + name + "' has no buffer"));
     }
 
     private void checkLayout() {
@@ -320,11 +353,13 @@ public final class DecoderSession implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        // Synchronized with advance: a step running in ONNX Runtime finishes before its session closes.
         if (closed) {
             return;
         }
         closed = true;
+        scratch.clear();
         try {
             session.close();
         } catch (OrtException e) {

@@ -79,8 +79,8 @@ public final class ProcessorSettings extends AbstractConfig {
                     Importance.HIGH, "KV-cache bytes all running generations may reserve together; each reserves its longest "
                             + "(prompt plus maxNewTokens, at most the context) when it starts, and one that could never fit "
                             + "is answered with an error. The cache is on the Java heap: leave room in `-Xmx` for it and for "
-                            + "a step's working copies (about two more copies of the batch's cache on the heap and two in "
-                            + "native memory while the step runs)")
+                            + "one more copy of a step's batch while the step runs; ONNX Runtime reads and writes two more "
+                            + "copies in native memory, kept for the next step")
             .define(GENERATE_STREAM_INTERVAL_MS, Type.LONG, GenerationPolicy.DEFAULT.streamInterval().toMillis(), Range.atLeast(0),
                     Importance.MEDIUM, "a streamed generation sends the tokens generated since its last chunk this often")
             .define(HTTP_HOST, Type.STRING, "0.0.0.0", new ConfigDef.NonEmptyString(), Importance.LOW,
