@@ -228,8 +228,12 @@ public final class DecoderSession implements AutoCloseable {
                     outputs.put(out, OnnxTensor.createTensor(env, buffer(out, batch * heads * total * dh), presentShape));
                 }
             }
-            outputs.put(KvCacheNames.LOGITS, OnnxTensor.createTensor(env, buffer(KvCacheNames.LOGITS,
-                    batch * seq * manifest.outputWidth()), new long[] {batch, seq, manifest.outputWidth()}));
+            // A prefill's logits cover every prompt position (batch x prompt x vocabulary, hundreds of MB for
+            // a long prompt and a large vocabulary): not kept for later steps, which need one position.
+            int logitFloats = Math.multiplyExact(batch * seq, manifest.outputWidth());
+            FloatBuffer logits = seq == 1 ? buffer(KvCacheNames.LOGITS, logitFloats)
+                    : ByteBuffer.allocateDirect(Math.multiplyExact(logitFloats, Float.BYTES)).order(ByteOrder.nativeOrder()).asFloatBuffer();
+            outputs.put(KvCacheNames.LOGITS, OnnxTensor.createTensor(env, logits, new long[] {batch, seq, manifest.outputWidth()}));
             // The outputs are written into our buffers: the result holds nothing of its own to read.
             try (OrtSession.Result result = session.run(inputs, outputs)) {
                 return newStates(states, tokens, outputs, seq, total);
