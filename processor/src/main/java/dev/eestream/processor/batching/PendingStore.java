@@ -6,12 +6,14 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.avro.Schema;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.DecoderFactory;
@@ -38,11 +40,23 @@ public final class PendingStore {
         AvroTrust.declare(InferenceRequest.class);
     }
 
-    private static final SpecificDatumWriter<InferenceRequest> WRITER = new SpecificDatumWriter<>(InferenceRequest.class);
-    private static final SpecificDatumReader<InferenceRequest> READER = new SpecificDatumReader<>(InferenceRequest.class);
+    /**
+     * An entry's Avro body always has the fields of version 2 of the request schema (the raw bytes carry
+     * no schema id): later fields are appended to the schema, and what a stored request needs of them
+     * (its deadline) goes in the entry's header. So entries written before an upgrade read after it.
+     */
+    static final List<String> STORED_FIELDS = List.of("requestId", "modelId", "tokenIds", "replyTopic", "createdAt", "attributes",
+            "generation");
+    static final Schema STORED_SCHEMA = firstFields(InferenceRequest.getClassSchema(), STORED_FIELDS);
+    private static final SpecificDatumWriter<InferenceRequest> WRITER = new SpecificDatumWriter<>(STORED_SCHEMA);
+    private static final SpecificDatumReader<InferenceRequest> READER = new SpecificDatumReader<>(STORED_SCHEMA,
+            InferenceRequest.getClassSchema());
     /** Starts an entry that records streaming progress; an arrival time is never negative. */
     private static final long STREAMED_MARKER = -1L;
     private static final int STREAMED_HEADER = 2 * Long.BYTES + 2 * Integer.BYTES;
+    /** Starts an entry of a request with a deadline: the streamed header, then the deadline (epoch ms). */
+    private static final long DEADLINE_MARKER = -2L;
+    private static final int DEADLINE_HEADER = STREAMED_HEADER + Long.BYTES;
 
     private final KeyValueStore<String, byte[]> store;
     /** Requests waiting for a flush, per model, in arrival order (not those already handed to inference). */
@@ -147,6 +161,20 @@ public final class PendingStore {
         return waiting() + inFlight;
     }
 
+    /** The record schema with only its first fields, which must be {@code names} in order (so positions match the class). */
+    private static Schema firstFields(Schema record, List<String> names) {
+        List<Schema.Field> fields = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            Schema.Field f = record.getFields().get(i);
+            if (!f.name().equals(names.get(i))) {
+                throw new IllegalStateException("field " + i + " of " + record.getFullName() + " is '" + f.name() + "', not '"
+                        + names.get(i) + "': new fields must be appended");
+            }
+            fields.add(new Schema.Field(f, f.schema()));
+        }
+        return Schema.createRecord(record.getName(), record.getDoc(), record.getNamespace(), false, fields);
+    }
+
     private void index(PendingRequest p) {
         byModel.computeIfAbsent(p.modelId(), m -> new ArrayDeque<>()).addLast(p);
         tokensByModel.merge(p.modelId(), (long) p.length(), Long::sum);
@@ -155,7 +183,11 @@ public final class PendingStore {
     private static byte[] encode(PendingRequest p) {
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream(64 + p.length() * 3);
-            if (p.sentChunks() > 0) {
+            Instant deadline = p.request().getDeadline();
+            if (deadline != null) {
+                out.write(ByteBuffer.allocate(DEADLINE_HEADER).putLong(DEADLINE_MARKER).putLong(p.arrivalMillis())
+                        .putInt(p.sentTokens()).putInt(p.sentChunks()).putLong(deadline.toEpochMilli()).array());
+            } else if (p.sentChunks() > 0) {
                 out.write(ByteBuffer.allocate(STREAMED_HEADER).putLong(STREAMED_MARKER).putLong(p.arrivalMillis())
                         .putInt(p.sentTokens()).putInt(p.sentChunks()).array());
             } else {
@@ -174,13 +206,16 @@ public final class PendingStore {
         try {
             ByteBuffer header = ByteBuffer.wrap(value);
             long first = header.getLong();
-            boolean streamed = first == STREAMED_MARKER;
+            boolean dated = first == DEADLINE_MARKER;
+            boolean streamed = dated || first == STREAMED_MARKER;
             long arrival = streamed ? header.getLong() : first;
             int sentTokens = streamed ? header.getInt() : 0;
             int sentChunks = streamed ? header.getInt() : 0;
-            int offset = streamed ? STREAMED_HEADER : Long.BYTES;
+            Instant deadline = dated ? Instant.ofEpochMilli(header.getLong()) : null;
+            int offset = dated ? DEADLINE_HEADER : streamed ? STREAMED_HEADER : Long.BYTES;
             BinaryDecoder dec = DecoderFactory.get().binaryDecoder(value, offset, value.length - offset, null);
             InferenceRequest r = READER.read(null, dec);
+            r.setDeadline(deadline);
             long seq = Long.parseLong(key.substring(key.lastIndexOf('\u0000') + 1));
             return new PendingRequest(key, seq, arrival, r, sentTokens, sentChunks);
         } catch (IOException e) {
