@@ -168,6 +168,7 @@ class GenerationCrashTest {
             List<String> ids = new ArrayList<>(byId.keySet());
             references.forEach(p -> ids.add(p.id()));
             awaitFinished(replies, ids, 240);
+            double finishedAfter = (System.currentTimeMillis() - sendStart) / 1e3;
             // A few quiet seconds more, so late duplicates would be read too.
             int seen;
             do {
@@ -179,11 +180,12 @@ class GenerationCrashTest {
             Figures figures = Figures.of(planned, byRequest, kills);
             System.out.printf("generation crash test: %d streamed generations sent (%d sampled, %d with a stop id), %d SIGKILLs, "
                     + "%d records read (%d chunks, %d final), %d answered, %d lost, %d doubled; interrupted per kill %s "
-                    + "(%d sampled), their chunks committed before the kill %s; %.1f s%n",
+                    + "(%d generations, %d sampled), their chunks committed before the kill %s; "
+                    + "all finished %.1f s after sending began; %.1f s in all%n",
                     GENERATIONS, references.size(), planned.stream().filter(p -> p.reason() == FinishReason.STOP).count(), KILLS,
                     figures.records, figures.chunks, figures.finals, figures.answered, figures.lost, figures.doubled,
-                    Arrays.toString(figures.interrupted), figures.sampledInterrupted, Arrays.toString(figures.chunksBeforeKill),
-                    (System.nanoTime() - started) / 1e9);
+                    Arrays.toString(figures.interrupted), figures.interruptedRequests, figures.sampledInterrupted, Arrays.toString(figures.chunksBeforeKill),
+                    finishedAfter, (System.nanoTime() - started) / 1e9);
 
             assertEquals(0, figures.lost, "no generation lost or cut");
             assertEquals(0, figures.doubled, "no chunk and no final record twice");
@@ -309,10 +311,15 @@ class GenerationCrashTest {
         int lost;
         /** Requests with a chunk number or a final record more than once. */
         int doubled;
-        /** Per kill: generations with a chunk written before it and the final record after the process was gone. */
+        /**
+         * Per kill: generations with a chunk written by the killed process and the final record written
+         * after it was gone.
+         */
         int[] interrupted;
-        /** Per kill: the chunks those generations had committed before it. */
+        /** Per kill: the chunks of those generations the killed process had committed. */
         int[] chunksBeforeKill;
+        /** Generations interrupted by at least one kill, and the sampled ones among them. */
+        int interruptedRequests;
         int sampledInterrupted;
 
         static Figures of(List<Planned> planned, Map<String, List<InferenceResponse>> byRequest, List<Kill> kills) {
@@ -333,7 +340,10 @@ class GenerationCrashTest {
                 boolean interruptedOnce = false;
                 for (int k = 0; k < kills.size(); k++) {
                     Kill kill = kills.get(k);
-                    int before = count(records, r -> !r.getFinalChunk() && r.getRespondedAt().toEpochMilli() < kill.beforeMillis());
+                    // Chunks the killed process wrote: after the previous one was gone, before this kill.
+                    long from = k == 0 ? Long.MIN_VALUE : kills.get(k - 1).goneMillis();
+                    int before = count(records, r -> !r.getFinalChunk() && r.getRespondedAt().toEpochMilli() > from
+                            && r.getRespondedAt().toEpochMilli() < kill.beforeMillis());
                     boolean finishedAfter = records.stream()
                             .anyMatch(r -> r.getFinalChunk() && r.getRespondedAt().toEpochMilli() > kill.goneMillis());
                     if (before > 0 && finishedAfter) {
@@ -342,6 +352,7 @@ class GenerationCrashTest {
                         interruptedOnce = true;
                     }
                 }
+                f.interruptedRequests += interruptedOnce ? 1 : 0;
                 f.sampledInterrupted += interruptedOnce && p.sampled() ? 1 : 0;
             }
             return f;
