@@ -136,25 +136,13 @@ class GenerationCrashTest {
             Map<String, Planned> byId = new HashMap<>();
             planned.forEach(p -> byId.put(p.id(), p));
 
-            // The generations at an even pace; K kills, each at a random moment of its share of the window,
-            // once a sampled generation is seen streaming from the running processor.
+            // The generations at an even pace, while the processor is killed and restarted.
             AtomicInteger sent = new AtomicInteger();
             List<InferenceRequest> requests = planned.stream().map(Planned::request).toList();
             Thread producer = new Thread(() -> produce(requests, SEND_SECONDS, sent), "gencrash-producer");
             long sendStart = System.currentTimeMillis();
             producer.start();
-            Random moments = new Random(11);
-            long share = SEND_SECONDS * 1000L / KILLS;
-            List<Kill> kills = new ArrayList<>();
-            for (int k = 0; k < KILLS; k++) {
-                long earliest = sendStart + k * share + share / 4 + moments.nextInt((int) (share / 2));
-                Thread.sleep(Math.max(0, earliest - System.currentTimeMillis()));
-                awaitEarlyInASampledGeneration(replies, byId, incarnation, k + 1);
-                long before = System.currentTimeMillis();
-                children.get(children.size() - 1).kill();
-                kills.add(new Kill(before, System.currentTimeMillis()));
-                incarnation = startRunning(settings, "restart " + (k + 1) + " did not come up:\n");
-            }
+            List<Kill> kills = killMidGeneration(replies, byId, settings, sendStart, incarnation);
 
             // The sampled requests again, on the last processor, which is not killed (other ids, the same
             // seeds): what their interrupted twins must have given.
@@ -169,12 +157,7 @@ class GenerationCrashTest {
             references.forEach(p -> ids.add(p.id()));
             awaitFinished(replies, ids, 240);
             double finishedAfter = (System.currentTimeMillis() - sendStart) / 1e3;
-            // A few quiet seconds more, so late duplicates would be read too.
-            int seen;
-            do {
-                seen = replies.records();
-                Thread.sleep(3_000);
-            } while (replies.records() != seen);
+            awaitQuiet(replies);
 
             Map<String, List<InferenceResponse>> byRequest = replies.byRequest();
             Figures figures = Figures.of(planned, byRequest, kills);
@@ -184,8 +167,8 @@ class GenerationCrashTest {
                     + "all finished %.1f s after sending began; %.1f s in all%n",
                     GENERATIONS, references.size(), planned.stream().filter(p -> p.reason() == FinishReason.STOP).count(), KILLS,
                     figures.records, figures.chunks, figures.finals, figures.answered, figures.lost, figures.doubled,
-                    Arrays.toString(figures.interrupted), figures.interruptedRequests, figures.sampledInterrupted, Arrays.toString(figures.chunksBeforeKill),
-                    finishedAfter, (System.nanoTime() - started) / 1e9);
+                    Arrays.toString(figures.interrupted), figures.interruptedRequests, figures.sampledInterrupted,
+                    Arrays.toString(figures.chunksBeforeKill), finishedAfter, (System.nanoTime() - started) / 1e9);
 
             assertEquals(0, figures.lost, "no generation lost or cut");
             assertEquals(0, figures.doubled, "no chunk and no final record twice");
@@ -361,6 +344,37 @@ class GenerationCrashTest {
         private static int count(List<InferenceResponse> records, Predicate<InferenceResponse> which) {
             return (int) records.stream().filter(which).count();
         }
+    }
+
+    /**
+     * Kills the running processor {@link #KILLS} times, each at a random moment of its share of the
+     * sending window once a sampled generation is early in its streaming, and starts it again.
+     */
+    private List<Kill> killMidGeneration(CommittedReplies replies, Map<String, Planned> byId, Map<String, String> settings,
+            long sendStart, long runningSince) throws Exception {
+        Random moments = new Random(11);
+        long share = SEND_SECONDS * 1000L / KILLS;
+        long incarnation = runningSince;
+        List<Kill> kills = new ArrayList<>();
+        for (int k = 0; k < KILLS; k++) {
+            long earliest = sendStart + k * share + share / 4 + moments.nextInt((int) (share / 2));
+            Thread.sleep(Math.max(0, earliest - System.currentTimeMillis()));
+            awaitEarlyInASampledGeneration(replies, byId, incarnation, k + 1);
+            long before = System.currentTimeMillis();
+            children.get(children.size() - 1).kill();
+            kills.add(new Kill(before, System.currentTimeMillis()));
+            incarnation = startRunning(settings, "restart " + (k + 1) + " did not come up:\n");
+        }
+        return kills;
+    }
+
+    /** Reads on until 3 s pass without a record, so late duplicates would be read too. */
+    private static void awaitQuiet(CommittedReplies replies) throws InterruptedException {
+        int seen;
+        do {
+            seen = replies.records();
+            Thread.sleep(3_000);
+        } while (replies.records() != seen);
     }
 
     /** Starts the processor in a child JVM and waits until it runs; returns when it was running (its clock). */
