@@ -48,6 +48,8 @@ final class ReliabilityFixture {
         settings.put("models.dir", work.resolve("models").toString());
         settings.put("state.dir", work.resolve("state").toString());
         settings.put("application.id", applicationId);
+        // Any free port for /metrics and /health: other builds on the machine may hold the default 9400.
+        settings.put("http.port", "0");
         return settings;
     }
 
