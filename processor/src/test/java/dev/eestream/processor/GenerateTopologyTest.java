@@ -203,10 +203,12 @@ class GenerateTopologyTest {
         }
         Map<String, InferenceResponse> byId = new HashMap<>();
         int mostRunning = 0;
+        int mostAdmitted = 0;
         for (int round = 0; round < 10_000 && byId.size() < sent.size(); round++) {
             driver.advanceWallClockTime(Duration.ofMillis(10));
             responses.readValuesToList().forEach(r -> assertNull(byId.put(r.getRequestId(), r), r.getRequestId()));
             mostRunning = Math.max(mostRunning, engine.running(DECODER));
+            mostAdmitted = Math.max(mostAdmitted, engine.admitted(DECODER));
             Runnable iteration = iterations.poll();
             if (iteration != null) {
                 iteration.run();
@@ -214,6 +216,7 @@ class GenerateTopologyTest {
         }
         assertEquals(sent.size(), byId.size());
         assertEquals(maxSequences, mostRunning, "admission control: at most " + maxSequences + " sequences at once");
+        assertEquals(2 * maxSequences, mostAdmitted, "as many again wait in the loop for a free slot");
         Set<Integer> batchSizes = new HashSet<>();
         Set<FinishReason> reasons = new HashSet<>();
         long generatedTotal = 0;

@@ -74,7 +74,7 @@ public final class ProcessorSettings extends AbstractConfig {
             .define(INFERENCE_CONCURRENCY, Type.INT, 1, Range.atLeast(1), Importance.MEDIUM,
                     "inference batches computing at once, off the stream threads")
             .define(GENERATE_MAX_SEQUENCES, Type.INT, GenerationPolicy.DEFAULT.maxSequences(), Range.atLeast(1), Importance.HIGH,
-                    "sequences a generate model decodes at once (continuous batching); more requests wait in the state store")
+                    "sequences a generate model decodes at once (continuous batching); as many more wait in its decode loop, the rest in the state store")
             .define(GENERATE_KV_CACHE_MAX_BYTES, Type.LONG, GenerationPolicy.DEFAULT_KV_CACHE_MAX_BYTES, Range.atLeast(1),
                     Importance.HIGH, "KV-cache bytes all running generations may reserve together; each reserves its longest "
                             + "(prompt plus maxNewTokens, at most the context) when it starts, and one that could never fit "

@@ -38,12 +38,16 @@ final class DecodeLoop {
     private final AtomicBoolean scheduled = new AtomicBoolean();
     /** Admitted and running sequences: what admission control counts. */
     private final AtomicInteger active = new AtomicInteger();
+    /** Sequences decoding at once; more admitted ones wait in {@link #admitted} for a slot. */
+    private final int maxRunning;
+    private volatile int decoding;
     /** KV cache the running sequences hold between iterations. */
     private volatile long kvCacheBytes;
     private int splits;
 
-    DecodeLoop(DecoderSession session, Executor executor, KvCacheBudget budget, DecodeObserver observer) {
+    DecodeLoop(DecoderSession session, Executor executor, int maxRunning, KvCacheBudget budget, DecodeObserver observer) {
         this.session = session;
+        this.maxRunning = maxRunning;
         this.executor = executor;
         this.budget = budget;
         this.observer = observer;
@@ -59,6 +63,11 @@ final class DecodeLoop {
 
     int active() {
         return active.get();
+    }
+
+    /** Sequences in the running set after the last iteration. */
+    int decoding() {
+        return decoding;
     }
 
     long kvCacheBytes() {
@@ -88,6 +97,7 @@ final class DecodeLoop {
                 held += s.state().length() * bytesPerToken;
             }
             kvCacheBytes = held;
+            decoding = running.size();
             // Read before releasing the loop: once released, another iteration may own the running set.
             boolean more = !running.isEmpty();
             scheduled.set(false);
@@ -100,7 +110,7 @@ final class DecodeLoop {
     private void prefillAdmitted() {
         List<RunningSequence> joining = new ArrayList<>();
         GenerationJob job;
-        while ((job = admitted.poll()) != null) {
+        while (running.size() + joining.size() < maxRunning && (job = admitted.poll()) != null) {
             if (job.cancelled()) {
                 leave(job);
             } else {

@@ -12,9 +12,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Generation off the stream threads: one {@link DecodeLoop} per generate model, shared by all tasks
  * of a processor, so their requests batch together. Admission control is here: at most
- * {@link GenerationPolicy#maxSequences()} sequences per model run or wait for their prefill, and all
- * of them together reserve at most {@link GenerationPolicy#kvCacheMaxBytes()} of KV cache; the rest
- * wait in the state store. Close it to stop the decode threads.
+ * {@link GenerationPolicy#maxSequences()} sequences per model decode at once and as many again wait
+ * in its loop, all of them together reserve at most {@link GenerationPolicy#kvCacheMaxBytes()} of KV
+ * cache; the rest wait in the state store. Close it to stop the decode threads.
  */
 public final class GenerationEngine implements AutoCloseable {
     private final Executor executor;
@@ -65,14 +65,24 @@ public final class GenerationEngine implements AutoCloseable {
         return budget;
     }
 
-    /** How many more sequences of the model may start now, as far as the sequence count goes. */
+    /**
+     * How many more sequences of the model may be admitted now, as far as the sequence count goes: as
+     * many as decode at once, and as many again waiting in the loop, so that a slot freed between two
+     * decode steps is filled at the next one, not when the stream thread next runs.
+     */
     public int freeSlots(String modelId) {
         DecodeLoop loop = loops.get(modelId);
-        return Math.max(0, policy.maxSequences() - (loop == null ? 0 : loop.active()));
+        return Math.max(0, 2 * policy.maxSequences() - (loop == null ? 0 : loop.active()));
     }
 
-    /** Sequences of the model admitted or running: for the gauge. */
+    /** Sequences of the model decoding (at most {@link GenerationPolicy#maxSequences()}): for the gauge. */
     public int running(String modelId) {
+        DecodeLoop loop = loops.get(modelId);
+        return loop == null ? 0 : loop.decoding();
+    }
+
+    /** Sequences of the model admitted and not finished: decoding, or waiting in its loop for a slot. */
+    public int admitted(String modelId) {
         DecodeLoop loop = loops.get(modelId);
         return loop == null ? 0 : loop.active();
     }
@@ -88,7 +98,7 @@ public final class GenerationEngine implements AutoCloseable {
 
     /** Starts the job; it has reserved {@link GenerationJob#kvCacheBytes()} of {@link #budget()}, which it releases when it ends. */
     public void submit(DecoderSession session, GenerationJob job) {
-        loops.computeIfAbsent(session.manifest().modelId(), id -> new DecodeLoop(session, executor, budget, observer)).submit(job);
+        loops.computeIfAbsent(session.manifest().modelId(), id -> new DecodeLoop(session, executor, policy.maxSequences(), budget, observer)).submit(job);
     }
 
     /** Stops the decode threads, waiting a little for a step in ONNX Runtime, which cannot be interrupted. */
