@@ -173,6 +173,14 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         return send(new Document(UUID.randomUUID().toString(), text)).thenApply(r -> (DecryptedResult.Embedding) r);
     }
 
+    /**
+     * How many tokens {@link #classify} or {@link #embed} sends for {@code text} (special tokens included, after
+     * truncation): what an API reports as prompt tokens. Computed here; nothing is sent.
+     */
+    public int tokenCount(String text) {
+        return tokenizer.encodePlain(Objects.requireNonNull(text, "text")).length;
+    }
+
     /** Sends one document; its id travels in the "id" attribute. */
     public CompletableFuture<DecryptedResult> send(Document document) {
         if (closed) {
