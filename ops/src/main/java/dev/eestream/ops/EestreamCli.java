@@ -11,6 +11,7 @@ import dev.eestream.ops.commands.DecryptStreamCommand;
 import dev.eestream.ops.commands.DemoCommand;
 import dev.eestream.ops.commands.EncryptCommand;
 import dev.eestream.ops.commands.EncryptModelCommand;
+import dev.eestream.ops.commands.GatewayCommand;
 import dev.eestream.ops.commands.GenerateCommand;
 import dev.eestream.ops.commands.ExportTokenizerCommand;
 import dev.eestream.ops.commands.KeygenCommand;
@@ -26,7 +27,7 @@ import picocli.CommandLine;
         description = "Private AI inference as a Kafka stream: Equivariant-Encryption models on ciphertext token ids.",
         subcommands = {DemoCommand.class, KeygenCommand.class, EncryptCommand.class, DecryptCommand.class,
             ExportTokenizerCommand.class, EncryptModelCommand.class, LocalCommand.class, ProcessorCommand.class,
-            ClassifyCommand.class, GenerateCommand.class, ChatCommand.class, ConsumeCommand.class, DecryptStreamCommand.class, BenchmarkEeCommand.class,
+            ClassifyCommand.class, GenerateCommand.class, ChatCommand.class, GatewayCommand.class, ConsumeCommand.class, DecryptStreamCommand.class, BenchmarkEeCommand.class,
             BenchmarkGenerateCommand.class, BenchmarkPipelineCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Keys and key-derived files stay on the trusted side; model directories go to the server.",
