@@ -11,6 +11,8 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.Objects;
 import java.util.concurrent.Semaphore;
+import org.eclipse.jetty.server.AbstractConnector;
+import org.eclipse.jetty.server.Connector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,6 +23,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class GatewayServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GatewayServer.class);
+    private static final long IDLE_TIMEOUT_MS = 330_000;
 
     private final Javalin app;
     private final String host;
@@ -55,6 +58,13 @@ public final class GatewayServer implements AutoCloseable {
             });
         });
         app.start();
+        // Longer than HTTP clients keep idle pooled connections (OkHttp, under the OpenAI Java SDK: 5 minutes), so a
+        // client never sends a request down a connection the server has just closed.
+        for (Connector c : app.jettyServer().server().getConnectors()) {
+            if (c instanceof AbstractConnector a) {
+                a.setIdleTimeout(IDLE_TIMEOUT_MS);
+            }
+        }
     }
 
     public static Builder builder() {
