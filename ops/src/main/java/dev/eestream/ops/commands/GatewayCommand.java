@@ -17,12 +17,14 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "gateway", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"An OpenAI-compatible HTTP API on the trusted side: applications written for the OpenAI API",
-            "change only their base URL to http://HOST:PORT/v1. The gateway holds the key and the client",
-            "profiles, encrypts every request, sends it over Kafka to the processor and decrypts the answer;",
-            "plaintext and the key never leave this process. Serves GET /v1/models, POST /v1/embeddings,",
-            "/v1/chat/completions and /v1/completions (stream: true for Server-Sent Events) and eestream's",
-            "/v1/classifications, plus /health and /metrics (no API key needed). Runs until Ctrl-C."})
+        description = {"An OpenAI-compatible HTTP API on the trusted side: applications written for",
+            "the OpenAI API change only their base URL, to http://HOST:PORT/v1. The gateway",
+            "holds the key and the client profiles, encrypts every request, sends it over",
+            "Kafka to the processor and decrypts the answer: plaintext and the key never",
+            "leave this process. Serves GET /v1/models, POST /v1/embeddings,",
+            "/v1/chat/completions and /v1/completions (\"stream\": true for Server-Sent",
+            "Events) and eestream's own /v1/classifications, plus /health and /metrics",
+            "(no API key needed). Prints base_url=... and runs until Ctrl-C."})
 public final class GatewayCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;
@@ -41,8 +43,8 @@ public final class GatewayCommand implements Callable<Integer> {
     int port;
 
     @Option(names = "--api-keys", paramLabel = "FILE",
-            description = {"Owner-only file of API keys, one per line (# comments allowed); applications send",
-                "'Authorization: Bearer KEY'. Without it, no key is asked for."})
+            description = "Owner-only file of API keys, one per line (# comments allowed); applications send "
+                    + "'Authorization: Bearer KEY'. Without it, no key is asked for.")
     Path apiKeys;
 
     @Option(names = "--max-body-bytes", defaultValue = "4194304", paramLabel = "BYTES",
