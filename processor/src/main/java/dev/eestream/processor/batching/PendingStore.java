@@ -10,8 +10,11 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import org.apache.avro.Schema;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.DecoderFactory;
@@ -38,8 +41,15 @@ public final class PendingStore {
         AvroTrust.declare(InferenceRequest.class);
     }
 
-    private static final SpecificDatumWriter<InferenceRequest> WRITER = new SpecificDatumWriter<>(InferenceRequest.class);
-    private static final SpecificDatumReader<InferenceRequest> READER = new SpecificDatumReader<>(InferenceRequest.class);
+    /**
+     * Entries hold requests in the shape of version 2 of the schema (without version 3's cancel flag, which a stored
+     * request never sets): the raw Avro bytes carry no schema id, so this keeps the store, and its changelog, readable
+     * across an upgrade and a rollback of the processor.
+     */
+    static final Schema STORED_SCHEMA = withoutField(InferenceRequest.getClassSchema(), "cancel");
+    private static final SpecificDatumWriter<InferenceRequest> WRITER = new SpecificDatumWriter<>(STORED_SCHEMA);
+    private static final SpecificDatumReader<InferenceRequest> READER = new SpecificDatumReader<>(STORED_SCHEMA,
+            InferenceRequest.getClassSchema());
     /** Starts an entry that records streaming progress; an arrival time is never negative. */
     private static final long STREAMED_MARKER = -1L;
     private static final int STREAMED_HEADER = 2 * Long.BYTES + 2 * Integer.BYTES;
@@ -132,6 +142,27 @@ public final class PendingStore {
         inFlight -= answered.size();
     }
 
+    /**
+     * Takes a waiting request (not yet handed to inference) out of the store, for a client's cancel; empty when the
+     * model has no waiting request with that id.
+     */
+    public Optional<PendingRequest> withdraw(String modelId, String requestId) {
+        Deque<PendingRequest> q = byModel.get(modelId);
+        if (q == null) {
+            return Optional.empty();
+        }
+        for (Iterator<PendingRequest> it = q.iterator(); it.hasNext();) {
+            PendingRequest p = it.next();
+            if (p.request().getRequestId().equals(requestId)) {
+                it.remove();
+                tokensByModel.merge(modelId, (long) -p.length(), Long::sum);
+                store.delete(p.storeKey());
+                return Optional.of(p);
+            }
+        }
+        return Optional.empty();
+    }
+
     /** Requests waiting for a flush, all models. */
     public int waiting() {
         return byModel.values().stream().mapToInt(Deque::size).sum();
@@ -139,6 +170,16 @@ public final class PendingStore {
 
     public int size() {
         return waiting() + inFlight;
+    }
+
+    private static Schema withoutField(Schema record, String name) {
+        List<Schema.Field> fields = new ArrayList<>();
+        for (Schema.Field f : record.getFields()) {
+            if (!f.name().equals(name)) {
+                fields.add(new Schema.Field(f, f.schema()));
+            }
+        }
+        return Schema.createRecord(record.getName(), record.getDoc(), record.getNamespace(), false, fields);
     }
 
     private void index(PendingRequest p) {
