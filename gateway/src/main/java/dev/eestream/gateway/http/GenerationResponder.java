@@ -65,7 +65,8 @@ final class GenerationResponder {
             }
         }
         if (sse.terminated()) {
-            return; // the application went away; the processor finishes the sequence and its answer is dropped
+            future.cancel(true); // the application went away: the processor stops the generation and frees its slot
+            return;
         }
         DecryptedResult.Generation g;
         try {

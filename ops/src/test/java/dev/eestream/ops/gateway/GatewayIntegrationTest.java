@@ -48,6 +48,9 @@ import dev.eestream.runtime.model.ModelBundle;
 import dev.eestream.runtime.model.Task;
 import dev.eestream.runtime.session.DecoderSession;
 import dev.eestream.runtime.session.ModelSession;
+import dev.eestream.schemas.InferenceResponse;
+import dev.eestream.schemas.ResponseStatus;
+import dev.eestream.schemas.topics.Topics;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -67,6 +70,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -86,6 +90,9 @@ class GatewayIntegrationTest {
     private static final String EMBED = "minilm-embed";
     private static final String CLASSIFY = "minilm-topics";
     private static final String CHAT = "tiny-chat";
+    /** A decoder with a long context and no stop token: its generations run long enough to be cut short. */
+    private static final String LONG = "long-gen";
+    private static final int LONG_CONTEXT = 4096;
     private static final List<String> LABELS = List.of("finance", "sports", "technology", "health", "politics");
     private static final int VOCAB = 64;
     private static final int CONTEXT = 64;
@@ -144,12 +151,21 @@ class GatewayIntegrationTest {
                 models.resolve(CHAT).toString()));
         chatProfile = ClientProfile.read(ClientProfile.besides(models.resolve(CHAT)));
         plainDecoder = ModelTransformer.transform(source, TransformSpec.builder(Task.GENERATE).modelId("plain").build());
+        var longSource = SyntheticDecoders.build(SyntheticDecoderSpec.builder(SyntheticDecoderSpec.Family.LLAMA).vocabSize(VOCAB)
+                .hiddenSize(64).layers(2).heads(4).kvHeads(2).intermediateSize(128).contextLength(LONG_CONTEXT).seed(12).build());
+        Path longFile = work.resolve("long.onnx");
+        Files.write(longFile, longSource.toByteArray());
+        Path noEos = work.resolve("no_eos_config.json");
+        Files.writeString(noEos, "{\"tokenizer_class\": \"PreTrainedTokenizerFast\", \"bos_token\": \"<s>\", \"add_bos_token\": true}");
+        assertEquals(0, cli("encrypt-model", "--key", keyFile.toString(), "--model", longFile.toString(), "--tokenizer",
+                chatTokenizer.toString(), "--tokenizer-config", noEos.toString(), "--task", "generate", "--out",
+                models.resolve(LONG).toString()));
 
         local = LocalMode.start(new LocalMode.Options(0, 0, models, work.resolve("data"), Map.of("generate.stream.interval.ms", "1")));
         Map<String, Object> kafka = new HashMap<>(local.clientProperties());
         kafka.put("bootstrap.servers", local.bootstrapServers());
         List<ClientProfile> profiles = new ArrayList<>();
-        for (String id : List.of(EMBED, CLASSIFY, CHAT)) {
+        for (String id : List.of(EMBED, CLASSIFY, CHAT, LONG)) {
             profiles.add(ClientProfile.read(ClientProfile.besides(models.resolve(id))));
         }
         gateway = Gateway.builder().key(key).kafka(kafka).profiles(profiles).port(0).maxBodyBytes(64 * 1024)
@@ -180,7 +196,7 @@ class GatewayIntegrationTest {
         List<Model> models = openai.models().list().data();
         Map<String, String> tasks = new HashMap<>();
         models.forEach(m -> tasks.put(m.id(), m._additionalProperties().get("task").asStringOrThrow()));
-        assertEquals(Map.of(EMBED, "embed", CLASSIFY, "classify", CHAT, "generate"), tasks);
+        assertEquals(Map.of(EMBED, "embed", CLASSIFY, "classify", CHAT, "generate", LONG, "generate"), tasks);
     }
 
     @Test
@@ -357,6 +373,64 @@ class GatewayIntegrationTest {
                 HttpResponse.BodyHandlers.ofString());
         assertTrue(metrics.body().contains("eestream_gateway_requests_total{endpoint=\"chat.completions\",status=\"404\"}"),
                 metrics.body());
+    }
+
+    /**
+     * An application that goes away in the middle of a stream: the gateway notices on its next write, cancels, and the
+     * processor stops the generation, frees its slot and answers it ERROR (a generation that ran to its end would be
+     * answered OK: {@value #LONG_CONTEXT} tokens take far longer than the cancel).
+     */
+    @Test
+    void aClientThatDisconnectsMidStreamFreesItsSequenceInTheProcessor() throws Exception {
+        String body = "{\"model\": \"" + LONG + "\", \"prompt\": \"w3 w4\", \"max_tokens\": " + (LONG_CONTEXT - 8)
+                + ", \"temperature\": 0, \"stream\": true}";
+        URI base = URI.create(gateway.baseUrl());
+        try (java.net.Socket socket = new java.net.Socket(base.getHost(), base.getPort())) {
+            byte[] bytes = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            socket.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: " + base.getHost() + "\r\nAuthorization: Bearer "
+                    + API_KEY + "\r\nContent-Type: application/json\r\nContent-Length: " + bytes.length + "\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            socket.getOutputStream().write(bytes);
+            socket.getOutputStream().flush();
+            java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+                    java.nio.charset.StandardCharsets.UTF_8));
+            int chunksWithText = 0;
+            for (String line = in.readLine(); line != null && chunksWithText < 3; line = in.readLine()) {
+                if (line.startsWith("data: {") && line.contains("\"text\":\"") && !line.contains("\"text\":\"\"")) {
+                    chunksWithText++;
+                }
+            }
+            assertEquals(3, chunksWithText, "the stream had begun");
+        } // the application goes away
+
+        Map<String, Object> props = new HashMap<>(local.clientProperties());
+        props.put("bootstrap.servers", local.bootstrapServers());
+        props.put("isolation.level", "read_committed");
+        props.put("auto.offset.reset", "earliest");
+        props.put("group.id", "it-cancel-" + System.nanoTime());
+        InferenceResponse cancelled = null;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        try (KafkaConsumer<String, InferenceResponse> replies = new KafkaConsumer<>(props, Topics.REPLIES.keySerde().deserializer(),
+                Topics.REPLIES.valueDeserializer(props))) {
+            replies.subscribe(List.of(Topics.REPLIES_NAME));
+            while (cancelled == null && System.nanoTime() < deadline) {
+                for (var rec : replies.poll(Duration.ofMillis(200))) {
+                    InferenceResponse r = rec.value();
+                    if (r != null && LONG.equals(r.getModelId()) && Boolean.TRUE.equals(r.getFinalChunk())) {
+                        cancelled = r;
+                    }
+                }
+            }
+        }
+        assertTrue(cancelled != null, "the long generation was answered");
+        assertEquals(ResponseStatus.ERROR, cancelled.getStatus(), "answered as cancelled, not run to its end: " + cancelled);
+        assertEquals("cancelled by the client", cancelled.getError());
+        var running = local.processor().registry().get("eestream.generate.running.sequences").tag("model", LONG).gauge();
+        while (running.value() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(0.0, running.value(), "the processor freed the sequence");
+        System.out.printf("disconnect mid-stream: cancelled after %d chunk(s) had been streamed%n", cancelled.getChunk());
     }
 
     /**
