@@ -83,8 +83,9 @@ class UndecodableInputTest {
 
     @Test
     void truncatedPayload() {
-        assertReason("Avro payload is truncated or does not match schema id " + requestId
-                + ": EOFException: Attempted to read 4 bytes, but only 3 bytes are available", Arrays.copyOf(valid, valid.length - 3));
+        // Since version 3 a request ends with the one-byte cancel flag, so three bytes short ends inside an earlier field.
+        assertReason("Avro payload is truncated or does not match schema id " + requestId + ": EOFException",
+                Arrays.copyOf(valid, valid.length - 3));
     }
 
     @Test
