@@ -1,6 +1,7 @@
 package dev.eestream.ops;
 
 import dev.eestream.ops.commands.BenchmarkEeCommand;
+import dev.eestream.ops.commands.BenchmarkGatewayCommand;
 import dev.eestream.ops.commands.BenchmarkGenerateCommand;
 import dev.eestream.ops.commands.BenchmarkPipelineCommand;
 import dev.eestream.ops.commands.ChatCommand;
@@ -28,7 +29,7 @@ import picocli.CommandLine;
         subcommands = {DemoCommand.class, KeygenCommand.class, EncryptCommand.class, DecryptCommand.class,
             ExportTokenizerCommand.class, EncryptModelCommand.class, LocalCommand.class, ProcessorCommand.class,
             ClassifyCommand.class, GenerateCommand.class, ChatCommand.class, GatewayCommand.class, ConsumeCommand.class, DecryptStreamCommand.class, BenchmarkEeCommand.class,
-            BenchmarkGenerateCommand.class, BenchmarkPipelineCommand.class,
+            BenchmarkGenerateCommand.class, BenchmarkPipelineCommand.class, BenchmarkGatewayCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Keys and key-derived files stay on the trusted side; model directories go to the server.",
             "Run 'eestream COMMAND --help' for a command's options."})
