@@ -1,6 +1,7 @@
 package dev.eestream.ops;
 
 import dev.eestream.ops.commands.BenchmarkEeCommand;
+import dev.eestream.ops.commands.BenchmarkGatewayCommand;
 import dev.eestream.ops.commands.BenchmarkGenerateCommand;
 import dev.eestream.ops.commands.BenchmarkGeneratePipelineCommand;
 import dev.eestream.ops.commands.BenchmarkPipelineCommand;
@@ -12,6 +13,7 @@ import dev.eestream.ops.commands.DecryptStreamCommand;
 import dev.eestream.ops.commands.DemoCommand;
 import dev.eestream.ops.commands.EncryptCommand;
 import dev.eestream.ops.commands.EncryptModelCommand;
+import dev.eestream.ops.commands.GatewayCommand;
 import dev.eestream.ops.commands.GenerateCommand;
 import dev.eestream.ops.commands.ExportTokenizerCommand;
 import dev.eestream.ops.commands.KeygenCommand;
@@ -27,8 +29,8 @@ import picocli.CommandLine;
         description = "Private AI inference as a Kafka stream: Equivariant-Encryption models on ciphertext token ids.",
         subcommands = {DemoCommand.class, KeygenCommand.class, EncryptCommand.class, DecryptCommand.class,
             ExportTokenizerCommand.class, EncryptModelCommand.class, LocalCommand.class, ProcessorCommand.class,
-            ClassifyCommand.class, GenerateCommand.class, ChatCommand.class, ConsumeCommand.class, DecryptStreamCommand.class, BenchmarkEeCommand.class,
-            BenchmarkGenerateCommand.class, BenchmarkGeneratePipelineCommand.class, BenchmarkPipelineCommand.class,
+            ClassifyCommand.class, GenerateCommand.class, ChatCommand.class, GatewayCommand.class, ConsumeCommand.class, DecryptStreamCommand.class, BenchmarkEeCommand.class,
+            BenchmarkGenerateCommand.class, BenchmarkGeneratePipelineCommand.class, BenchmarkPipelineCommand.class, BenchmarkGatewayCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Keys and key-derived files stay on the trusted side; model directories go to the server.",
             "Run 'eestream COMMAND --help' for a command's options."})

@@ -354,6 +354,34 @@ class CliTest {
         assertTrue(typo.err().contains("--max-new-tokens"), typo.err());
     }
 
+    /** Refusals of the gateway that need no broker: what would expose the key, files that are not right. */
+    @Test
+    void gatewayRefusesInOneLineBeforeConnecting() throws Exception {
+        Path key = keygen("k");
+        Path models = Files.createDirectories(dir.resolve("models"));
+        String[] base = {"gateway", "--bootstrap", "127.0.0.1:1", "--registry", "http://127.0.0.1:1", "--key", key.toString(),
+            "--models", models.toString(), "--port", "0"};
+        assertGenerateRefused("no client profiles found in " + models, base);
+        String keyId = dev.eestream.core.key.KeyFiles.read(key, null).keyId();
+        new ClientProfile(ClientProfile.FORMAT, 1, "m", keyId, "embed", List.of(),
+                "all-minilm-l6-v2", 30522, 384, 512, null).write(models.resolve("m.client.json"), false);
+        assertGenerateRefused("without API keys would let anyone who reaches it use your key; give --api-keys FILE", base,
+                "--host", "0.0.0.0");
+        Path apiKeys = dir.resolve("api-keys");
+        Files.writeString(apiKeys, "sk-0123456789abcdef0123\n");
+        Files.setPosixFilePermissions(apiKeys, PosixFilePermissions.fromString("rw-r--r--"));
+        assertGenerateRefused("API key file " + apiKeys + " is accessible to others", base, "--api-keys", apiKeys.toString());
+        Path other = keygen("other");
+        String[] withOtherKey = base.clone();
+        withOtherKey[6] = other.toString();
+        Run r = run(withOtherKey);
+        assertEquals(EestreamCli.EXIT_USER_ERROR, r.exit(), r.err());
+        assertTrue(r.err().contains("skipping model 'm'") && r.err().contains("no client profile matches the key"), r.err());
+        Run typo = run("gateway", "--key", key.toString(), "--prot", "8080");
+        assertEquals(2, typo.exit(), typo.err());
+        assertTrue(typo.err().contains("--prot"), typo.err());
+    }
+
     private static void assertGenerateRefused(String why, String[] base, String... extra) {
         List<String> args = new ArrayList<>(List.of(base));
         args.addAll(List.of(extra));

@@ -14,7 +14,7 @@ class TrustBoundaryTest {
     @ParameterizedTest
     @ValueSource(strings = {"dev.eestream.core.key.EeKey", "dev.eestream.core.key.KeyFiles",
         "dev.eestream.core.tokenizer.PrivateTokenizer", "dev.eestream.core.model.transform.ModelTransformer",
-        "dev.eestream.core.decrypt.OutputDecryptor", "dev.eestream.client.consumer.ResponseDecryptor",
+        "dev.eestream.core.decrypt.OutputDecryptor", "dev.eestream.client.consumer.ResponseDecryptor", "dev.eestream.gateway.Gateway",
         "ai.djl.huggingface.tokenizers.HuggingFaceTokenizer"})
     void keyAndTokenizerCodeIsNotOnTheClasspath(String className) {
         assertThrows(ClassNotFoundException.class, () -> Class.forName(className));

@@ -12,16 +12,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFileAttributeView;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.EnumSet;
-import java.util.Set;
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
 import javax.crypto.SecretKeyFactory;
@@ -83,7 +78,7 @@ public final class KeyFiles {
         if (!Files.exists(file)) {
             throw EeException.fixedBy("keyFile", "key file " + file + " does not exist");
         }
-        checkOwnerOnly(file);
+        SafeFiles.requireOwnerOnly(file, "key file");
         JsonObject json;
         try {
             byte[] bytes = Files.readAllBytes(file);
@@ -124,22 +119,6 @@ public final class KeyFiles {
             return key;
         } finally {
             Arrays.fill(secret, (byte) 0);
-        }
-    }
-
-    /** Refuses a key file whose POSIX permissions let the group or others read or write it. */
-    static void checkOwnerOnly(Path file) throws IOException {
-        PosixFileAttributeView view = Files.getFileAttributeView(file, PosixFileAttributeView.class);
-        if (view == null) {
-            return;
-        }
-        Set<PosixFilePermission> perms = view.readAttributes().permissions();
-        Set<PosixFilePermission> extra = EnumSet.copyOf(perms);
-        extra.removeAll(EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
-                PosixFilePermission.OWNER_EXECUTE));
-        if (!extra.isEmpty()) {
-            throw new EeException("key file " + file + " is accessible to others (mode "
-                    + PosixFilePermissions.toString(perms) + "); make it owner-only with: chmod 600 " + file);
         }
     }
 

@@ -8,7 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.EnumSet;
+import java.util.Set;
 
 /**
  * Writes a whole file or nothing: the bytes go to a temporary file beside the target, which gets
@@ -53,6 +56,26 @@ public final class SafeFiles {
             throw EeException.fixedBy("overwrite", file + " already exists");
         } finally {
             Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * Refuses a secret file (a key, API keys) whose POSIX permissions let the group or others read or write it.
+     *
+     * @param what what the file is, for the message ("key file", "API key file")
+     */
+    public static void requireOwnerOnly(Path file, String what) throws IOException {
+        PosixFileAttributeView view = Files.getFileAttributeView(file, PosixFileAttributeView.class);
+        if (view == null) {
+            return;
+        }
+        Set<PosixFilePermission> perms = view.readAttributes().permissions();
+        Set<PosixFilePermission> extra = EnumSet.copyOf(perms);
+        extra.removeAll(EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
+                PosixFilePermission.OWNER_EXECUTE));
+        if (!extra.isEmpty()) {
+            throw new EeException(what + " " + file + " is accessible to others (mode "
+                    + PosixFilePermissions.toString(perms) + "); make it owner-only with: chmod 600 " + file);
         }
     }
 }

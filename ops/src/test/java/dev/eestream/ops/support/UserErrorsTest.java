@@ -32,7 +32,7 @@ class UserErrorsTest {
     @Test
     void everySettingTheLibrariesNameHasAdviceAndNoLibraryNamesAFlag() throws IOException {
         Set<String> named = new TreeSet<>();
-        for (String module : new String[] {"ee-runtime", "ee-core", "consumer-client", "producer-client", "schemas"}) {
+        for (String module : new String[] {"ee-runtime", "ee-core", "consumer-client", "producer-client", "schemas", "gateway"}) {
             try (Stream<Path> files = Files.walk(ROOT.resolve(module).resolve("src/main/java"))) {
                 for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
                     String text = Files.readString(f);

@@ -11,8 +11,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.avro.Schema;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
@@ -150,6 +152,27 @@ public final class PendingStore {
             store.delete(p.storeKey());
         }
         inFlight -= answered.size();
+    }
+
+    /**
+     * Takes a waiting request (not yet handed to inference) out of the store, for a client's cancel; empty when the
+     * model has no waiting request with that id.
+     */
+    public Optional<PendingRequest> withdraw(String modelId, String requestId) {
+        Deque<PendingRequest> q = byModel.get(modelId);
+        if (q == null) {
+            return Optional.empty();
+        }
+        for (Iterator<PendingRequest> it = q.iterator(); it.hasNext();) {
+            PendingRequest p = it.next();
+            if (p.request().getRequestId().equals(requestId)) {
+                it.remove();
+                tokensByModel.merge(modelId, (long) -p.length(), Long::sum);
+                store.delete(p.storeKey());
+                return Optional.of(p);
+            }
+        }
+        return Optional.empty();
     }
 
     /** Requests waiting for a flush, all models. */

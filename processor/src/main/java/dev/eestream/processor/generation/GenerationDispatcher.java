@@ -4,9 +4,11 @@ import dev.eestream.processor.batching.PendingRequest;
 import dev.eestream.processor.batching.PendingStore;
 import dev.eestream.runtime.session.DecoderSession;
 import java.time.Instant;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
@@ -129,6 +131,23 @@ public final class GenerationDispatcher {
                 forward.finished(o, t.request);
             }
         }
+    }
+
+    /**
+     * The client cancelled the request: its generation stops at the next decode step, which frees its slot, and nothing
+     * more of it is forwarded. Returns the request as stored, for the task to answer and remove; empty when no
+     * generation of this task has that request id (already answered, or still waiting in the store).
+     */
+    public Optional<PendingRequest> cancel(String requestId) {
+        for (Iterator<Tracked> it = inFlight.values().iterator(); it.hasNext();) {
+            Tracked t = it.next();
+            if (t.request.request().getRequestId().equals(requestId)) {
+                t.job.cancel();
+                it.remove();
+                return Optional.of(t.request);
+            }
+        }
+        return Optional.empty();
     }
 
     /**

@@ -67,6 +67,9 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
     /** Batches computing at once per task: one running and one queued behind it, so the worker never idles. */
     static final int MAX_BATCHES_IN_FLIGHT = 2;
 
+    /** The ERROR reason of a request its client cancelled. */
+    static final String CANCELLED = "cancelled by the client";
+
     private static final Logger LOG = LoggerFactory.getLogger(InferenceProcessor.class);
 
     private final ModelRepository models;
@@ -124,6 +127,10 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
             return;
         }
         InferenceRequest request = decoded.value();
+        if (request.getCancel()) {
+            cancel(request);
+            return;
+        }
         Optional<String> problem = validator.problem(request);
         if (problem.isPresent()) {
             boolean generate = models.decoder(request.getModelId()).isPresent();
@@ -142,6 +149,27 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
             generations.admit(decoder.get(), pending, now());
         } else if (pending.count(model) >= policy.maxBatchSize() || pending.tokens(model) >= policy.maxBatchTokens()) {
             flush(model);
+        }
+    }
+
+    /**
+     * A client's cancel (same key, hence same partition and task, as its request): a running generation is stopped
+     * and its slot freed, a waiting request withdrawn; either is answered ERROR and leaves the store in this
+     * transaction. A request already answered, or unknown, is left alone.
+     */
+    private void cancel(InferenceRequest cancel) {
+        Optional<PendingRequest> running = generations.cancel(cancel.getRequestId());
+        Optional<PendingRequest> target = running.isPresent() ? running : pending.withdraw(cancel.getModelId(), cancel.getRequestId());
+        if (target.isEmpty()) {
+            return;
+        }
+        PendingRequest p = target.get();
+        long now = now();
+        InferenceRequest r = p.request();
+        respond(r, models.decoder(p.modelId()).isPresent() ? Responses.generationError(r, CANCELLED, p.sentChunks(), now)
+                : Responses.error(r, CANCELLED, now), now);
+        if (running.isPresent()) {
+            pending.answered(List.of(p));
         }
     }
 

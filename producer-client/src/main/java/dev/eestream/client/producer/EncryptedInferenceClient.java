@@ -173,6 +173,14 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         return send(new Document(UUID.randomUUID().toString(), text)).thenApply(r -> (DecryptedResult.Embedding) r);
     }
 
+    /**
+     * How many tokens {@link #classify} or {@link #embed} sends for {@code text} (special tokens included, after
+     * truncation): what an API reports as prompt tokens. Computed here; nothing is sent.
+     */
+    public int tokenCount(String text) {
+        return tokenizer.encodePlain(Objects.requireNonNull(text, "text")).length;
+    }
+
     /** Sends one document; its id travels in the "id" attribute. */
     public CompletableFuture<DecryptedResult> send(Document document) {
         if (closed) {
@@ -200,6 +208,7 @@ public final class EncryptedInferenceClient implements AutoCloseable {
      * as they arrive (from the client's reply thread; never half a character, never the final stop token). Their
      * concatenation is the result's text. Ask for {@link GenerationOptions#stream()} to get the text in chunks while
      * it is generated; without it, the whole text arrives at once. A listener that throws fails the generation.
+     * Cancelling the returned future also asks the processor to stop the generation and free its slot.
      */
     public CompletableFuture<DecryptedResult.Generation> generate(String prompt, GenerationOptions options,
             Consumer<String> onTextDelta) {
@@ -259,7 +268,55 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         CompletableFuture<DecryptedResult.Generation> future = new CompletableFuture<>();
         TokenDecoder decoder = tokenizer::decodePlain;
         GenerationAssembler assembler = new GenerationAssembler(requestId, vocab, decoder, plainStops, onTextDelta, System.nanoTime());
-        return submit(requestId, cipherPrompt, Map.of(), params, future, new GenerationReply(assembler, future));
+        CompletableFuture<DecryptedResult.Generation> answer = submit(requestId, cipherPrompt, Map.of(), params, future,
+                new GenerationReply(assembler, future));
+        GenerationFuture outer = new GenerationFuture(requestId, future);
+        answer.whenComplete((g, e) -> {
+            if (e == null) {
+                outer.complete(g);
+            } else {
+                outer.completeExceptionally(e);
+            }
+        });
+        return outer;
+    }
+
+    /**
+     * A generation's future. Cancelling it ({@link #cancel(boolean)}) stops listening and asks the processor to stop
+     * the generation: a cancel record goes to the requests topic with the request's id as key (so to the same
+     * partition, after the request), and the processor frees the sequence's slot and answers the request ERROR.
+     */
+    private final class GenerationFuture extends CompletableFuture<DecryptedResult.Generation> {
+        private final String requestId;
+        private final CompletableFuture<DecryptedResult.Generation> reply;
+
+        GenerationFuture(String requestId, CompletableFuture<DecryptedResult.Generation> reply) {
+            this.requestId = requestId;
+            this.reply = reply;
+        }
+
+        @Override
+        public boolean cancel(boolean mayInterruptIfRunning) {
+            boolean cancelled = super.cancel(mayInterruptIfRunning);
+            if (cancelled) {
+                reply.cancel(false); // stops waiting for the answer: its handler leaves the pending map
+                sendCancel(requestId);
+            }
+            return cancelled;
+        }
+    }
+
+    private void sendCancel(String requestId) {
+        if (closed) {
+            return;
+        }
+        InferenceRequest cancel = InferenceRequest.newBuilder().setRequestId(requestId).setModelId(profile.modelId())
+                .setTokenIds(List.of()).setReplyTopic(replyTopic.name()).setCreatedAt(Instant.now()).setCancel(true).build();
+        producer.send(new ProducerRecord<>(requestsTopic.name(), requestId, cancel), (meta, e) -> {
+            if (e != null) {
+                LOG.warn("cannot send the cancel of request {}: {}", requestId, e.toString());
+            }
+        });
     }
 
     /** Registers the reply handler, sends the request and arms the timeout. */

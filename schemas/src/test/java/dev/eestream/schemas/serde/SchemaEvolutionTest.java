@@ -183,6 +183,44 @@ class SchemaEvolutionTest {
         assertEquals(current.getTokenIds(), byV1.get("tokenIds"));
     }
 
+    /** InferenceRequest version 2: the current schema without version 3's deadline and cancel flag. */
+    private static Schema v2Request() {
+        Schema current = InferenceRequest.getClassSchema();
+        List<Schema.Field> fields = new java.util.ArrayList<>();
+        for (Schema.Field f : current.getFields()) {
+            if (!f.name().equals("cancel") && !f.name().equals("deadline")) {
+                fields.add(new Schema.Field(f, f.schema()));
+            }
+        }
+        return Schema.createRecord(current.getName(), current.getDoc(), current.getNamespace(), false, fields);
+    }
+
+    @Test
+    void aVersion2RequestIsNoCancelAndAVersion2ReaderSeesACancelAsAnEmptyRequest() throws IOException {
+        String topic = Topics.REQUESTS_NAME;
+        Schema v2 = v2Request();
+        int v2Id = client.register(topic + "-value", v2);
+        GenericRecord old = new GenericRecordBuilder(v2).set("requestId", "r-v2").set("modelId", "m").set("tokenIds", List.of(5L))
+                .set("replyTopic", null).set("createdAt", 7L).set("attributes", Map.of()).set("generation", null).build();
+        try (SchemaRegistryClient reader = new SchemaRegistryClient(RegistrySettings.forUrl(registry.url()))) {
+            InferenceRequest decoded = new AvroDeserializer<>(InferenceRequest.class, reader)
+                    .deserialize(topic, WireFormat.frame(v2Id, avro(v2, old)));
+            assertEquals(List.of(5L), decoded.getTokenIds());
+            assertFalse(decoded.getCancel(), "a version 2 request is a request");
+        }
+
+        InferenceRequest cancel = InferenceRequest.newBuilder().setRequestId("r-v3").setModelId("m").setTokenIds(List.of())
+                .setCancel(true).build();
+        byte[] bytes = new AvroSerializer<InferenceRequest>(client).serialize(topic, cancel);
+        assertNotEquals(v2Id, WireFormat.schemaId(bytes), "version 3 is a new version of the subject (the registry checked compatibility)");
+        assertEquals(cancel, new AvroDeserializer<>(InferenceRequest.class, client).deserialize(topic, bytes));
+        Schema writer = client.getById(WireFormat.schemaId(bytes));
+        GenericRecord byV2 = new GenericDatumReader<GenericRecord>(writer, v2).read(null,
+                DecoderFactory.get().binaryDecoder(bytes, WireFormat.HEADER_SIZE, bytes.length - WireFormat.HEADER_SIZE, null));
+        assertEquals("r-v3", byV2.get("requestId").toString());
+        assertEquals(List.of(), byV2.get("tokenIds"), "an old processor sees an empty request and answers it ERROR");
+    }
+
     @Test
     void generationParametersHaveTheDocumentedDefaults() {
         GenerationParams p = GenerationParams.newBuilder().build();
@@ -220,20 +258,6 @@ class SchemaEvolutionTest {
                 DecoderFactory.get().binaryDecoder(bytes, WireFormat.HEADER_SIZE, bytes.length - WireFormat.HEADER_SIZE, null));
         assertEquals("r-v2", byV1.get("requestId").toString());
         assertEquals(List.of(7L, 8L), byV1.get("tokenIds"));
-    }
-
-    /** InferenceRequest version 2: the current schema without the deadline. */
-    private static Schema v2Request() {
-        com.google.gson.JsonObject json = com.google.gson.JsonParser.parseString(InferenceRequest.getClassSchema().toString())
-                .getAsJsonObject();
-        com.google.gson.JsonArray fields = new com.google.gson.JsonArray();
-        json.getAsJsonArray("fields").forEach(f -> {
-            if (!f.getAsJsonObject().get("name").getAsString().equals("deadline")) {
-                fields.add(f);
-            }
-        });
-        json.add("fields", fields);
-        return new Schema.Parser().parse(json.toString());
     }
 
     /** InferenceResponse version 2: the current schema without the status EXPIRED. */

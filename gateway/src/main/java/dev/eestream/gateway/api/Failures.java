@@ -1,0 +1,36 @@
+package dev.eestream.gateway.api;
+
+import dev.eestream.client.producer.InferenceErrorException;
+import dev.eestream.runtime.EeException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
+
+/** Says why a request failed as the OpenAI error an application expects. */
+public final class Failures {
+    private Failures() {
+    }
+
+    public static OpenAiException toOpenAi(Throwable failure) {
+        Throwable t = failure;
+        while ((t instanceof ExecutionException || t instanceof CompletionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        if (t instanceof OpenAiException o) {
+            return o;
+        }
+        if (t instanceof TimeoutException) {
+            return OpenAiException.noAnswerInTime(t.getMessage());
+        }
+        if (t instanceof InferenceErrorException) {
+            // The processor's ERROR answers are about the request (a prompt that fills the context, say).
+            return new OpenAiException(400, "invalid_request_error", "the processor refused the request: " + t.getMessage(),
+                    null, "processor_error");
+        }
+        if (t instanceof EeException || t instanceof IllegalArgumentException) {
+            return OpenAiException.invalid(t.getMessage() != null && t.getMessage().startsWith("stop string") ? "stop" : null,
+                    t.getMessage());
+        }
+        return OpenAiException.serverError("the gateway failed: " + t);
+    }
+}
