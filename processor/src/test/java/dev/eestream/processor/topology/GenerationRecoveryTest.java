@@ -106,6 +106,26 @@ class GenerationRecoveryTest {
         }
     }
 
+    /**
+     * A processor on {@link #store} takes the streamed request and runs {@code decodeSteps} decode
+     * steps, 15 ms apart, punctuating after each (chunks go out); then it dies. Returns what it sent.
+     */
+    private List<InferenceResponse> streamThenCrash(InferenceRequest request, int decodeSteps) {
+        Queue<Runnable> steps = new ArrayDeque<>();
+        MockProcessorContext<String, Object> first = new MockProcessorContext<>();
+        InferenceProcessor crashing = processor(steps::add, first, store);
+        crashing.process(record(request));
+        long now = first.currentSystemTimeMs();
+        for (int i = 0; i < decodeSteps; i++) {
+            steps.poll().run();
+            now += 15;
+            first.setCurrentSystemTimeMs(now);
+            first.scheduledPunctuators().get(0).getPunctuator().punctuate(now);
+        }
+        crashing.close();
+        return answers(first);
+    }
+
     private static List<InferenceResponse> answers(MockProcessorContext<String, Object> context) {
         return context.forwarded(InferenceProcessor.RESPONSES).stream().map(f -> (InferenceResponse) f.record().value()).toList();
     }
@@ -166,19 +186,7 @@ class GenerationRecoveryTest {
         assertEquals(20, expected.size());
 
         // First life: chunks go out every 30 ms as decode steps run, then the processor dies.
-        Queue<Runnable> steps = new ArrayDeque<>();
-        MockProcessorContext<String, Object> first = new MockProcessorContext<>();
-        InferenceProcessor crashing = processor(steps::add, first, store);
-        crashing.process(record(request));
-        long now = first.currentSystemTimeMs();
-        for (int i = 0; i < 7; i++) {
-            steps.poll().run();
-            now += 15;
-            first.setCurrentSystemTimeMs(now);
-            first.scheduledPunctuators().get(0).getPunctuator().punctuate(now);
-        }
-        crashing.close();
-        List<InferenceResponse> before = answers(first);
+        List<InferenceResponse> before = streamThenCrash(request, 7);
         assertTrue(before.size() >= 2, before.size() + " chunks before the crash");
         int sent = before.stream().mapToInt(r -> r.getTokenIds().size()).sum();
         assertTrue(sent > 0 && sent < expected.size());
@@ -207,19 +215,7 @@ class GenerationRecoveryTest {
     void aStreamedGenerationWhoseDeadlinePassedDuringTheCrashEndsWithDeadlineAndKeepsItsChunks() {
         InferenceRequest request = InferenceRequest.newBuilder(request()).setDeadline(Instant.ofEpochMilli(1_000_500))
                 .setGeneration(GenerationParams.newBuilder(request().getGeneration()).setStream(true).build()).build();
-        Queue<Runnable> steps = new ArrayDeque<>();
-        MockProcessorContext<String, Object> first = new MockProcessorContext<>();
-        InferenceProcessor crashing = processor(steps::add, first, store);
-        crashing.process(record(request));
-        long now = first.currentSystemTimeMs();
-        for (int i = 0; i < 5; i++) {
-            steps.poll().run();
-            now += 15;
-            first.setCurrentSystemTimeMs(now);
-            first.scheduledPunctuators().get(0).getPunctuator().punctuate(now);
-        }
-        crashing.close();
-        List<InferenceResponse> before = answers(first);
+        List<InferenceResponse> before = streamThenCrash(request, 5);
         int sent = before.stream().mapToInt(r -> r.getTokenIds().size()).sum();
         assertTrue(sent > 0, "chunks went out before the crash");
 
