@@ -66,7 +66,11 @@ class GenerationCrashTest {
     private static final int VOCAB = 128;
     private static final int CONTEXT = 256;
     private static final int MAX_PROMPT = 24;
-    /** New tokens per request: 100 to 180, so a generation streams for a while (about half a second here). */
+    /**
+     * New tokens per request: 100 to 180, so a generation streams for a while. The decoder is sized so
+     * that this takes a good part of a second here: with a smaller one, a whole generation fits between
+     * two commits and no kill can land in the middle of one.
+     */
     private static final int MIN_NEW_TOKENS = 100;
     private static final int MAX_NEW_TOKENS = 180;
     /** Every 4th request is sampled, every 5th greedy one stops at a stop id. */
@@ -112,7 +116,7 @@ class GenerationCrashTest {
     @Test
     void streamedGenerationsKeepEveryChunkOnceAndInOrderThroughSigkills() throws Exception {
         var source = SyntheticDecoders.build(SyntheticDecoderSpec.builder(SyntheticDecoderSpec.Family.LLAMA).vocabSize(VOCAB)
-                .hiddenSize(64).layers(2).heads(4).kvHeads(2).intermediateSize(128).contextLength(CONTEXT).seed(9).build());
+                .hiddenSize(256).layers(4).heads(8).kvHeads(4).intermediateSize(512).contextLength(CONTEXT).seed(9).build());
         ModelTransformer.Result ee = ModelTransformer.transform(source,
                 TransformSpec.builder(Task.GENERATE).key(key).hiddenPermutation(true).modelId(MODEL).build());
         ModelTransformer.Result plain = ModelTransformer.transform(source, TransformSpec.builder(Task.GENERATE).modelId("plain").build());
@@ -129,6 +133,9 @@ class GenerationCrashTest {
         settings.put("session.timeout.ms", "6000");
         settings.put("heartbeat.interval.ms", "1000");
         settings.put("generate.stream.interval.ms", "20");
+        // Chunks become visible at each commit: with Kafka's 100 ms, a generation of this tiny model can
+        // start and end between two commits, and none would be seen (and killed) half-way.
+        settings.put("commit.interval.ms", "20");
 
         try (CommittedReplies replies = CommittedReplies.follow(infrastructure, REPLIES, "gencrash-check")) {
             long incarnation = startRunning(settings, "processor did not start:\n");
@@ -401,10 +408,25 @@ class GenerationCrashTest {
         while (replies.streaming(early) < 1) {
             replies.checkReading();
             assertTrue(System.nanoTime() < deadline, "kill " + kill + ": no sampled generation was seen streaming within 60 s, "
-                    + "so a kill would not land mid-generation (" + replies.records() + " records read):\n"
+                    + "so a kill would not land mid-generation (" + replies.records() + " records read; " + summary(replies) + "):\n"
                     + children.get(children.size() - 1).log());
             Thread.sleep(5);
         }
+    }
+
+    /** What the committed records say so far: records by status and final flag, and one error, for a failure message. */
+    private static String summary(CommittedReplies replies) {
+        Map<String, Integer> counts = new java.util.TreeMap<>();
+        String error = null;
+        for (List<InferenceResponse> records : replies.byRequest().values()) {
+            for (InferenceResponse r : records) {
+                counts.merge(r.getStatus() + (r.getFinalChunk() ? " final " + r.getFinishReason() : " chunk"), 1, Integer::sum);
+                if (error == null && r.getError() != null) {
+                    error = r.getError();
+                }
+            }
+        }
+        return counts + (error == null ? "" : ", e.g. '" + error + "'");
     }
 
     /** Waits until every one of {@code ids} has its final record; fails after {@code seconds}. */
