@@ -45,6 +45,8 @@ public final class DecoderSession implements AutoCloseable {
      * be copied in and out, and per-step direct allocations would pile up until a GC frees them.
      */
     private final Map<String, FloatBuffer> scratch = new HashMap<>();
+    /** Zeros to clear a row's left padding in a reused past buffer; grown as needed, never written. */
+    private float[] zeros = new float[0];
     private volatile boolean closed;
 
     private DecoderSession(OrtSessions.Opened opened, ModelManifest manifest) {
@@ -263,7 +265,9 @@ public final class DecoderSession implements AutoCloseable {
         int heads = manifest.kvHeads();
         int dh = manifest.headSize();
         FloatBuffer out = buffer(name, states.size() * heads * past * dh);
-        float[] zeros = new float[past * dh];
+        if (zeros.length < past * dh) {
+            zeros = new float[past * dh];
+        }
         for (int b = 0; b < states.size(); b++) {
             DecoderState s = states.get(b);
             float[] cache = key ? s.keys(layer) : s.values(layer);

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Function;
 
 /**
  * A stream task's side of generation: hands the task's waiting requests of a generate model to the
@@ -65,10 +66,7 @@ public final class GenerationDispatcher {
             DecodingParams params = DecodingParams.of(next.request());
             Instant deadline = next.request().getDeadline();
             if (deadline != null && nowMillis >= deadline.toEpochMilli()) {
-                PendingRequest late = pending.takeOldest(model, 1).get(0);
-                GenerationJob job = new GenerationJob(late, params, 0, Long.MAX_VALUE, nowMillis, finished::add);
-                inFlight.put(late.storeKey(), new Tracked(job, late, nowMillis));
-                finished.add(GenerationOutcome.expired(job));
+                answerAtOnce(pending.takeOldest(model, 1).get(0), params, nowMillis, GenerationOutcome::expired);
                 continue;
             }
             // The deadline on this JVM's monotonic clock, which the decode thread reads.
@@ -76,7 +74,12 @@ public final class GenerationDispatcher {
                     : System.nanoTime() + (deadline.toEpochMilli() - nowMillis) * 1_000_000;
             long kvBytes = KvCacheBudget.worstCase(session.manifest(), next.length(), params.maxNewTokens());
             if (kvBytes > engine.budget().maxBytes()) {
-                refuse(pending.takeOldest(model, 1).get(0), params, kvBytes, nowMillis);
+                long max = engine.budget().maxBytes();
+                // It would block those behind it for ever.
+                answerAtOnce(pending.takeOldest(model, 1).get(0), params, nowMillis, job -> GenerationOutcome.failed(job,
+                        "a generation of " + job.request().length() + " prompt tokens and up to " + params.maxNewTokens()
+                                + " new tokens needs " + kvBytes + " bytes of KV cache, more than the processor's budget of "
+                                + max + " bytes (generate.kv.cache.max.bytes): ask for fewer new tokens", 0));
                 continue;
             }
             if (!engine.budget().tryReserve(kvBytes)) {
@@ -91,13 +94,15 @@ public final class GenerationDispatcher {
         return started;
     }
 
-    /** A request that could never fit the KV-cache budget ends at once, with the reason; it would block those behind it. */
-    private void refuse(PendingRequest p, DecodingParams params, long kvBytes, long nowMillis) {
+    /**
+     * Ends a taken request without decoding it: its outcome (expired, refused) is forwarded by {@link
+     * #drain} like any other, so it is answered and leaves the store in the stream thread's transaction.
+     */
+    private void answerAtOnce(PendingRequest p, DecodingParams params, long nowMillis,
+            Function<GenerationJob, GenerationOutcome> outcome) {
         GenerationJob job = new GenerationJob(p, params, 0, Long.MAX_VALUE, nowMillis, finished::add);
         inFlight.put(p.storeKey(), new Tracked(job, p, nowMillis));
-        finished.add(GenerationOutcome.failed(job, "a generation of " + p.length() + " prompt tokens and up to "
-                + params.maxNewTokens() + " new tokens needs " + kvBytes + " bytes of KV cache, more than the processor's "
-                + "budget of " + engine.budget().maxBytes() + " bytes (generate.kv.cache.max.bytes): ask for fewer new tokens", 0));
+        finished.add(outcome.apply(job));
     }
 
     /**

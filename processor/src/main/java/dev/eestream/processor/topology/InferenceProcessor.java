@@ -27,10 +27,12 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.stream.Collectors;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -208,11 +210,13 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
         }
         long flushStart = now();
         // Requests whose deadline passed while they waited (also across a restart) are answered without inference.
-        List<PendingRequest> late = taken.stream().filter(p -> expired(p.request(), flushStart)).toList();
+        Map<Boolean, List<PendingRequest>> byExpiry = taken.stream()
+                .collect(Collectors.partitioningBy(p -> expired(p.request(), flushStart)));
+        List<PendingRequest> late = byExpiry.get(true);
         if (!late.isEmpty()) {
             late.forEach(p -> respond(p.request(), Responses.expired(p.request(), false, 0, flushStart), flushStart));
             pending.answered(late);
-            taken = taken.stream().filter(p -> !late.contains(p)).toList();
+            taken = byExpiry.get(false);
             if (taken.isEmpty()) {
                 return;
             }
