@@ -9,6 +9,7 @@ import ai.onnx.proto.OnnxMl;
 import com.google.gson.JsonParser;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.core.model.TinyModels;
+import dev.eestream.core.model.onnx.ExternalData;
 import dev.eestream.core.model.synthetic.SyntheticDecoderSpec;
 import dev.eestream.core.model.synthetic.SyntheticDecoders;
 import dev.eestream.core.model.synthetic.SyntheticTokenizers;
@@ -276,6 +277,25 @@ class CliTest {
         assertEquals(template.replace("\\n", "\n"), g.chatTemplate());
         assertFalse(Files.readString(ModelBundle.at(out).manifestFile()).contains("messages"), "the chat template stays with the client");
 
+        // The same decoder exported with external data (optimum's model.onnx + model.onnx_data), encrypted with external data.
+        Path exportDir = Files.createDirectories(dir.resolve("export"));
+        OnnxMl.ModelProto source = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(model));
+        ExternalData.Split split = ExternalData.split(source, "model.onnx_data", ExternalData.DEFAULT_MIN_BYTES);
+        Files.write(exportDir.resolve("model.onnx"), split.modelBytes());
+        try (var data = Files.newOutputStream(exportDir.resolve("model.onnx_data"))) {
+            split.writeData(data);
+        }
+        Path external = dir.resolve("models").resolve("tiny-chat-external");
+        Run withData = run("encrypt-model", "--key", key.toString(), "--model", exportDir.resolve("model.onnx").toString(),
+                "--tokenizer", tokenizer.toString(), "--task", "generate", "--external-data", "always", "--out", external.toString());
+        assertEquals(0, withData.exit(), withData.err());
+        assertTrue(withData.out().contains("model.onnx + model.onnx_data"), withData.out());
+        assertTrue(ModelBundle.at(external).hasData());
+        assertEquals(m.layerCount(), ModelBundle.at(external).readManifest().layerCount());
+        assertRefused("external data must be auto, always or never, not 'sometimes'", "encrypt-model", "--key", key.toString(),
+                "--model", model.toString(), "--tokenizer", tokenizer.toString(), "--task", "generate", "--external-data",
+                "sometimes", "--out", dir.resolve("models").resolve("no-mode").toString());
+
         Path other = dir.resolve("models").resolve("refused");
         assertRefused("--tokenizer-config only applies to --task generate", "encrypt-model", "--key", key.toString(), "--model",
                 model.toString(), "--tokenizer", tokenizer.toString(), "--tokenizer-config", config.toString(), "--task", "embed",
@@ -316,7 +336,7 @@ class CliTest {
         Files.writeString(garbage, "this is not a model");
         assertRefused("not an ONNX model", "encrypt-model", "--key", key.toString(), "--model", garbage.toString(),
                 "--tokenizer", tokenizer.toString(), "--task", "embed", "--out", dir.resolve("o3").toString());
-        // An export that keeps its weights beside the .onnx file (models over 2 GB): refused, not half-encrypted.
+        // An export that keeps its weights beside the .onnx file (models over 2 GB) without its data file: refused by name.
         OnnxMl.ModelProto tiny = TinyModels.encoder(3, null);
         OnnxMl.GraphProto.Builder graph = tiny.getGraph().toBuilder();
         graph.setInitializer(0, graph.getInitializer(0).toBuilder().clearRawData().clearFloatData()
@@ -324,7 +344,8 @@ class CliTest {
                 .addExternalData(OnnxMl.StringStringEntryProto.newBuilder().setKey("location").setValue("model.onnx_data")));
         Path external = dir.resolve("external.onnx");
         Files.write(external, tiny.toBuilder().setGraph(graph).build().toByteArray());
-        assertRefused("keeps its weights in external data files", "encrypt-model", "--key", key.toString(), "--model",
+        assertRefused("initializer 'word_embeddings' keeps its data in " + dir.resolve("model.onnx_data") + ", which does not exist",
+                "encrypt-model", "--key", key.toString(), "--model",
                 external.toString(), "--tokenizer", tokenizer.toString(), "--task", "embed", "--out", dir.resolve("o7").toString());
         assertRefused("needs --labels", "encrypt-model", "--key", key.toString(), "--model", "all-minilm-l6-v2",
                 "--task", "classify", "--out", dir.resolve("o4").toString());

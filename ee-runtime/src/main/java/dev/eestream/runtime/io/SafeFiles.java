@@ -1,7 +1,9 @@
 package dev.eestream.runtime.io;
 
 import dev.eestream.runtime.EeException;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -27,6 +29,17 @@ public final class SafeFiles {
      * @param overwrite replace an existing file; otherwise an existing file is an error and stays intact
      */
     public static void write(Path file, byte[] bytes, boolean ownerOnly, boolean overwrite) throws IOException {
+        write(file, out -> out.write(bytes), ownerOnly, overwrite);
+    }
+
+    /** What writes a file's content, for files too large to hold in one array. */
+    @FunctionalInterface
+    public interface Content {
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    /** As {@link #write(Path, byte[], boolean, boolean)}, with the content streamed. */
+    public static void write(Path file, Content content, boolean ownerOnly, boolean overwrite) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         boolean posix = Files.getFileAttributeView(dir, PosixFileAttributeView.class) != null;
@@ -41,7 +54,9 @@ public final class SafeFiles {
             } else if (posix && !ownerOnly) {
                 Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
             }
-            Files.write(tmp, bytes);
+            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
+                content.writeTo(out);
+            }
             if (overwrite) {
                 try {
                     Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

@@ -12,6 +12,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -59,13 +60,26 @@ public final class DecoderSession implements AutoCloseable {
 
     /** Opens a session over a generate model; the manifest says its layer count, KV heads, head size and context. */
     public static DecoderSession open(byte[] model, ModelManifest manifest, SessionSettings settings) {
+        requireDecoder(manifest);
+        return checked(new DecoderSession(OrtSessions.open(model, manifest.modelId(), settings), manifest));
+    }
+
+    /** Opens a model file, with its external data (if any) beside it. */
+    public static DecoderSession open(Path modelFile, ModelManifest manifest, SessionSettings settings) {
+        requireDecoder(manifest);
+        return checked(new DecoderSession(OrtSessions.open(modelFile, manifest.modelId(), settings), manifest));
+    }
+
+    private static void requireDecoder(ModelManifest manifest) {
         if (manifest.taskKind() != Task.GENERATE || manifest.attentionMaskInput() == null || manifest.layerCount() <= 0 || manifest.kvHeads() <= 0
                 || manifest.headSize() <= 0 || manifest.maxSequenceLength() <= 0) {
             throw new EeException("model " + manifest.modelId() + " is not a generate model with a KV cache (task "
                     + manifest.task() + ", " + manifest.layerCount() + " layers, " + manifest.kvHeads() + " KV heads, head size "
                     + manifest.headSize() + ")");
         }
-        DecoderSession s = new DecoderSession(OrtSessions.open(model, manifest.modelId(), settings), manifest);
+    }
+
+    private static DecoderSession checked(DecoderSession s) {
         try {
             s.checkLayout();
         } catch (RuntimeException e) {

@@ -9,6 +9,7 @@ import dev.eestream.runtime.model.ModelManifest;
 import dev.eestream.runtime.model.Task;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,12 +41,23 @@ public final class ModelSession implements AutoCloseable {
      * with a warning; {@link #device()} says which one runs.
      */
     public static ModelSession open(byte[] model, ModelManifest manifest, SessionSettings settings) {
+        requireEncoder(manifest);
+        OrtSessions.Opened o = OrtSessions.open(model, manifest.modelId(), settings);
+        return new ModelSession(o.env(), o.session(), manifest, o.device());
+    }
+
+    /** Opens a model file, with its external data (if any) beside it. */
+    public static ModelSession open(Path modelFile, ModelManifest manifest, SessionSettings settings) {
+        requireEncoder(manifest);
+        OrtSessions.Opened o = OrtSessions.open(modelFile, manifest.modelId(), settings);
+        return new ModelSession(o.env(), o.session(), manifest, o.device());
+    }
+
+    private static void requireEncoder(ModelManifest manifest) {
         if (manifest.taskKind() == Task.GENERATE) {
             throw new EeException("model '" + manifest.modelId() + "' generates text: it runs in a DecoderSession, "
                     + "not in a ModelSession");
         }
-        OrtSessions.Opened o = OrtSessions.open(model, manifest.modelId(), settings);
-        return new ModelSession(o.env(), o.session(), manifest, o.device());
     }
 
     public static ModelSession open(byte[] model, ModelManifest manifest) {

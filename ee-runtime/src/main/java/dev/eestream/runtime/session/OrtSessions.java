@@ -4,6 +4,8 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.eestream.runtime.EeException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,6 +25,22 @@ final class OrtSessions {
      * {@link Opened#device()} says which one runs.
      */
     static Opened open(byte[] model, String modelId, SessionSettings settings) {
+        return open((env, options) -> env.createSession(model, options), modelId, settings);
+    }
+
+    /** Opens a model file; ONNX Runtime reads its external data (if any) from the file's directory. */
+    static Opened open(Path modelFile, String modelId, SessionSettings settings) {
+        if (!Files.isRegularFile(modelFile)) {
+            throw new EeException("model " + modelId + ": " + modelFile + " does not exist");
+        }
+        return open((env, options) -> env.createSession(modelFile.toString(), options), modelId, settings);
+    }
+
+    private interface Creator {
+        OrtSession create(OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException;
+    }
+
+    private static Opened open(Creator creator, String modelId, SessionSettings settings) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         Device requested = settings.device();
         Device device = requested;
@@ -41,7 +59,7 @@ final class OrtSessions {
                     device = Device.CPU;
                 }
             }
-            return new Opened(env, env.createSession(model, options), device);
+            return new Opened(env, creator.create(env, options), device);
         } catch (OrtException e) {
             throw new EeException("ONNX Runtime cannot load model " + modelId + ": " + e.getMessage(), e);
         }

@@ -5,6 +5,8 @@ import dev.eestream.core.key.EeKey;
 import dev.eestream.core.model.BundledModel;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.core.model.ModelEncryptor;
+import dev.eestream.core.model.ModelWriter;
+import dev.eestream.core.model.onnx.ExternalData;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.core.tokenizer.TokenizerConfig;
@@ -31,8 +33,10 @@ import picocli.CommandLine;
 
 @Command(name = "encrypt-model", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Turn a plaintext ONNX transformer into its Equivariant-Encryption form for one task.",
-            "Writes OUT/model.onnx (the only thing a server ever gets), OUT/manifest.json (server-safe facts) and,",
-            "beside the directory, OUT.client.json (label names and tokenizer for the client; owner-only)."})
+            "Writes OUT/model.onnx (the only thing a server ever gets; with OUT/model.onnx_data for a large model),",
+            "OUT/manifest.json (server-safe facts) and, beside the directory, OUT.client.json (label names and tokenizer",
+            "for the client; owner-only). A model exported with external data (model.onnx + model.onnx_data) is read",
+            "with its data files, which must lie beside it."})
 public final class EncryptModelCommand implements Callable<Integer> {
     private static final Pattern MODEL_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
@@ -40,7 +44,8 @@ public final class EncryptModelCommand implements Callable<Integer> {
     KeyOptions key;
 
     @Option(names = "--model", required = true, paramLabel = "MODEL",
-            description = "A self-contained .onnx file, or 'all-minilm-l6-v2' for the model bundled with eestream.")
+            description = "An .onnx file (its external data files, if any, beside it), or 'all-minilm-l6-v2' for the model "
+                    + "bundled with eestream.")
     String model;
 
     @Option(names = "--tokenizer", paramLabel = "TOKENIZER",
@@ -70,6 +75,11 @@ public final class EncryptModelCommand implements Callable<Integer> {
     @Option(names = "--model-id", paramLabel = "ID", description = "Model id (default: the output directory's name).")
     String modelId;
 
+    @Option(names = "--external-data", paramLabel = "WHEN", defaultValue = "auto",
+            description = "Write the EE model's weights to OUT/model.onnx_data: auto (when they exceed 1.5 GiB; one file "
+                    + "cannot exceed 2 GiB), always or never (default: ${DEFAULT-VALUE}).")
+    String externalData;
+
     @Option(names = "--force", description = "Replace an existing model in --out.")
     boolean force;
 
@@ -94,6 +104,7 @@ public final class EncryptModelCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         long started = System.nanoTime();
         Task t = Task.parse(task);
+        ModelWriter.ExternalDataMode dataMode = ModelWriter.ExternalDataMode.parse(externalData);
         String id = modelId != null ? modelId : out.toAbsolutePath().normalize().getFileName().toString();
         if (!MODEL_ID.matcher(id).matches()) {
             throw new EeException("model id '" + id + "' must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit");
@@ -132,12 +143,20 @@ public final class EncryptModelCommand implements Callable<Integer> {
             } else {
                 source = ModelTransformer.read(Path.of(model));
             }
+            long weights = ExternalData.weightBytes(source);
             TransformSpec transform = TransformSpec.builder(t).key(k).hiddenPermutation(hiddenPermutation).modelId(id)
                     .idsInput(idsInput).attentionMaskInput(maskInput).sourceOutput(sourceOutput).maxSequenceLength(maxLength)
                     .build();
-            result = ModelEncryptor.encrypt(source, tokenizerJson, transform, labelList, progress::stage);
+            try {
+                result = ModelEncryptor.encrypt(source, tokenizerJson, transform, labelList, progress::stage);
+            } catch (OutOfMemoryError e) {
+                source = null;
+                throw new EeException(String.format(java.util.Locale.ROOT, "the Java heap (%.1f GB) is too small to encrypt "
+                        + "a model with %.2f GB of weights; give it about twice the weights, e.g. EESTREAM_JAVA_OPTS=-Xmx%dg",
+                        Runtime.getRuntime().maxMemory() / 1e9, weights / 1e9, (long) Math.ceil(2.2 * weights / (1L << 30))));
+            }
             progress.stage("writing " + out);
-            bundle.write(result.modelBytes(), result.manifest(), true);
+            ModelWriter.write(bundle, result, dataMode, true);
             String tokenizerRef = bundled.isPresent() && tokenizer == null ? tokenizerName
                     : BundledModel.byId(tokenizerName).isPresent() ? tokenizerName : Path.of(tokenizerName).toAbsolutePath().toString();
             ClientProfile.of(result.manifest(), labelList, tokenizerRef, generation).write(ClientProfile.besides(out), true);
@@ -146,8 +165,9 @@ public final class EncryptModelCommand implements Callable<Integer> {
         double seconds = (System.nanoTime() - started) / 1e9;
         spec.commandLine().getOut().printf("wrote EE model '%s' (%s, %d outputs, hidden permutation %s, key %s) to %s in %.1f s%n",
                 m.modelId(), m.task(), m.outputWidth(), m.hiddenPermutation() ? "on" : "off", m.keyId(), out, seconds);
+        String serverFiles = bundle.hasData() ? bundle.modelFile() + " + " + bundle.dataFile().getFileName() : bundle.modelFile().toString();
         spec.commandLine().getOut().printf("  server files: %s (%.1f MB), %s%n  client profile (owner-only, keep with the key): %s%n",
-                bundle.modelFile(), Files.size(bundle.modelFile()) / 1e6, bundle.manifestFile(), ClientProfile.besides(out));
+                serverFiles, bundle.modelSize() / 1e6, bundle.manifestFile(), ClientProfile.besides(out));
         return 0;
     }
 }

@@ -1,9 +1,11 @@
 package dev.eestream.ops.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.Permutation;
+import dev.eestream.core.model.ModelWriter;
 import dev.eestream.core.model.synthetic.SyntheticDecoderSpec;
 import dev.eestream.core.model.synthetic.SyntheticDecoders;
 import dev.eestream.core.model.transform.ModelTransformer;
@@ -42,7 +44,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Encrypted generation through a real broker, registry and processor (local mode): ciphertext prompts
  * in, ciphertext tokens out, equal after π⁻¹ to the plaintext model's greedy generation. The decoder is
- * built in code with random weights (no trained decoder can be downloaded here).
+ * built in code with random weights (no trained decoder can be downloaded here), and the processor
+ * loads it with its weights in an external data file, as it would a model over 2 GB.
  */
 @Tag("integration")
 class GenerationIntegrationTest {
@@ -62,7 +65,9 @@ class GenerationIntegrationTest {
                 TransformSpec.builder(Task.GENERATE).key(key).hiddenPermutation(true).modelId(MODEL).build());
         ModelTransformer.Result plain = ModelTransformer.transform(source,
                 TransformSpec.builder(Task.GENERATE).modelId("plain").build());
-        ModelBundle.in(work.resolve("models"), MODEL).write(ee.modelBytes(), ee.manifest(), false);
+        // Written as a model over 2 GB must be, with its weights in model.onnx_data: the processor opens it from its files.
+        ModelBundle bundle = ModelBundle.in(work.resolve("models"), MODEL);
+        assertTrue(ModelWriter.write(bundle, ee, ModelWriter.ExternalDataMode.ALWAYS, false));
         Permutation pi = key.vocabPermutation(96);
 
         Random random = new Random(17);

@@ -146,11 +146,11 @@ public final class ModelRepository implements AutoCloseable {
             }
             Device device;
             if (manifest.taskKind() == Task.GENERATE) {
-                DecoderSession session = DecoderSession.open(bundle.readModel(), manifest, settings);
+                DecoderSession session = DecoderSession.open(bundle.modelFile(), manifest, settings);
                 decoders.put(id, session);
                 device = session.device();
             } else {
-                ModelSession session = ModelSession.open(bundle.readModel(), manifest, settings);
+                ModelSession session = ModelSession.open(bundle.modelFile(), manifest, settings);
                 models.put(id, session);
                 device = session.device();
             }

@@ -9,6 +9,7 @@ import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.eestream.core.key.Permutation;
 import dev.eestream.core.key.PermutationKind;
+import dev.eestream.core.model.onnx.ExternalData;
 import dev.eestream.core.model.onnx.MutableGraph;
 import dev.eestream.core.model.onnx.OnnxTensors;
 import dev.eestream.runtime.EeException;
@@ -39,34 +40,47 @@ public final class ModelTransformer {
 
     /** The outcome: the model a server may hold, and its manifest. */
     public record Result(ModelProto model, ModelManifest manifest) {
+        /** The model as one self-contained file; see {@code ModelWriter} for a model over protobuf's 2 GB limit. */
         public byte[] modelBytes() {
+            if (ExternalData.weightBytes(model) >= ExternalData.PROTOBUF_LIMIT) {
+                throw EeException.fixedBy("externalData", "the EE model is over protobuf's 2 GB limit for one file");
+            }
             return model.toByteArray();
         }
     }
 
-    /** Reads a self-contained .onnx file. */
+    /**
+     * Reads an .onnx file, with any external data it refers to (files beside it, such as optimum's
+     * {@code model.onnx_data}) loaded into the model: the transform rewrites the weights themselves.
+     */
     public static ModelProto read(Path file) throws IOException {
+        ModelProto model;
         try (InputStream in = Files.newInputStream(file)) {
-            return read(in, file.toString());
+            model = parse(in, file.toString());
         } catch (NoSuchFileException e) {
             throw new EeException("model file " + file + " does not exist");
         }
+        Path dir = file.toAbsolutePath().getParent();
+        return ExternalData.inline(model, dir, file.toString());
     }
 
+    /** Reads a self-contained model from a stream (external data has no directory to be found in). */
     public static ModelProto read(InputStream in, String what) throws IOException {
+        ModelProto m = parse(in, what);
+        if (ExternalData.isUsed(m)) {
+            throw new EeException(what + " keeps its weights in external data files " + ExternalData.locations(m)
+                    + "; read it from its file, with the data files beside it");
+        }
+        return m;
+    }
+
+    private static ModelProto parse(InputStream in, String what) throws IOException {
         try {
             CodedInputStream coded = CodedInputStream.newInstance(in);
             coded.setSizeLimit(Integer.MAX_VALUE);
             ModelProto m = ModelProto.parseFrom(coded);
             if (!m.hasGraph() || m.getGraph().getNodeCount() == 0) {
                 throw new EeException(what + " is not an ONNX model (no graph)");
-            }
-            // Weights in a separate file would be neither read nor permuted: refuse rather than write a broken model.
-            for (TensorProto t : m.getGraph().getInitializerList()) {
-                if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
-                    throw new EeException(what + " keeps its weights in external data files (initializer '" + t.getName()
-                            + "'); only self-contained models (one .onnx file, under 2 GB) can be encrypted");
-                }
             }
             return m;
         } catch (InvalidProtocolBufferException e) {
