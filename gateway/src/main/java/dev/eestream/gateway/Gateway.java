@@ -4,6 +4,7 @@ import dev.eestream.client.producer.EncryptedInferenceClient;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.gateway.http.GatewayServer;
+import dev.eestream.gateway.tls.ServerTls;
 import dev.eestream.runtime.EeException;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -116,6 +117,12 @@ public final class Gateway implements AutoCloseable {
 
         public Builder maxBodyBytes(long bytes) {
             server.maxBodyBytes(bytes);
+            return this;
+        }
+
+        /** Serve HTTPS with this identity instead of plain HTTP. */
+        public Builder tls(ServerTls identity) {
+            server.tls(identity);
             return this;
         }
 

@@ -4,6 +4,7 @@ import dev.eestream.gateway.ApiKeys;
 import dev.eestream.gateway.ModelClients;
 import dev.eestream.gateway.api.Failures;
 import dev.eestream.gateway.api.OpenAiException;
+import dev.eestream.gateway.tls.ServerTls;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
@@ -13,6 +14,13 @@ import java.util.Objects;
 import java.util.concurrent.Semaphore;
 import org.eclipse.jetty.server.AbstractConnector;
 import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,9 +35,11 @@ public final class GatewayServer implements AutoCloseable {
 
     private final Javalin app;
     private final String host;
+    private final boolean tls;
 
     private GatewayServer(Builder b) {
         this.host = b.host;
+        this.tls = b.tls != null;
         Semaphore inFlight = new Semaphore(b.maxInFlight);
         GatewayMetrics metrics = new GatewayMetrics(b.registry, inFlight, b.maxInFlight);
         Endpoints endpoints = new Endpoints(b.models);
@@ -39,6 +49,10 @@ public final class GatewayServer implements AutoCloseable {
             config.startup.showOldJavalinVersionWarning = false;
             config.jetty.host = b.host;
             config.jetty.port = b.port;
+            if (b.tls != null) {
+                // An HTTPS connector in place of Javalin's plain one: no plaintext port is opened at all.
+                config.jetty.addConnector((server, http) -> httpsConnector(server, http, b));
+            }
             config.http.maxRequestSize = b.maxBodyBytes;
             config.routes.get("/v1/models", route.open("models", endpoints::models));
             config.routes.post("/v1/embeddings", route.limited("embeddings", endpoints::embeddings));
@@ -67,18 +81,45 @@ public final class GatewayServer implements AutoCloseable {
         }
     }
 
+    private static Connector httpsConnector(Server server, HttpConfiguration http, Builder b) {
+        SslContextFactory.Server ssl = new SslContextFactory.Server();
+        ssl.setKeyStore(b.tls.keyStore());
+        ssl.setKeyStorePassword(new String(b.tls.password()));
+        ssl.setKeyManagerPassword(new String(b.tls.password()));
+        HttpConfiguration https = new HttpConfiguration(http);
+        SecureRequestCustomizer secure = new SecureRequestCustomizer();
+        // Clients reach the gateway by whatever name or address they were given; the certificate is theirs to check.
+        secure.setSniHostCheck(false);
+        https.addCustomizer(secure);
+        ServerConnector connector = new ServerConnector(server, new SslConnectionFactory(ssl, "http/1.1"),
+                new HttpConnectionFactory(https));
+        connector.setHost(b.host);
+        connector.setPort(b.port);
+        return connector;
+    }
+
     public static Builder builder() {
         return new Builder();
     }
 
     public int port() {
+        for (Connector c : app.jettyServer().server().getConnectors()) {
+            if (c instanceof ServerConnector s && s.getLocalPort() > 0) {
+                return s.getLocalPort();
+            }
+        }
         return app.port();
     }
 
-    /** Where OpenAI SDKs point their base URL: {@code http://HOST:PORT/v1}. */
+    /** Whether it serves HTTPS. */
+    public boolean tls() {
+        return tls;
+    }
+
+    /** Where OpenAI SDKs point their base URL: {@code http://HOST:PORT/v1}, or {@code https://…} with TLS. */
     public String baseUrl() {
         String h = host.contains(":") ? "[" + host + "]" : host;
-        return "http://" + h + ":" + port() + "/v1";
+        return (tls ? "https" : "http") + "://" + h + ":" + port() + "/v1";
     }
 
     @Override
@@ -142,8 +183,15 @@ public final class GatewayServer implements AutoCloseable {
         private int maxInFlight = 64;
         private ModelClients models;
         private PrometheusMeterRegistry registry;
+        private ServerTls tls;
 
         private Builder() {
+        }
+
+        /** Serve HTTPS with this identity instead of plain HTTP. */
+        public Builder tls(ServerTls identity) {
+            this.tls = Objects.requireNonNull(identity);
+            return this;
         }
 
         /** The address to bind; 127.0.0.1 by default, so only this machine can reach the keys' holder. */

@@ -2,8 +2,10 @@ package dev.eestream.ops.commands;
 
 import dev.eestream.gateway.ApiKeys;
 import dev.eestream.gateway.Gateway;
+import dev.eestream.gateway.tls.ServerTls;
 import dev.eestream.ops.support.ConnectionOptions;
 import dev.eestream.ops.support.KeyOptions;
+import dev.eestream.ops.support.Passphrases;
 import dev.eestream.ops.support.ProfileOptions;
 import dev.eestream.runtime.EeException;
 import java.io.PrintWriter;
@@ -18,7 +20,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "gateway", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"An OpenAI-compatible HTTP API on the trusted side: applications written for",
-            "the OpenAI API change only their base URL, to http://HOST:PORT/v1. The gateway",
+            "the OpenAI API change only their base URL, to http://HOST:PORT/v1 (https:// with TLS). The gateway",
             "holds the key and the client profiles, encrypts every request, sends it over",
             "Kafka to the processor and decrypts the answer: plaintext and the key never",
             "leave this process. Serves GET /v1/models, POST /v1/embeddings,",
@@ -47,6 +49,23 @@ public final class GatewayCommand implements Callable<Integer> {
                     + "'Authorization: Bearer KEY'. Without it, no key is asked for.")
     Path apiKeys;
 
+    @Option(names = "--tls-cert", paramLabel = "FILE",
+            description = "Serve HTTPS: the server's PEM certificate chain (its own certificate first); needs --tls-key.")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "FILE",
+            description = "The owner-only PEM private key (unencrypted PKCS#8, 'BEGIN PRIVATE KEY') of --tls-cert.")
+    Path tlsKey;
+
+    @Option(names = "--tls-keystore", paramLabel = "FILE",
+            description = "Serve HTTPS from an owner-only PKCS12 or JKS key store instead (e.g. local mode's "
+                    + "DATA-DIR/security/server.p12); its password in --tls-keystore-password-env.")
+    Path tlsKeyStore;
+
+    @Option(names = "--tls-keystore-password-env", paramLabel = "VAR",
+            description = "Name of the environment variable holding the key store's password (never the password itself).")
+    String tlsKeyStorePasswordEnv;
+
     @Option(names = "--max-body-bytes", defaultValue = "4194304", paramLabel = "BYTES",
             description = "Larger request bodies are refused with 413 (default: ${DEFAULT-VALUE}).")
     long maxBodyBytes;
@@ -67,12 +86,17 @@ public final class GatewayCommand implements Callable<Integer> {
         if (maxBodyBytes < 1 || maxInFlight < 1 || timeoutMs < 1) {
             throw new EeException("--max-body-bytes, --max-in-flight and --timeout-ms must be at least 1");
         }
+        ServerTls tls = tls();
         ApiKeys keys = apiKeys == null ? ApiKeys.none() : ApiKeys.read(apiKeys);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Gateway gateway = Gateway.builder().key(key.load()).kafka(connection.properties()).profiles(profiles.load().values())
+        Gateway.Builder builder = Gateway.builder().key(key.load()).kafka(connection.properties()).profiles(profiles.load().values())
                 .host(host).port(port).apiKeys(keys).maxBodyBytes(maxBodyBytes).maxInFlight(maxInFlight)
-                .timeout(Duration.ofMillis(timeoutMs)).warnings(w -> err.println("eestream: " + w)).start();
+                .timeout(Duration.ofMillis(timeoutMs)).warnings(w -> err.println("eestream: " + w));
+        if (tls != null) {
+            builder.tls(tls);
+        }
+        Gateway gateway = builder.start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             gateway.close();
@@ -87,5 +111,25 @@ public final class GatewayCommand implements Callable<Integer> {
         out.flush();
         stopped.await();
         return 0;
+    }
+
+    /** The TLS identity the options name, or null for plain HTTP; read before anything starts. */
+    private ServerTls tls() throws java.io.IOException {
+        if (tlsKeyStore != null) {
+            if (tlsCert != null || tlsKey != null) {
+                throw new EeException("give either --tls-keystore or --tls-cert with --tls-key, not both");
+            }
+            if (tlsKeyStorePasswordEnv == null) {
+                throw new EeException("--tls-keystore needs --tls-keystore-password-env VAR naming the variable that holds its password");
+            }
+            return ServerTls.fromKeyStore(tlsKeyStore, Passphrases.fromEnv(tlsKeyStorePasswordEnv, "--tls-keystore-password-env"));
+        }
+        if (tlsKeyStorePasswordEnv != null) {
+            throw new EeException("--tls-keystore-password-env only applies with --tls-keystore");
+        }
+        if ((tlsCert == null) != (tlsKey == null)) {
+            throw new EeException("--tls-cert and --tls-key go together: the certificate chain and its private key");
+        }
+        return tlsCert == null ? null : ServerTls.fromPem(tlsCert, tlsKey);
     }
 }

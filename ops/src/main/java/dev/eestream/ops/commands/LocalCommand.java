@@ -10,10 +10,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "local", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Run everything on this machine: a real single-node Kafka broker (KRaft), the schema registry",
-            "REST subset and the processor, bound to 127.0.0.1. Prints the addresses and runs until Ctrl-C.",
-            "Writes the settings clients need to DATA-DIR/client.properties (owner-only): pass it to the",
-            "client commands with --client-config."})
+        description = {"Run everything on this machine: a real Kafka broker (KRaft), a schema registry and the processor.",
+            "All of them listen on 127.0.0.1. Prints their addresses and runs until Ctrl-C.",
+            "The settings clients need go to DATA-DIR/client.properties (owner-only).",
+            "Pass that file to the client commands with --client-config."})
 public final class LocalCommand implements Callable<Integer> {
     @Option(names = "--kafka-port", defaultValue = "9092", paramLabel = "P", description = "Broker port, 0 for any free one (default: ${DEFAULT-VALUE}).")
     int kafkaPort;

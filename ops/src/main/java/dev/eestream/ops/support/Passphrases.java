@@ -9,12 +9,17 @@ public final class Passphrases {
 
     /** The passphrase in {@code variable}, or null when no variable is named. */
     public static char[] fromEnv(String variable) {
+        return fromEnv(variable, "--passphrase-env");
+    }
+
+    /** As {@link #fromEnv(String)}, for the variable named by {@code option}. */
+    public static char[] fromEnv(String variable, String option) {
         if (variable == null) {
             return null;
         }
         String value = System.getenv(variable);
         if (value == null || value.isEmpty()) {
-            throw new EeException("environment variable " + variable + " (named by --passphrase-env) is not set or empty");
+            throw new EeException("environment variable " + variable + " (named by " + option + ") is not set or empty");
         }
         return value.toCharArray();
     }

@@ -42,6 +42,8 @@ import dev.eestream.core.tokenizer.PrivateTokenizer;
 import dev.eestream.core.tokenizer.TokenizerJson;
 import dev.eestream.gateway.ApiKeys;
 import dev.eestream.gateway.Gateway;
+import dev.eestream.gateway.tls.ServerTls;
+import dev.eestream.kafka.local.security.LocalTls;
 import dev.eestream.ops.EestreamCli;
 import dev.eestream.ops.local.LocalMode;
 import dev.eestream.runtime.model.ModelBundle;
@@ -60,6 +62,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -70,6 +73,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -437,6 +444,48 @@ class GatewayIntegrationTest {
      * With the processor stopped, a request waits and gets a 504 once the gateway's timeout passes; while it waits,
      * a second one beyond the in-flight bound of 1 gets a 429.
      */
+    /** HTTPS with the key store local mode makes (as a user of --security SSL has one), through the SDK trusting its CA. */
+    @Test
+    void overHttpsTheSdkGetsTheSameStreamedChatAndEmbeddings() throws Exception {
+        LocalTls material = LocalTls.createOrLoad(work.resolve("tls"));
+        Map<String, Object> kafka = new HashMap<>(local.clientProperties());
+        kafka.put("bootstrap.servers", local.bootstrapServers());
+        List<ClientProfile> profiles = List.of(chatProfile, ClientProfile.read(ClientProfile.besides(work.resolve("models").resolve(EMBED))));
+        try (Gateway secure = Gateway.builder().key(key).kafka(kafka).profiles(profiles).port(0)
+                .tls(ServerTls.fromKeyStore(material.keyStore(), material.password().toCharArray())).start()) {
+            assertTrue(secure.baseUrl().startsWith("https://127.0.0.1:"), secure.baseUrl());
+            KeyStore trust = KeyStore.getInstance(material.trustStore().toFile(), material.password().toCharArray());
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(trust);
+            X509TrustManager trustManager = (X509TrustManager) tmf.getTrustManagers()[0];
+            SSLContext ssl = SSLContext.getInstance("TLS");
+            ssl.init(null, new TrustManager[] {trustManager}, null);
+            OpenAIClient client = OpenAIOkHttpClient.builder().baseUrl(secure.baseUrl()).apiKey("unused").maxRetries(0)
+                    .timeout(Duration.ofSeconds(120)).sslSocketFactory(ssl.getSocketFactory()).trustManager(trustManager).build();
+
+            String expected;
+            try (PrivateTokenizer tok = PrivateTokenizer.open(TokenizerJson.read(chatTokenizer), null, VOCAB, CONTEXT)) {
+                ChatTemplate template = new ChatTemplate(chatProfile.generation().chatTemplate(), "<s>", "</s>", Clock.systemUTC());
+                expected = continuation(tok, tok.encodePlain(template.render(List.of(ChatMessage.user("w40 w41")), true)));
+            }
+            StringBuilder streamed = new StringBuilder();
+            try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(ChatCompletionCreateParams
+                    .builder().model(CHAT).addUserMessage("w40 w41").maxCompletionTokens(NEW_TOKENS).temperature(0).build())) {
+                stream.stream().forEach(c -> c.choices().forEach(ch -> ch.delta().content().ifPresent(streamed::append)));
+            }
+            assertEquals(expected, streamed.toString(), "streamed chat over HTTPS equals plaintext greedy generation");
+
+            float[] plain;
+            try (PrivateTokenizer tok = PrivateTokenizer.open(BundledModel.ALL_MINILM_L6_V2.tokenizer(), null, 30522, null);
+                 ModelSession session = ModelSession.open(plainEmbed.modelBytes(), plainEmbed.manifest())) {
+                plain = session.run(List.of(tok.encodePlain("Sent over TLS")))[0];
+            }
+            List<Float> got = client.embeddings().create(EmbeddingCreateParams.builder().model(EMBED).input("Sent over TLS").build())
+                    .data().get(0).embedding();
+            assertTrue(cosine(plain, got) >= 0.99999, "embedding over HTTPS, cosine " + cosine(plain, got));
+        }
+    }
+
     @Test
     void noAnswerInTimeIs504AndTooManyInFlightIs429() throws Exception {
         Map<String, Object> kafka = new HashMap<>(local.clientProperties());
