@@ -244,6 +244,9 @@ public final class LocalKafka implements AutoCloseable {
         m.put("offsets.topic.num.partitions", "4");
         m.put("transaction.state.log.num.partitions", "4");
         m.put("group.initial.rebalance.delay.ms", "0");
+        // A SIGKILLed client's timed-out transaction is aborted within a second, not at Kafka's 10 s sweep: until then its
+        // partitions' next owner cannot read their committed offsets.
+        m.put("transaction.abort.timed.out.transaction.cleanup.interval.ms", "1000");
         m.put("auto.create.topics.enable", "false");
         // The log cleaner allocates its dedupe buffer up front (128 MiB by default).
         m.put("log.cleaner.dedupe.buffer.size", Long.toString(16L * 1024 * 1024));

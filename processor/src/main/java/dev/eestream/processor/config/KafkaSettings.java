@@ -27,6 +27,17 @@ public final class KafkaSettings {
             // Punctuation runs between polls.
             .define(StreamsConfig.POLL_MS_CONFIG, Type.STRING, "5", Importance.LOW,
                     "a short poll keeps the batch delay honest when input is idle")
+            // Failover: a SIGKILLed processor's partitions move once its session expires (Kafka's default 45 s). 6 s is the
+            // broker's default floor (group.min.session.timeout.ms); four heartbeats fit in it.
+            .define("session.timeout.ms", Type.STRING, "6000", Importance.MEDIUM,
+                    "a processor that stops heartbeating loses its partitions after this long (Kafka's default: 45000)")
+            .define("heartbeat.interval.ms", Type.STRING, "1500", Importance.LOW,
+                    "a quarter of the session timeout, so one late heartbeat does not end a session")
+            // A killed processor's open transaction (its offsets among them) blocks the partitions' next owner until the
+            // coordinator aborts it on timeout; Kafka Streams' exactly-once default is 10 s.
+            .define("transaction.timeout.ms", Type.STRING, "5000", Importance.MEDIUM,
+                    "how long a killed processor's open transaction holds its partitions; a stream thread stalled "
+                            + "longer is fenced and rejoins (nothing lost or doubled)")
             .define("processing.exception.handler.global.enabled", Type.STRING, "true", Importance.LOW,
                     "Kafka Streams 5.0's behaviour already; Kafka Streams 4.x warns at every start while it is off");
 
