@@ -26,7 +26,8 @@ public final class LocalCommand implements Callable<Integer> {
     Path models;
 
     @Option(names = "--data-dir", defaultValue = "eestream-data", paramLabel = "DIR",
-            description = "Where the broker and the processor keep their data; kept across runs (default: ${DEFAULT-VALUE}).")
+            description = {"Where the broker, the schema registry and the processor keep their data.",
+                "Kept across runs, schemas included, so old records still decode (default: ${DEFAULT-VALUE})."})
     Path dataDir;
 
     @Option(names = "--security", defaultValue = "PLAINTEXT", paramLabel = "PROTOCOL",

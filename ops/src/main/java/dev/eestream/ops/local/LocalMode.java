@@ -2,6 +2,7 @@ package dev.eestream.ops.local;
 
 import dev.eestream.kafka.local.LocalKafka;
 import dev.eestream.kafka.local.registry.InMemorySchemaRegistryServer;
+import dev.eestream.kafka.local.registry.SchemaLogException;
 import dev.eestream.kafka.local.security.BrokerSecurity;
 import dev.eestream.kafka.local.security.LocalTls;
 import dev.eestream.kafka.local.security.ScramUser;
@@ -25,16 +26,23 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Everything on one machine: a real single-node Kafka broker (KRaft), the Schema Registry REST subset
- * in memory, and the processor over a model directory. Binds to 127.0.0.1 only. Optionally secured:
+ * (its schemas kept in {@code DATA/registry/schemas.log}, so records decode after a restart), and the
+ * processor over a model directory. Binds to 127.0.0.1 only. Optionally secured:
  * TLS (a CA of its own) and SASL/SCRAM on the broker, HTTPS and basic auth on the registry, with the
  * settings a client needs written to {@code DATA/client.properties} (owner-only).
  */
 public final class LocalMode implements AutoCloseable {
     /** The client settings file in the data directory. */
     public static final String CLIENT_PROPERTIES = "client.properties";
+    /** The schema registry's registrations, in the data directory: see {@code SchemaLog}. */
+    public static final Path SCHEMA_LOG = Path.of("registry", "schemas.log");
+
+    private static final Logger log = LoggerFactory.getLogger(LocalMode.class);
 
     private LocalKafka kafka;
     private final InMemorySchemaRegistryServer registry;
@@ -95,6 +103,7 @@ public final class LocalMode implements AutoCloseable {
             Files.createDirectories(options.modelsDir());
         }
         Path kafkaData = options.dataDirectory() == null ? null : options.dataDirectory().resolve("kafka");
+        warnIfSchemasWereLost(options.dataDirectory()); // before the broker formats a new directory
         // Without a data directory, the stream state and any secrets go to a scratch directory that close() deletes.
         Path scratch = options.dataDirectory() == null ? Files.createTempDirectory("eestream-local-") : null;
         Path home = scratch != null ? scratch : options.dataDirectory();
@@ -111,7 +120,9 @@ public final class LocalMode implements AutoCloseable {
             TopicAdmin.ensure(kafka.clientProperties(), List.of(TopicAdmin.Spec.of(Topics.REQUESTS_NAME, 3),
                     TopicAdmin.Spec.of(Topics.RESPONSES_NAME, 3), TopicAdmin.Spec.of(Topics.DEAD_LETTERS_NAME, 1),
                     TopicAdmin.Spec.of(Topics.REPLIES_NAME, 3)), Duration.ofSeconds(60));
-            InMemorySchemaRegistryServer.Builder registryBuilder = InMemorySchemaRegistryServer.builder().port(options.registryPort());
+            // Beside the broker's data, like Confluent's _schemas topic: records and the schemas that decode them go together.
+            InMemorySchemaRegistryServer.Builder registryBuilder = InMemorySchemaRegistryServer.builder().port(options.registryPort())
+                    .schemaLog(home.resolve(SCHEMA_LOG));
             if (security.tls().isPresent()) {
                 LocalTls tls = security.tls().get();
                 registryBuilder = registryBuilder.sslContext(KeyStoreFile.sslContext(new KeyStoreFile(tls.keyStore(), tls.password(), "PKCS12"), null));
@@ -119,7 +130,7 @@ public final class LocalMode implements AutoCloseable {
             if (security.user().isPresent()) {
                 registryBuilder = registryBuilder.basicAuth(security.user().get().name(), security.user().get().password());
             }
-            InMemorySchemaRegistryServer registry = registryBuilder.start();
+            InMemorySchemaRegistryServer registry = startRegistry(registryBuilder);
             LocalMode local = new LocalMode(kafka, registry, options, home.resolve("streams"), security, scratch);
             if (options.dataDirectory() != null) {
                 local.writeClientProperties(options.dataDirectory().resolve(CLIENT_PROPERTIES));
@@ -129,6 +140,27 @@ public final class LocalMode implements AutoCloseable {
             kafka.close();
             deleteScratch(scratch);
             throw e;
+        }
+    }
+
+    private static InMemorySchemaRegistryServer startRegistry(InMemorySchemaRegistryServer.Builder builder) {
+        try {
+            return builder.start();
+        } catch (SchemaLogException e) {
+            throw new EeException(e.damaged() ? e.getMessage() + "; restore the file from a backup, or use a new --data-dir" : e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A broker's data without the schema log (made before the registry kept its schemas, or the log deleted)
+     * holds records whose schema ids are gone; new ids start at 1 again and may name other schemas.
+     */
+    private static void warnIfSchemasWereLost(Path dataDirectory) {
+        if (dataDirectory != null && !Files.exists(dataDirectory.resolve(SCHEMA_LOG))
+                && Files.exists(dataDirectory.resolve("kafka").resolve("logs").resolve("meta.properties"))) {
+            log.warn("{} holds topics but no schema log ({}): records written before may name schema ids the registry no longer "
+                    + "has, and new ids start at 1 again; use a new --data-dir for a clean start",
+                    dataDirectory, dataDirectory.resolve(SCHEMA_LOG));
         }
     }
 

@@ -12,10 +12,14 @@ import dev.eestream.kafka.local.registry.InMemorySchemaRegistryServer;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.TestSupport.Reply;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -23,6 +27,7 @@ import org.apache.avro.Schema;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The REST subset, spoken to over plain HTTP as kcat or curl would. */
 class InMemorySchemaRegistryServerTest {
@@ -154,8 +159,52 @@ class InMemorySchemaRegistryServerTest {
         assertEquals(InferenceResponse.getClassSchema().toString(), get(registry.url() + "/schemas/ids/" + id + "/schema").body());
     }
 
+    /**
+     * With a schema log, a restarted registry serves every schema under its old id, gives a schema registered
+     * again under the same subject its old id back, and a new schema an id never used; versions go on.
+     */
+    @Test
+    void keepsSchemasAndIdsAcrossARestartWithASchemaLog(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("registry").resolve("schemas.log");
+        String other = "{\"type\":\"record\",\"name\":\"Other\",\"fields\":[]}";
+        Map<Integer, String> before = new TreeMap<>();
+        try (InMemorySchemaRegistryServer first = InMemorySchemaRegistryServer.builder().port(0).schemaLog(file).start()) {
+            assertEquals(1, register(first.url(), "things-value", V1));
+            assertEquals(1, register(first.url(), "others-value", V1));
+            assertEquals(2, register(first.url(), "things-value", V2));
+            assertEquals(3, register(first.url(), "third-value", other.replace("Other", "Third")));
+            for (int id = 1; id <= 3; id++) {
+                before.put(id, get(first.url() + "/schemas/ids/" + id + "/schema").body());
+            }
+        }
+        assertEquals(4, Files.readAllLines(file).size(), "one line per registration");
+
+        try (InMemorySchemaRegistryServer second = InMemorySchemaRegistryServer.builder().port(0).schemaLog(file).start()) {
+            for (Map.Entry<Integer, String> entry : before.entrySet()) {
+                assertEquals(entry.getValue(), get(second.url() + "/schemas/ids/" + entry.getKey() + "/schema").body(),
+                        "schema id " + entry.getKey() + " after the restart");
+            }
+            assertEquals("[\"others-value\",\"things-value\",\"third-value\"]", get(second.url() + "/subjects").body());
+            assertEquals("[1,2]", get(second.url() + "/subjects/things-value/versions").body());
+            assertEquals(1, register(second.url(), "things-value", V1), "the same schema under the same subject: its old id");
+            assertEquals(2, register(second.url(), "things-value", V2));
+            assertEquals(4, register(second.url(), "new-value", other), "a new schema: an id not used before the restart");
+            assertEquals(2, register(second.url(), "others-value", V2), "a known schema under another subject: its old id");
+            JsonObject latest = json(get(second.url() + "/subjects/others-value/versions/latest"));
+            assertEquals(2, latest.get("version").getAsInt(), "versions go on from where they were");
+            assertEquals(2, latest.get("id").getAsInt());
+            assertError(http("POST", second.url() + "/subjects/things-value/versions", body(INCOMPATIBLE)), 409, 409,
+                    "Schema being registered is incompatible");
+        }
+        assertEquals(6, Files.readAllLines(file).size(), "a schema registered again, or refused, writes nothing");
+    }
+
     private int register(String subject, String schema) {
-        Reply reply = http("POST", registry.url() + "/subjects/" + SchemaRegistryClient.encode(subject) + "/versions", body(schema));
+        return register(registry.url(), subject, schema);
+    }
+
+    private static int register(String url, String subject, String schema) {
+        Reply reply = http("POST", url + "/subjects/" + SchemaRegistryClient.encode(subject) + "/versions", body(schema));
         assertEquals(200, reply.status(), reply.body());
         return json(reply).get("id").getAsInt();
     }

@@ -15,6 +15,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -40,7 +41,10 @@ import org.slf4j.LoggerFactory;
 /**
  * An in-process schema registry speaking the subset of the Confluent REST API that serializers and
  * tools use, bound to 127.0.0.1. Enough for local mode and tests; third-party tools such as
- * {@code kcat -s value=avro -r URL} can decode topics through it. State lives in memory only.
+ * {@code kcat -s value=avro -r URL} can decode topics through it. State is served from memory. Given a
+ * {@link SchemaLog} file ({@link Builder#schemaLog}), every registration is also written there, on disk
+ * before its id is answered, and read back on start: records written before a restart still decode, and
+ * no id ever names two schemas. Without one, everything is forgotten on close (tests).
  *
  * <p>Endpoints: {@code POST /subjects/{s}/versions} (register), {@code POST /subjects/{s}}
  * (lookup), {@code GET /schemas/ids/{id}}, {@code GET /schemas/ids/{id}/schema},
@@ -67,30 +71,33 @@ public final class InMemorySchemaRegistryServer implements AutoCloseable {
     private final String url;
     private final byte[] expectedAuthorization;
     private final RequestInterceptor interceptor;
+    private final SchemaLog schemaLog; // null: nothing is kept
 
     private final Object lock = new Object();
     // Guarded by lock. The text of each schema is its Avro-normalised JSON (Schema.toString()).
     private final Map<Integer, String> schemasById = new HashMap<>();
     private final Map<String, Integer> idsBySchema = new HashMap<>();
     private final Map<String, List<Integer>> subjects = new TreeMap<>(); // version v is element v-1: a schema id
+    // One past the largest id given out: ids only grow, so one id never names two schemas.
+    private int nextId = 1;
 
     private InMemorySchemaRegistryServer(Builder b) {
+        this.schemaLog = b.schemaLog == null ? null : SchemaLog.open(b.schemaLog);
+        try {
+            if (schemaLog != null) {
+                schemaLog.registrations().forEach(this::apply);
+            }
+            this.server = bind(b);
+        } catch (RuntimeException e) {
+            if (schemaLog != null) {
+                schemaLog.close();
+            }
+            throw e;
+        }
         this.expectedAuthorization = b.username == null ? null
                 : ("Basic " + Base64.getEncoder().encodeToString((b.username + ":" + b.password).getBytes(StandardCharsets.UTF_8)))
                         .getBytes(StandardCharsets.UTF_8);
         this.interceptor = b.interceptor;
-        try {
-            InetSocketAddress address = new InetSocketAddress(InetAddress.getByName(HOST), b.port);
-            if (b.sslContext != null) {
-                HttpsServer https = HttpsServer.create(address, 0);
-                https.setHttpsConfigurator(new HttpsConfigurator(b.sslContext));
-                server = https;
-            } else {
-                server = HttpServer.create(address, 0);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot start the schema registry on " + HOST + ":" + b.port, e);
-        }
         AtomicInteger threads = new AtomicInteger();
         executor = Executors.newFixedThreadPool(4, r -> {
             Thread t = new Thread(r, "in-memory-schema-registry-" + threads.incrementAndGet());
@@ -101,7 +108,22 @@ public final class InMemorySchemaRegistryServer implements AutoCloseable {
         server.createContext("/", this::handle);
         server.start();
         url = (b.sslContext != null ? "https" : "http") + "://" + HOST + ":" + server.getAddress().getPort();
-        log.info("In-memory schema registry listening on {}", url);
+        log.info("Schema registry listening on {}, {}", url, schemaLog == null ? "schemas in memory only"
+                : "schemas kept in " + schemaLog.file() + " (" + schemaLog.registrations().size() + " registrations read)");
+    }
+
+    private static HttpServer bind(Builder builder) {
+        try {
+            InetSocketAddress address = new InetSocketAddress(InetAddress.getByName(HOST), builder.port);
+            if (builder.sslContext != null) {
+                HttpsServer https = HttpsServer.create(address, 0);
+                https.setHttpsConfigurator(new HttpsConfigurator(builder.sslContext));
+                return https;
+            }
+            return HttpServer.create(address, 0);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot start the schema registry on " + HOST + ":" + builder.port, e);
+        }
     }
 
     public static Builder builder() {
@@ -130,6 +152,9 @@ public final class InMemorySchemaRegistryServer implements AutoCloseable {
     public void close() {
         server.stop(0);
         executor.shutdownNow();
+        if (schemaLog != null) {
+            schemaLog.close();
+        }
     }
 
     private void handle(HttpExchange exchange) throws IOException {
@@ -217,23 +242,41 @@ public final class InMemorySchemaRegistryServer implements AutoCloseable {
     private int register(String subject, String schema) {
         String canonical = canonical(schema);
         synchronized (lock) {
-            List<Integer> versions = subjects.get(subject);
-            Integer id = idsBySchema.get(canonical);
-            if (versions != null && id != null && versions.contains(id)) {
-                return id;
+            List<Integer> versions = subjects.getOrDefault(subject, List.of());
+            Integer known = idsBySchema.get(canonical);
+            if (known != null && versions.contains(known)) {
+                return known;
             }
-            if (versions != null && !versions.isEmpty()) {
+            if (!versions.isEmpty()) {
                 checkBackwardCompatible(subject, canonical, schemasById.get(versions.get(versions.size() - 1)));
             }
-            if (id == null) {
-                id = schemasById.size() + 1;
-                schemasById.put(id, canonical);
-                idsBySchema.put(canonical, id);
-            }
-            subjects.computeIfAbsent(subject, s -> new ArrayList<>()).add(id);
-            log.debug("Registered schema id {} as version {} of subject {}", id, subjects.get(subject).size(), subject);
-            return id;
+            Registration registration = new Registration(subject, versions.size() + 1, known != null ? known : nextId, canonical);
+            keep(registration);
+            apply(registration);
+            log.debug("Registered schema id {} as version {} of subject {}", registration.id(), registration.version(), subject);
+            return registration.id();
         }
+    }
+
+    /** Writes {@code registration} to the schema log, if there is one, before anyone learns its id. Callers hold lock. */
+    private void keep(Registration registration) {
+        if (schemaLog == null) {
+            return;
+        }
+        try {
+            schemaLog.append(registration);
+        } catch (IOException e) {
+            log.warn("Schema registry could not keep the registration of subject {} in {}", registration.subject(), schemaLog.file(), e);
+            throw new RegistryError(500, 50001, "Error in the backend data store: " + e.getMessage());
+        }
+    }
+
+    /** Callers hold lock (or are the constructor, replaying the log). */
+    private void apply(Registration registration) {
+        schemasById.putIfAbsent(registration.id(), registration.schema());
+        idsBySchema.putIfAbsent(registration.schema(), registration.id());
+        subjects.computeIfAbsent(registration.subject(), subject -> new ArrayList<>()).add(registration.id());
+        nextId = Math.max(nextId, registration.id() + 1);
     }
 
     private JsonObject lookup(String subject, String schema) {
@@ -413,6 +456,7 @@ public final class InMemorySchemaRegistryServer implements AutoCloseable {
         private String username;
         private String password;
         private RequestInterceptor interceptor = (method, path) -> OptionalInt.empty();
+        private Path schemaLog;
 
         private Builder() {
         }
@@ -445,6 +489,18 @@ public final class InMemorySchemaRegistryServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Keep every registration in this file (a {@link SchemaLog}, created if missing) and start from what it
+         * holds, so schemas and ids survive a restart. Without it, the registry forgets everything on close.
+         */
+        public Builder schemaLog(Path file) {
+            this.schemaLog = Objects.requireNonNull(file, "file");
+            return this;
+        }
+
+        /**
+         * @throws SchemaLogException if the schema log cannot be used (damaged, or in use by another registry)
+         */
         public InMemorySchemaRegistryServer start() {
             return new InMemorySchemaRegistryServer(this);
         }
