@@ -50,10 +50,12 @@ public final class LocalMode implements AutoCloseable {
     private final Path stateDirectory;
     private final BrokerSecurity security;
     private final Path scratch;
+    private final DataDirectoryLock lock;
     private ProcessorApp processor;
 
     private LocalMode(LocalKafka kafka, InMemorySchemaRegistryServer registry, Options options, Path stateDirectory,
-            BrokerSecurity security, Path scratch) {
+            BrokerSecurity security, Path scratch, DataDirectoryLock lock) {
+        this.lock = lock;
         this.kafka = kafka;
         this.registry = registry;
         this.options = options;
@@ -103,6 +105,18 @@ public final class LocalMode implements AutoCloseable {
             Files.createDirectories(options.modelsDir());
         }
         Path kafkaData = options.dataDirectory() == null ? null : options.dataDirectory().resolve("kafka");
+        DataDirectoryLock lock = options.dataDirectory() == null ? null : DataDirectoryLock.acquire(options.dataDirectory());
+        try {
+            return startInfrastructure(options, kafkaData, lock);
+        } catch (IOException | RuntimeException e) {
+            if (lock != null) {
+                lock.close();
+            }
+            throw e;
+        }
+    }
+
+    private static LocalMode startInfrastructure(Options options, Path kafkaData, DataDirectoryLock lock) throws IOException {
         warnIfSchemasWereLost(options.dataDirectory()); // before the broker formats a new directory
         // Without a data directory, the stream state and any secrets go to a scratch directory that close() deletes.
         Path scratch = options.dataDirectory() == null ? Files.createTempDirectory("eestream-local-") : null;
@@ -131,7 +145,7 @@ public final class LocalMode implements AutoCloseable {
                 registryBuilder = registryBuilder.basicAuth(security.user().get().name(), security.user().get().password());
             }
             InMemorySchemaRegistryServer registry = startRegistry(registryBuilder);
-            LocalMode local = new LocalMode(kafka, registry, options, home.resolve("streams"), security, scratch);
+            LocalMode local = new LocalMode(kafka, registry, options, home.resolve("streams"), security, scratch, lock);
             if (options.dataDirectory() != null) {
                 local.writeClientProperties(options.dataDirectory().resolve(CLIENT_PROPERTIES));
             }
@@ -301,9 +315,15 @@ public final class LocalMode implements AutoCloseable {
                 processor.close(Duration.ofSeconds(30));
             }
         } finally {
-            registry.close();
-            kafka.close();
-            deleteScratch(scratch);
+            try {
+                registry.close();
+                kafka.close();
+                deleteScratch(scratch);
+            } finally {
+                if (lock != null) {
+                    lock.close();
+                }
+            }
         }
     }
 }

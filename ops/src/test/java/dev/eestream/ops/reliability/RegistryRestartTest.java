@@ -2,6 +2,7 @@ package dev.eestream.ops.reliability;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonElement;
@@ -15,6 +16,7 @@ import dev.eestream.core.model.TinyModels;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.ops.EestreamCli;
 import dev.eestream.ops.local.LocalMode;
+import dev.eestream.runtime.EeException;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.serde.AvroSerializer;
 import dev.eestream.schemas.topics.Topics;
@@ -92,6 +94,9 @@ class RegistryRestartTest {
         Map<Integer, String> schemasBefore;
         Map<String, Set<Integer>> idsByTopicBefore;
         try (LocalMode local = LocalMode.start(options)) {
+            // A second local mode on the same data directory is refused before it touches the broker's data.
+            EeException busy = assertThrows(EeException.class, () -> LocalMode.startInfrastructure(options));
+            assertTrue(busy.getMessage().contains("is in use by another local mode"), busy.getMessage());
             sendRequests(local, "before-", BEFORE, sentBefore);
             idsByTopicBefore = decodeAll(local, sentBefore);
             schemasBefore = schemasById(local.registryUrl());
