@@ -26,9 +26,10 @@ import picocli.CommandLine;
 @Command(name = "consume", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Read encrypted responses from a topic, decrypt them, and print one JSON object per line.",
             "Reads only committed records. Runs until Ctrl-C, --max-records, or --idle-timeout-ms without records.",
-            "A record that is not a usable answer (undecodable, unknown schema id, truncated, from a model without a",
-            "profile here or computed with another key) is skipped with one line on stderr: its topic, partition,",
-            "offset and why. Exit status 2 when any record was skipped."})
+            "A record that is not a usable answer is skipped with one line on stderr: its topic, partition, offset and why.",
+            "Not usable: undecodable (not the wire format, an unknown schema id, truncated), or a response from a model"
+                + " without a profile here, computed with another key, or with outputs that do not fit the model.",
+            "Exit status 2 when any record was skipped."})
 public final class ConsumeCommand implements Callable<Integer> {
     /** Exit status when some records were skipped as bad, as classify's when some documents failed. */
     static final int EXIT_SKIPPED_RECORDS = 2;

@@ -26,11 +26,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine;
 
 @Command(name = "decrypt-stream", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Run the decrypting Kafka Streams application inside the trusted zone: encrypted responses in,",
-            "plaintext results (JSON, keyed by request id) out, exactly once. The integration point for pipelines.",
-            "A record that is not a usable answer (undecodable, unknown schema id, truncated, from a model without a",
-            "profile here or computed with another key) goes to the dead-letter topic with the reason in headers,",
-            "with one line on stderr (topic, partition, offset, why); the stream goes on. Runs until Ctrl-C."})
+        description = {"Run the decrypting Kafka Streams application inside the trusted zone: encrypted responses in,"
+                + " plaintext results (JSON, keyed by request id) out, exactly once. The integration point for pipelines.",
+            "A record that is not a usable answer goes to the dead-letter topic (its bytes, the first 512 KiB of larger ones)"
+                + " with the reason, its kind and where it was read in headers, and one line on stderr (topic, partition,"
+                + " offset, why); the stream goes on.",
+            "Not usable: undecodable (not the wire format, an unknown schema id, truncated), or a response from a model"
+                + " without a profile here, computed with another key, or with outputs that do not fit the model.",
+            "Runs until Ctrl-C."})
 public final class DecryptStreamCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;
