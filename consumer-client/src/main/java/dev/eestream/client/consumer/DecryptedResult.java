@@ -3,6 +3,7 @@ package dev.eestream.client.consumer;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import java.util.Map;
+import java.util.Objects;
 
 /** A response decrypted on the trusted side. */
 public sealed interface DecryptedResult permits DecryptedResult.Classification, DecryptedResult.Embedding,
@@ -138,9 +139,9 @@ public sealed interface DecryptedResult permits DecryptedResult.Classification, 
         private static final int SUMMARY_FIELD_CHARS = 300;
 
         public BadRecord {
-            java.util.Objects.requireNonNull(position, "position");
-            java.util.Objects.requireNonNull(kind, "kind");
-            java.util.Objects.requireNonNull(reason, "reason");
+            Objects.requireNonNull(position, "position");
+            Objects.requireNonNull(kind, "kind");
+            Objects.requireNonNull(reason, "reason");
         }
 
         @Override

@@ -1,6 +1,8 @@
 package dev.eestream.client.consumer;
 
 import dev.eestream.schemas.topics.DeadLetters;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -47,7 +49,7 @@ public final class DecryptingStream {
      */
     public static Topology topology(String encryptedTopic, String plaintextTopic, String deadLetterTopic,
             ResponseDecryptor decryptor, Map<String, ?> serdeConfig, Consumer<DecryptedResult.BadRecord> onBadRecord) {
-        Map<String, ?> config = Map.copyOf(serdeConfig);
+        Map<String, Object> config = Collections.unmodifiableMap(new HashMap<>(serdeConfig));
         Topology topology = new Topology();
         // Bytes in, decoded by the processor: a record that does not decode is dead-lettered, never fatal to the stream.
         topology.addSource(SOURCE, new StringDeserializer(), new ByteArrayDeserializer(), encryptedTopic);
