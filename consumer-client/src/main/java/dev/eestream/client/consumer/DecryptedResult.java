@@ -3,10 +3,11 @@ package dev.eestream.client.consumer;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import java.util.Map;
+import java.util.Objects;
 
 /** A response decrypted on the trusted side. */
 public sealed interface DecryptedResult permits DecryptedResult.Classification, DecryptedResult.Embedding,
-        DecryptedResult.Tokens, DecryptedResult.Generation, DecryptedResult.Failure {
+        DecryptedResult.Tokens, DecryptedResult.Generation, DecryptedResult.Failure, DecryptedResult.BadRecord {
 
     String requestId();
 
@@ -120,6 +121,54 @@ public sealed interface DecryptedResult permits DecryptedResult.Classification, 
             JsonObject o = base(this, expired ? "EXPIRED" : "ERROR");
             o.addProperty("error", error);
             return o;
+        }
+    }
+
+    /**
+     * A record on a response topic that is not an answer this reader can use: bytes that do not decode, or a response
+     * for a model it has no profile for, computed with another key, or with outputs that do not fit the model. Not the
+     * processor's answer to anything: the records before and after it are read as usual.
+     *
+     * @param requestId the response's request id, else the record's key; null when neither is there
+     * @param modelId   the response's model id; null when the record did not decode
+     * @param reason    why, in words
+     */
+    record BadRecord(RecordPosition position, String requestId, String modelId, BadRecordKind kind, String reason)
+            implements DecryptedResult {
+        /** Most characters of a request id or reason {@link #summary()} shows: both may come from a hostile record. */
+        private static final int SUMMARY_FIELD_CHARS = 300;
+
+        public BadRecord {
+            Objects.requireNonNull(position, "position");
+            Objects.requireNonNull(kind, "kind");
+            Objects.requireNonNull(reason, "reason");
+        }
+
+        @Override
+        public Map<String, String> attributes() {
+            return Map.of();
+        }
+
+        @Override
+        public JsonObject toJson() {
+            JsonObject o = base(this, "BAD_RECORD");
+            o.addProperty("topic", position.topic());
+            o.addProperty("partition", position.partition());
+            o.addProperty("offset", position.offset());
+            o.addProperty("kind", kind.name());
+            o.addProperty("reason", reason);
+            return o;
+        }
+
+        /** One line for people and logs: where it was read, the request id when known, why; no line breaks. */
+        public String summary() {
+            return position + (requestId == null ? "" : ", request " + oneLine(requestId)) + ": " + oneLine(reason)
+                    + " [" + kind + "]";
+        }
+
+        private static String oneLine(String text) {
+            String flat = text.replaceAll("\\p{Cntrl}", " ");
+            return flat.length() <= SUMMARY_FIELD_CHARS ? flat : flat.substring(0, SUMMARY_FIELD_CHARS) + "…";
         }
     }
 

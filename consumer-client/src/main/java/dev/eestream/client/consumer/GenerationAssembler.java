@@ -58,7 +58,8 @@ public final class GenerationAssembler {
      *
      * @return whether the generation is complete; then {@link #result()} holds it
      * @throws GenerationFailedException the processor answered ERROR or EXPIRED
-     * @throws EeException               a record that cannot belong to this generation
+     * @throws UnusableResponseException   a record with ciphertext ids outside the vocabulary
+     * @throws EeException                  a record that cannot belong to this generation
      */
     public boolean accept(InferenceResponse r) {
         if (!requestId.equals(r.getRequestId())) {
@@ -93,8 +94,8 @@ public final class GenerationAssembler {
         if (r.getTokenIds() != null) {
             for (long c : r.getTokenIds()) {
                 if (c < 0 || c >= vocab.size()) {
-                    throw new EeException("generation " + requestId + " returned ciphertext id " + c
-                            + ", outside the vocabulary [0, " + vocab.size() + ")");
+                    throw new UnusableResponseException(BadRecordKind.UNDECRYPTABLE, "generation " + requestId
+                            + " returned ciphertext id " + c + ", outside the vocabulary [0, " + vocab.size() + ")");
                 }
                 long plain = vocab.invert((int) c);
                 append(plain);

@@ -10,6 +10,7 @@ import dev.eestream.schemas.ResponseStatus;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 
 /**
  * Decrypts responses with the client's key and the profiles of the models it uses (labels, task).
@@ -18,11 +19,13 @@ import java.util.Map;
 public final class ResponseDecryptor {
     private final OutputDecryptor decryptor;
     private final Map<String, ClientProfile> profiles;
+    private final String keyId;
 
     /** @param profiles by model id */
     public ResponseDecryptor(EeKey key, Map<String, ClientProfile> profiles) {
         this.decryptor = new OutputDecryptor(key);
         this.profiles = Map.copyOf(profiles);
+        this.keyId = key.keyId();
         for (ClientProfile p : profiles.values()) {
             if (p.keyId() != null && !p.keyId().equals(key.keyId())) {
                 throw new EeException("model '" + p.modelId() + "' was encrypted with key " + p.keyId()
@@ -35,16 +38,50 @@ public final class ResponseDecryptor {
         this(key, Map.of(profile.modelId(), profile));
     }
 
+    /**
+     * The response decrypted, or the processor's ERROR or EXPIRED as a {@link DecryptedResult.Failure}.
+     *
+     * @throws UnusableResponseException an OK response that is not this key's to decrypt, or whose outputs do not fit
+     *                                   its model: decrypting it would give garbage
+     */
     public DecryptedResult decrypt(InferenceResponse r) {
         Map<String, String> attributes = new HashMap<>(r.getAttributes());
         if (r.getStatus() != ResponseStatus.OK) {
             return new DecryptedResult.Failure(r.getRequestId(), r.getModelId(), String.valueOf(r.getError()), attributes,
                     r.getStatus() == ResponseStatus.EXPIRED);
         }
+        ClientProfile profile = requireOwn(r);
+        try {
+            return decryptOutputs(r, profile, attributes);
+        } catch (UnusableResponseException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new UnusableResponseException(BadRecordKind.UNDECRYPTABLE, "the outputs of response " + r.getRequestId()
+                    + " from model '" + r.getModelId() + "' do not fit the model: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The profile of the response's model, when the response is this reader's to decrypt.
+     *
+     * @throws UnusableResponseException for a model without a profile here ({@link BadRecordKind#OTHER_MODEL}) or one
+     *                                   that answered with another key ({@link BadRecordKind#OTHER_KEY})
+     */
+    public ClientProfile requireOwn(InferenceResponse r) {
         ClientProfile profile = profiles.get(r.getModelId());
         if (profile == null) {
-            throw new EeException("no client profile for model '" + r.getModelId() + "' (known: " + profiles.keySet() + ")");
+            throw new UnusableResponseException(BadRecordKind.OTHER_MODEL, "response " + r.getRequestId() + " is from model '"
+                    + r.getModelId() + "', which has no client profile here (known: " + new TreeSet<>(profiles.keySet()) + ")");
         }
+        // Null: a processor from before schema version 4, or a model encrypted without a key id; nothing to compare.
+        if (r.getKeyId() != null && !r.getKeyId().equals(keyId)) {
+            throw new UnusableResponseException(BadRecordKind.OTHER_KEY, "response " + r.getRequestId() + " from model '"
+                    + r.getModelId() + "' was computed with key " + r.getKeyId() + ", not with this key " + keyId);
+        }
+        return profile;
+    }
+
+    private DecryptedResult decryptOutputs(InferenceResponse r, ClientProfile profile, Map<String, String> attributes) {
         DecryptedResult.Timings timings = new DecryptedResult.Timings(r.getCreatedAt().toEpochMilli(),
                 r.getRespondedAt().toEpochMilli(), r.getQueuedMs(), r.getInferenceMs(), r.getBatchSize());
         switch (Task.parse(profile.task())) {
@@ -61,8 +98,15 @@ public final class ResponseDecryptor {
                         List.copyOf(r.getScores()), attributes, timings);
             }
             case EMBED -> {
-                return new DecryptedResult.Embedding(r.getRequestId(), r.getModelId(),
-                        decryptor.embedding(toArray(required(r.getScores(), r))), attributes, timings);
+                List<Float> cipher = required(r.getScores(), r);
+                // Any width has a permutation of its own, so a wrong width would decrypt, to garbage: refuse it.
+                if (profile.hiddenSize() > 0 && cipher.size() != profile.hiddenSize()) {
+                    throw new UnusableResponseException(BadRecordKind.UNDECRYPTABLE, "response " + r.getRequestId()
+                            + " carries an embedding of width " + cipher.size() + ", but model '" + r.getModelId()
+                            + "' embeds in " + profile.hiddenSize());
+                }
+                return new DecryptedResult.Embedding(r.getRequestId(), r.getModelId(), decryptor.embedding(toArray(cipher)),
+                        attributes, timings);
             }
             case GENERATE -> {
                 long[] cipher = required(r.getTokenIds(), r).stream().mapToLong(Long::longValue).toArray();
@@ -76,7 +120,8 @@ public final class ResponseDecryptor {
 
     private static <T> T required(T value, InferenceResponse r) {
         if (value == null) {
-            throw new EeException("response " + r.getRequestId() + " from model " + r.getModelId() + " carries no outputs");
+            throw new UnusableResponseException(BadRecordKind.UNDECRYPTABLE, "response " + r.getRequestId() + " from model "
+                    + r.getModelId() + " carries no outputs");
         }
         return value;
     }

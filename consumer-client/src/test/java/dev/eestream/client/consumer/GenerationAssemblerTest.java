@@ -126,7 +126,9 @@ class GenerationAssemblerTest {
     @Test
     void refusesIdsOutsideTheVocabularyAndOtherRequestsRecords() {
         GenerationAssembler a = assembler(new ArrayList<>());
-        assertThrows(EeException.class, () -> a.accept(raw("r", 0, true, List.of((long) VOCAB))));
+        UnusableResponseException outside = assertThrows(UnusableResponseException.class,
+                () -> a.accept(raw("r", 0, true, List.of((long) VOCAB))));
+        assertEquals(BadRecordKind.UNDECRYPTABLE, outside.kind(), "a reply the client fails with a typed error, not garbage");
         InferenceResponse other = raw("q", 0, true, List.of(3L));
         assertThrows(EeException.class, () -> assembler(new ArrayList<>()).accept(other));
     }

@@ -1,5 +1,6 @@
 package dev.eestream.gateway.api;
 
+import dev.eestream.client.producer.BadReplyException;
 import dev.eestream.client.producer.InferenceErrorException;
 import dev.eestream.runtime.EeException;
 import java.util.concurrent.CompletionException;
@@ -21,6 +22,10 @@ public final class Failures {
         }
         if (t instanceof TimeoutException) {
             return OpenAiException.noAnswerInTime(t.getMessage());
+        }
+        if (t instanceof BadReplyException) {
+            // Not the request's fault: what came back on the reply topic is broken or not for this key.
+            return OpenAiException.badReply(t.getMessage());
         }
         if (t instanceof InferenceErrorException) {
             // The processor's ERROR answers are about the request (a prompt that fills the context, say).

@@ -64,6 +64,11 @@ public final class OpenAiException extends RuntimeException {
         return new OpenAiException(504, "timeout", "the processor did not answer in time: " + detail, null, "timeout");
     }
 
+    /** 502: the processor's answer came back but cannot be used (undecodable, from another model or key). */
+    public static OpenAiException badReply(String detail) {
+        return new OpenAiException(502, "server_error", "the processor's answer cannot be used: " + detail, null, "bad_reply");
+    }
+
     public static OpenAiException serverError(String message) {
         return new OpenAiException(500, "server_error", message, null, null);
     }

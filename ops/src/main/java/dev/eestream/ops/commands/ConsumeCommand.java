@@ -7,6 +7,8 @@ import dev.eestream.core.model.ClientProfile;
 import dev.eestream.ops.support.ConnectionOptions;
 import dev.eestream.ops.support.KeyOptions;
 import dev.eestream.ops.support.ProfileOptions;
+import dev.eestream.runtime.EeException;
+import dev.eestream.schemas.registry.SchemaRegistryException;
 import dev.eestream.schemas.topics.Topics;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -23,8 +25,15 @@ import picocli.CommandLine;
 
 @Command(name = "consume", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Read encrypted responses from a topic, decrypt them, and print one JSON object per line.",
-            "Reads only committed records. Runs until Ctrl-C, --max-records, or --idle-timeout-ms without records."})
+            "Reads only committed records. Runs until Ctrl-C, --max-records, or --idle-timeout-ms without records.",
+            "A record that is not a usable answer is skipped with one line on stderr: its topic, partition, offset and why.",
+            "Not usable: undecodable (not the wire format, an unknown schema id, truncated), or a response from a model"
+                + " without a profile here, computed with another key, or with outputs that do not fit the model.",
+            "Exit status 2 when any record was skipped."})
 public final class ConsumeCommand implements Callable<Integer> {
+    /** Exit status when some records were skipped as bad, as classify's when some documents failed. */
+    static final int EXIT_SKIPPED_RECORDS = 2;
+
     @Mixin
     ConnectionOptions connection;
 
@@ -46,7 +55,7 @@ public final class ConsumeCommand implements Callable<Integer> {
     @Option(names = "--group", paramLabel = "ID", description = "Consumer group: share the work and remember the position.")
     String group;
 
-    @Option(names = "--max-records", paramLabel = "N", description = "Stop after N records.")
+    @Option(names = "--max-records", paramLabel = "N", description = "Stop after N responses (skipped records do not count).")
     Long maxRecords;
 
     @Option(names = "--idle-timeout-ms", paramLabel = "MS", description = "Stop after this long without a record.")
@@ -66,6 +75,8 @@ public final class ConsumeCommand implements Callable<Integer> {
         PrintWriter out = output == null ? spec.commandLine().getOut()
                 : new PrintWriter(Files.newBufferedWriter(output, StandardCharsets.UTF_8));
         long count = 0;
+        long skipped = 0;
+        PrintWriter err = spec.commandLine().getErr();
         try (DecryptingConsumer consumer = new DecryptingConsumer(config, topic, fromBeginning, decryptor)) {
             Runtime.getRuntime().addShutdownHook(new Thread(consumer::wakeup));
             // Idle from here: connecting (TLS, SASL) and finding the partitions is not idleness.
@@ -76,8 +87,15 @@ public final class ConsumeCommand implements Callable<Integer> {
                     batch = consumer.poll(Duration.ofMillis(200));
                 } catch (org.apache.kafka.common.errors.WakeupException e) {
                     break;
+                } catch (SchemaRegistryException e) {
+                    throw new EeException("cannot read " + topic + ": the schema registry failed: " + e.getMessage(), e);
                 }
                 for (DecryptedResult r : batch) {
+                    if (r instanceof DecryptedResult.BadRecord bad) {
+                        err.println("eestream: skipped a bad record: " + bad.summary());
+                        skipped++;
+                        continue;
+                    }
                     if (maxRecords != null && count >= maxRecords) {
                         break;
                     }
@@ -85,6 +103,7 @@ public final class ConsumeCommand implements Callable<Integer> {
                     count++;
                 }
                 out.flush();
+                err.flush();
                 if (!batch.isEmpty()) {
                     idleSince = System.nanoTime();
                 } else if (idleTimeoutMs != null && System.nanoTime() - idleSince > idleTimeoutMs * 1_000_000) {
@@ -96,7 +115,7 @@ public final class ConsumeCommand implements Callable<Integer> {
                 out.close();
             }
         }
-        spec.commandLine().getErr().println("consumed " + count + " responses from " + topic);
-        return 0;
+        err.println("consumed " + count + " responses from " + topic + (skipped == 0 ? "" : "; skipped " + skipped + " bad records"));
+        return skipped == 0 ? 0 : EXIT_SKIPPED_RECORDS;
     }
 }

@@ -12,6 +12,7 @@ import dev.eestream.processor.metrics.ProcessorMetrics;
 import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.processor.validation.RequestValidator;
 import dev.eestream.processor.validation.TopicExistence;
+import dev.eestream.runtime.model.ModelManifest;
 import dev.eestream.runtime.session.DecoderSession;
 import dev.eestream.runtime.session.Device;
 import dev.eestream.runtime.session.ModelSession;
@@ -21,6 +22,7 @@ import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
 import dev.eestream.schemas.serde.DecodeResult;
 import dev.eestream.schemas.serde.WireFormat;
+import dev.eestream.schemas.topics.DeadLetters;
 import dev.eestream.schemas.topics.Topics;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -58,14 +60,8 @@ import org.slf4j.LoggerFactory;
 final class InferenceProcessor implements Processor<String, byte[], String, Object> {
     static final String RESPONSES = "responses";
     static final String DEAD_LETTERS = "dead-letters";
-    static final String HEADER_REASON = "eestream.dlq.reason";
     /** Carries a request's reply topic to the sink's topic-name extractor. */
     static final String HEADER_REPLY_TOPIC = "eestream.reply-topic";
-    /**
-     * Most bytes of an undecodable value kept in the dead-letter topic. More would fail to produce
-     * (the topic's 1 MB default), which would fail the task on the same record again and again.
-     */
-    static final int MAX_DEAD_LETTER_BYTES = 512 * 1024;
     /** Batches computing at once per task: one running and one queued behind it, so the worker never idles. */
     static final int MAX_BATCHES_IN_FLIGHT = 2;
 
@@ -326,6 +322,8 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
 
     /** Sends a record to the request's reply topic, else the responses topic; counts nothing (chunks go here directly). */
     private void forward(InferenceRequest request, InferenceResponse response, long timestamp) {
+        // The model's public key id: a client with another key then refuses the outputs instead of decrypting garbage.
+        response.setKeyId(models.manifest(response.getModelId()).map(ModelManifest::keyId).orElse(null));
         Headers headers = new RecordHeaders();
         // An illegal or missing reply topic is itself the error: that answer goes to the default topic.
         if (validator.replyTopicUsable(request)) {
@@ -336,22 +334,13 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
 
     private void deadLetter(Record<String, byte[]> record, String reason) {
         metrics.request("(undecoded)", "dead_letter");
-        Headers headers = record.headers();
-        headers.add(HEADER_REASON, reason.getBytes(StandardCharsets.UTF_8));
-        Optional<RecordMetadata> meta = context.recordMetadata();
-        meta.ifPresent(m -> {
-            headers.add("eestream.dlq.topic", m.topic().getBytes(StandardCharsets.UTF_8));
-            headers.add("eestream.dlq.partition", Integer.toString(m.partition()).getBytes(StandardCharsets.UTF_8));
-            headers.add("eestream.dlq.offset", Long.toString(m.offset()).getBytes(StandardCharsets.UTF_8));
-        });
-        byte[] value = record.value();
-        if (value != null && value.length > MAX_DEAD_LETTER_BYTES) {
-            headers.add("eestream.dlq.truncated", Integer.toString(value.length).getBytes(StandardCharsets.UTF_8));
-            value = java.util.Arrays.copyOf(value, MAX_DEAD_LETTER_BYTES);
-        }
-        String key = record.key() != null && record.key().length() > 1024 ? record.key().substring(0, 1024) : record.key();
-        LOG.warn("undecodable record at {}: {}", meta.map(m -> m.topic() + "-" + m.partition() + "@" + m.offset()).orElse("?"), reason);
-        context.forward(new Record<String, Object>(key, value, record.timestamp(), headers), DEAD_LETTERS);
+        // process() always has the record's metadata; the fallback only keeps a dead letter from failing without it.
+        RecordMetadata meta = context.recordMetadata().orElse(null);
+        Headers headers = DeadLetters.headers(record.headers(), reason, null, meta == null ? topic() : meta.topic(),
+                meta == null ? -1 : meta.partition(), meta == null ? -1 : meta.offset(), record.value());
+        LOG.warn("undecodable record at {}: {}", meta == null ? "?" : meta.topic() + "-" + meta.partition() + "@" + meta.offset(), reason);
+        context.forward(new Record<String, Object>(DeadLetters.keptKey(record.key()), DeadLetters.keptValue(record.value()),
+                record.timestamp(), headers), DEAD_LETTERS);
     }
 
     private static boolean expired(InferenceRequest r, long nowMillis) {

@@ -1,8 +1,13 @@
 package dev.eestream.client.producer;
 
+import dev.eestream.client.consumer.DecodedResponse;
 import dev.eestream.client.consumer.DecryptedResult;
 import dev.eestream.client.consumer.GenerationAssembler;
+import dev.eestream.client.consumer.RecordPosition;
+import dev.eestream.client.consumer.ResponseDecoder;
 import dev.eestream.client.consumer.ResponseDecryptor;
+import dev.eestream.client.consumer.Rewind;
+import dev.eestream.client.consumer.UnusableResponseException;
 import dev.eestream.core.chat.ChatMessage;
 import dev.eestream.core.chat.ChatTemplate;
 import dev.eestream.core.key.EeKey;
@@ -17,6 +22,8 @@ import dev.eestream.runtime.model.Task;
 import dev.eestream.schemas.GenerationParams;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
+import dev.eestream.schemas.ResponseStatus;
+import dev.eestream.schemas.registry.SchemaRegistryException;
 import dev.eestream.schemas.topics.Topic;
 import dev.eestream.schemas.topics.TopicAdmin;
 import dev.eestream.schemas.topics.Topics;
@@ -53,6 +60,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,13 +80,16 @@ import org.slf4j.LoggerFactory;
  */
 public final class EncryptedInferenceClient implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EncryptedInferenceClient.class);
+    /** How long the reply thread waits before reading again after the schema registry failed. */
+    private static final long REGISTRY_RETRY_MS = 1_000;
 
     private final ClientProfile profile;
     private final PrivateTokenizer tokenizer;
     private final Permutation vocab;
     private final ResponseDecryptor decryptor;
     private final KafkaProducer<String, InferenceRequest> producer;
-    private final KafkaConsumer<String, InferenceResponse> consumer;
+    private final KafkaConsumer<String, byte[]> consumer;
+    private final ResponseDecoder replyDecoder;
     private final Topic<InferenceRequest> requestsTopic;
     private final Topic<InferenceResponse> replyTopic;
     private final Duration timeout;
@@ -88,6 +100,7 @@ public final class EncryptedInferenceClient implements AutoCloseable {
     private final Counter okCounter;
     private final Counter errorCounter;
     private final Counter timeoutCounter;
+    private final Counter badReplyCounter;
     private final Timer roundTrip;
     private volatile boolean closed;
 
@@ -111,6 +124,9 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         this.errorCounter = Counter.builder("eestream.client.answers").tag("model", profile.modelId()).tag("status", "error")
                 .register(meters);
         this.timeoutCounter = Counter.builder("eestream.client.timeouts").tag("model", profile.modelId()).register(meters);
+        this.badReplyCounter = Counter.builder("eestream.client.bad.replies")
+                .description("Records on the reply topic that could not be used (undecodable, another model or key)")
+                .tag("model", profile.modelId()).register(meters);
         this.roundTrip = Timer.builder("eestream.client.round.trip").description("From send to decrypted answer")
                 .tag("model", profile.modelId()).publishPercentileHistogram().register(meters);
 
@@ -134,7 +150,9 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         consumerConfig.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         consumerConfig.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         consumerConfig.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        this.consumer = new KafkaConsumer<>(consumerConfig, replyTopic.keySerde().deserializer(), replyTopic.valueDeserializer(common));
+        // Bytes, decoded here: a record that does not decode fails only its own request, never the reply thread.
+        this.replyDecoder = new ResponseDecoder(common);
+        this.consumer = new KafkaConsumer<>(consumerConfig, new StringDeserializer(), new ByteArrayDeserializer());
         List<TopicPartition> partitions = new ArrayList<>();
         consumer.partitionsFor(replyTopic.name(), Duration.ofSeconds(30)).forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
         if (partitions.isEmpty()) {
@@ -161,7 +179,10 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         return profile;
     }
 
-    /** Classifies a text; completes with the decrypted scores, or exceptionally (ERROR response, timeout). */
+    /**
+     * Classifies a text; completes with the decrypted scores, or exceptionally: {@link InferenceErrorException} for an
+     * ERROR answer, {@link BadReplyException} for a reply that cannot be used, a {@link TimeoutException}.
+     */
     public CompletableFuture<DecryptedResult.Classification> classify(String text) {
         requireTask(Task.CLASSIFY);
         return send(new Document(UUID.randomUUID().toString(), text)).thenApply(r -> (DecryptedResult.Classification) r);
@@ -197,7 +218,9 @@ public final class EncryptedInferenceClient implements AutoCloseable {
      * Generates a continuation of {@code prompt}; completes with its text once the final record is in. The prompt
      * gets a BOS in front when the profile's tokenizer config asks for one; an empty prompt is the BOS alone.
      * Completes exceptionally with {@link InferenceErrorException} for an ERROR answer (a prompt that fills the
-     * context, say) and with a {@link TimeoutException} when the whole generation takes longer than the timeout.
+     * context, say), with {@link BadReplyException} for a record of it that cannot be used (undecodable, from another
+     * model or key, ids outside the vocabulary) and with a {@link TimeoutException} when the whole generation takes
+     * longer than the timeout.
      */
     public CompletableFuture<DecryptedResult.Generation> generate(String prompt, GenerationOptions options) {
         return generate(prompt, options, null);
@@ -456,30 +479,73 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         return new BatchSummary(sent, ok.get(), failed.get(), Duration.ofNanos(System.nanoTime() - start));
     }
 
+    /** The reply thread: reads the reply topic as bytes and hands each of this client's records to its request. */
     private void pollAnswers() {
         try {
             while (!closed) {
-                for (ConsumerRecord<String, InferenceResponse> rec : consumer.poll(Duration.ofMillis(100))) {
-                    InferenceResponse response = rec.value();
-                    if (response == null) {
-                        continue;
-                    }
-                    PendingReply reply = pending.get(response.getRequestId());
-                    if (reply == null) {
-                        continue; // another client's answer on a shared reply topic, or one that timed out
-                    }
+                List<ConsumerRecord<String, byte[]>> polled = new ArrayList<>();
+                consumer.poll(Duration.ofMillis(100)).forEach(polled::add);
+                for (int i = 0; i < polled.size(); i++) {
+                    ConsumerRecord<String, byte[]> rec = polled.get(i);
                     try {
-                        reply.onRecord(response);
+                        handleReply(rec);
+                    } catch (SchemaRegistryException e) {
+                        // The registry, not the record, failed: read this record and the rest again after a pause.
+                        LOG.warn("cannot read replies on {}: the schema registry failed ({}); retrying in {} ms", replyTopic,
+                                e.getMessage(), REGISTRY_RETRY_MS);
+                        Rewind.toUnhandled(consumer, polled, i);
+                        Thread.sleep(REGISTRY_RETRY_MS);
+                        break;
                     } catch (RuntimeException e) {
-                        reply.fail(e);
+                        // Whatever one record does, the replies of every other request keep flowing.
+                        LOG.warn("cannot handle the record at {}-{}@{} on the reply topic: {}", rec.topic(), rec.partition(),
+                                rec.offset(), e.toString());
                     }
                 }
             }
         } catch (WakeupException e) {
             // close() woke us up
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
             LOG.error("reading answers from {} failed: {}", replyTopic, e.toString());
             pending.values().forEach(r -> r.fail(e));
+        }
+    }
+
+    /** One record of the reply topic: to its request, when it is this client's; a record that cannot be used fails it. */
+    private void handleReply(ConsumerRecord<String, byte[]> rec) {
+        RecordPosition position = new RecordPosition(rec.topic(), rec.partition(), rec.offset());
+        DecodedResponse decoded = replyDecoder.decode(position, rec.key(), rec.value());
+        if (decoded instanceof DecodedResponse.Unreadable unreadable) {
+            badReply(unreadable.badRecord());
+            return;
+        }
+        InferenceResponse response = ((DecodedResponse.Readable) decoded).response();
+        PendingReply reply = pending.get(response.getRequestId());
+        if (reply == null) {
+            return; // another client's answer on a shared reply topic, or one that timed out
+        }
+        try {
+            if (response.getStatus() == ResponseStatus.OK) {
+                decryptor.requireOwn(response); // another model's or key's outputs would decrypt to garbage
+            }
+            reply.onRecord(response);
+        } catch (UnusableResponseException e) {
+            badReply(new DecryptedResult.BadRecord(position, response.getRequestId(), response.getModelId(), e.kind(),
+                    e.getMessage()));
+        } catch (RuntimeException e) {
+            reply.fail(e);
+        }
+    }
+
+    /** Fails the request the bad record names, if it is this client's; logs it either way. */
+    private void badReply(DecryptedResult.BadRecord bad) {
+        badReplyCounter.increment();
+        LOG.warn("unusable record on the reply topic: {}", bad.summary());
+        PendingReply reply = bad.requestId() == null ? null : pending.get(bad.requestId());
+        if (reply != null) {
+            reply.fail(new BadReplyException(bad));
         }
     }
 
@@ -503,6 +569,7 @@ public final class EncryptedInferenceClient implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         consumer.close(Duration.ofSeconds(5));
+        replyDecoder.close();
         pending.values().forEach(r -> r.fail(new IllegalStateException("client closed")));
         tokenizer.close();
     }

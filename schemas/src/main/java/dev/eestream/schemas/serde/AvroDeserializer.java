@@ -26,9 +26,10 @@ import java.util.stream.Collectors;
  * by id (once; the client caches it) and resolved against the class's schema, so records written
  * with an older or newer compatible schema version are read, with defaults filling missing fields.
  *
- * <p>Every kind of bad input is a {@link SerializationException} whose message is the precise
- * reason (see {@link WireFormat#tryDecode} to get it without an exception). Registry failures are
- * {@link SchemaRegistryException}s.
+ * <p>Every kind of bad input is an {@link UndecodableRecordException} (a {@link SerializationException})
+ * whose message is the precise reason and whose {@link UndecodableRecordException#kind() kind} says
+ * what is wrong (see {@link WireFormat#tryDecode} to get it without an exception). Registry failures
+ * are {@link SchemaRegistryException}s.
  *
  * <p>Configuration ({@link #configure}): the registry properties, unless built with a client, and,
  * unless built with a class, {@value #VALUE_TYPE_CONFIG} (or {@value #KEY_TYPE_CONFIG} for keys):
@@ -106,22 +107,24 @@ public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<
         Schema writerSchema = writerSchema(id);
         Resolution<T> resolution = resolutions.computeIfAbsent(id, k -> resolve(writerSchema));
         if (resolution.incompatibility() != null) {
-            throw new SerializationException("schema id " + id + " is " + describe(writerSchema) + ", not compatible with "
-                    + type.getSimpleName() + ": " + resolution.incompatibility());
+            throw new UndecodableRecordException(UndecodableRecordException.Kind.INCOMPATIBLE_SCHEMA, "schema id " + id + " is "
+                    + describe(writerSchema) + ", not compatible with " + type.getSimpleName() + ": " + resolution.incompatibility());
         }
         try {
             BinaryDecoder decoder = DecoderFactory.get()
                     .binaryDecoder(bytes, WireFormat.HEADER_SIZE, bytes.length - WireFormat.HEADER_SIZE, null);
             T record = resolution.reader().read(null, decoder);
             if (!decoder.isEnd()) {
-                throw new SerializationException("Avro payload is truncated or does not match schema id " + id
-                        + ": " + decoder.inputStream().available() + " bytes left over after the record");
+                throw new UndecodableRecordException(UndecodableRecordException.Kind.MALFORMED_AVRO,
+                        "Avro payload is truncated or does not match schema id " + id + ": "
+                        + decoder.inputStream().available() + " bytes left over after the record");
             }
             return record;
         } catch (SerializationException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
-            throw new SerializationException("Avro payload is truncated or does not match schema id " + id + ": " + describe(e), e);
+            throw new UndecodableRecordException(UndecodableRecordException.Kind.MALFORMED_AVRO,
+                    "Avro payload is truncated or does not match schema id " + id + ": " + describe(e), e);
         }
     }
 
@@ -137,7 +140,7 @@ public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<
             return client.getById(id);
         } catch (SchemaRegistryException e) {
             if (e.status() == 404 && e.errorCode() == 40403) {
-                throw new SerializationException("unknown schema id " + id, e);
+                throw new UndecodableRecordException(UndecodableRecordException.Kind.UNKNOWN_SCHEMA_ID, "unknown schema id " + id, e);
             }
             throw e;
         }

@@ -33,16 +33,18 @@ public final class WireFormat {
     /**
      * The schema id in the header of {@code record}.
      *
-     * @throws SerializationException with the reason when the record is not in the wire format
+     * @throws UndecodableRecordException ({@link UndecodableRecordException.Kind#NOT_WIRE_FORMAT}) with the reason
+     *         when the record is not in the wire format
      */
     public static int schemaId(byte[] record) {
         Objects.requireNonNull(record, "record");
         if (record.length > 0 && record[0] != MAGIC_BYTE) {
-            throw new SerializationException(String.format(
+            throw new UndecodableRecordException(UndecodableRecordException.Kind.NOT_WIRE_FORMAT, String.format(
                     "no magic byte 0 (got 0x%02x): not in the Confluent wire format", record[0] & 0xff));
         }
         if (record.length < HEADER_SIZE) {
-            throw new SerializationException("record of " + record.length + " bytes is too short for the wire-format header");
+            throw new UndecodableRecordException(UndecodableRecordException.Kind.NOT_WIRE_FORMAT,
+                    "record of " + record.length + " bytes is too short for the wire-format header");
         }
         return ByteBuffer.wrap(record, 1, 4).getInt();
     }
