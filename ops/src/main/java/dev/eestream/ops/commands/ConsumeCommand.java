@@ -1,5 +1,6 @@
 package dev.eestream.ops.commands;
 
+import dev.eestream.client.consumer.BadRecordKind;
 import dev.eestream.client.consumer.DecryptedResult;
 import dev.eestream.client.consumer.DecryptingConsumer;
 import dev.eestream.client.consumer.ResponseDecryptor;
@@ -29,7 +30,8 @@ import picocli.CommandLine;
             "A record that is not a usable answer is skipped with one line on stderr: its topic, partition, offset and why.",
             "Not usable: undecodable (not the wire format, an unknown schema id, truncated), or a response from a model"
                 + " without a profile here, computed with another key, or with outputs that do not fit the model.",
-            "Exit status 2 when any record was skipped."})
+            "Exit status 2 when a record was skipped for any other reason than being from a model without a profile here",
+            "(normal on a reply topic shared by several models)."})
 public final class ConsumeCommand implements Callable<Integer> {
     /** Exit status when some records were skipped as bad, as classify's when some documents failed. */
     static final int EXIT_SKIPPED_RECORDS = 2;
@@ -76,6 +78,7 @@ public final class ConsumeCommand implements Callable<Integer> {
                 : new PrintWriter(Files.newBufferedWriter(output, StandardCharsets.UTF_8));
         long count = 0;
         long skipped = 0;
+        long otherModels = 0;
         PrintWriter err = spec.commandLine().getErr();
         try (DecryptingConsumer consumer = new DecryptingConsumer(config, topic, fromBeginning, decryptor)) {
             Runtime.getRuntime().addShutdownHook(new Thread(consumer::wakeup));
@@ -94,6 +97,8 @@ public final class ConsumeCommand implements Callable<Integer> {
                     if (r instanceof DecryptedResult.BadRecord bad) {
                         err.println("eestream: skipped a bad record: " + bad.summary());
                         skipped++;
+                        // Other models' answers are what a shared reply topic holds; they do not make the run a failure.
+                        otherModels += bad.kind() == BadRecordKind.OTHER_MODEL ? 1 : 0;
                         continue;
                     }
                     if (maxRecords != null && count >= maxRecords) {
@@ -116,6 +121,6 @@ public final class ConsumeCommand implements Callable<Integer> {
             }
         }
         err.println("consumed " + count + " responses from " + topic + (skipped == 0 ? "" : "; skipped " + skipped + " bad records"));
-        return skipped == 0 ? 0 : EXIT_SKIPPED_RECORDS;
+        return skipped == otherModels ? 0 : EXIT_SKIPPED_RECORDS;
     }
 }

@@ -381,9 +381,9 @@ class PipelineIntegrationTest {
                 "--from-beginning", "--idle-timeout-ms", "3000");
         assertTrue(consumed.toString().contains("\"attributes\":{\"id\":\"inv\"}"), consumed.toString());
         // The reply topic is shared with this class's other tests: answers of models without a profile in dir are
-        // skipped, each reported as from another model (exit status 2), and nothing else is.
+        // skipped, each reported as from another model, and nothing else is; that is no failure (exit status 0).
         List<String> skipped = consumeErr.toString().lines().filter(line -> line.startsWith("eestream: skipped a bad record: ")).toList();
-        assertEquals(skipped.isEmpty() ? 0 : 2, consumeExit, consumeErr.toString());
+        assertEquals(0, consumeExit, consumeErr.toString());
         skipped.forEach(line -> assertTrue(line.endsWith("[OTHER_MODEL]"), line));
     }
 
