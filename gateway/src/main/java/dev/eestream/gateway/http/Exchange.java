@@ -14,6 +14,8 @@ import java.io.UncheckedIOException;
 /** One HTTP request and its answer: the body read within the size limit, JSON out, or an SSE stream. */
 public final class Exchange {
     static final ObjectMapper JSON = new ObjectMapper();
+    /** At most this much of an oversized body is read (and dropped) so the 413 reaches the client. */
+    private static final long DRAIN_LIMIT = 16L << 20;
 
     private final Context ctx;
     private final long maxBodyBytes;
@@ -31,18 +33,38 @@ public final class Exchange {
      */
     public RequestBody body() {
         long declared = ctx.req().getContentLengthLong();
-        if (declared > maxBodyBytes) {
-            throw OpenAiException.bodyTooLarge(maxBodyBytes);
-        }
         try (InputStream in = ctx.req().getInputStream()) {
+            if (declared > maxBodyBytes) {
+                throw tooLarge(in);
+            }
             byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBodyBytes + 1));
             if (bytes.length > maxBodyBytes) {
-                throw OpenAiException.bodyTooLarge(maxBodyBytes);
+                throw tooLarge(in);
             }
             return RequestBody.parse(bytes);
         } catch (IOException e) {
             throw OpenAiException.invalid(null, "could not read the request body: " + e.getMessage());
         }
+    }
+
+    /**
+     * The 413, after reading what is left of a body that is not far past the limit: closing a connection while the
+     * client is still sending makes its TCP stack reset it, and the client may lose the 413 along with it. A body past
+     * the drain limit is not read; that connection just closes.
+     */
+    private OpenAiException tooLarge(InputStream in) {
+        ctx.header("Connection", "close");
+        try {
+            byte[] sink = new byte[8192];
+            long left = DRAIN_LIMIT;
+            int read;
+            while (left > 0 && (read = in.read(sink, 0, (int) Math.min(sink.length, left))) > 0) {
+                left -= read;
+            }
+        } catch (IOException e) {
+            // the client went away: nobody is left to read the 413
+        }
+        return OpenAiException.bodyTooLarge(maxBodyBytes);
     }
 
     public void json(int status, JsonNode body) {

@@ -52,6 +52,15 @@ class GatewayServerTest {
         return e;
     }
 
+    /** A client still uploading when the gateway refuses its body gets the 413, not a reset connection. */
+    @Test
+    void anOversizedUploadAlwaysGetsIts413() throws Exception {
+        String body = "{\"input\": \"" + "x".repeat(200_000) + "\"}";
+        for (int i = 0; i < 200; i++) {
+            assertEquals(413, post("/embeddings", body, KEY).statusCode(), "upload " + i);
+        }
+    }
+
     @Test
     void eachRefusalHasItsStatusAndOpenAisShape() throws Exception {
         assertTrue(server.baseUrl().matches("http://127\\.0\\.0\\.1:\\d+/v1"), server.baseUrl());
