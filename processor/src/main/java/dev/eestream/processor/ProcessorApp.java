@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -143,7 +144,9 @@ public final class ProcessorApp implements AutoCloseable {
         if (http != null) {
             http.close();
         }
-        streams.close(timeout);
+        // Leave the group even as a static member (group.instance.id): the others take the partitions over now, rather
+        // than after the session timeout or when this instance comes back, whichever is first.
+        streams.close(CloseOptions.timeout(timeout).withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
         streamsMetrics.close();
         replyTopics.close();
         worker.close();
