@@ -3,7 +3,6 @@ package dev.eestream.gateway.http;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.eestream.client.consumer.DecryptedResult;
 import dev.eestream.client.producer.EncryptedInferenceClient;
 import dev.eestream.core.chat.ChatMessage;
 import dev.eestream.core.model.ClientProfile;
@@ -24,6 +23,8 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
 
 /** The OpenAI endpoints and eestream's classification extension, over the models' encrypted clients. */
 final class Endpoints {
@@ -63,32 +64,44 @@ final class Endpoints {
                 throw OpenAiException.unsupported("dimensions", "'dimensions' other than the model's " + client.profile().hiddenSize());
             }
         });
-        List<CompletableFuture<DecryptedResult.Embedding>> futures = new ArrayList<>();
-        int tokens = 0;
-        for (String text : inputs) {
-            tokens += client.tokenCount(text);
-            futures.add(client.embed(text));
-        }
-        ObjectNode o = F.objectNode();
-        o.put("object", "list");
-        ArrayNode data = o.putArray("data");
-        for (int i = 0; i < futures.size(); i++) {
-            float[] v = await(futures.get(i)).vector();
-            ObjectNode item = data.addObject();
-            item.put("object", "embedding");
-            item.put("index", i);
+        answerList(ex, model, inputs, client, client::embed, "embedding", (item, result) -> {
+            float[] vector = result.vector();
             if (format.equals("base64")) {
-                ByteBuffer bytes = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-                for (float f : v) {
+                ByteBuffer bytes = ByteBuffer.allocate(vector.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+                for (float f : vector) {
                     bytes.putFloat(f);
                 }
                 item.put("embedding", Base64.getEncoder().encodeToString(bytes.array()));
             } else {
                 ArrayNode values = item.putArray("embedding");
-                for (float f : v) {
+                for (float f : vector) {
                     values.add(f);
                 }
             }
+        });
+    }
+
+    /**
+     * Sends every input at once, then answers OpenAI's list shape: one item per input, in order, filled by
+     * {@code fill}, with the model and the prompt tokens.
+     */
+    private static <R> void answerList(Exchange ex, String model, List<String> inputs, EncryptedInferenceClient client,
+            Function<String, CompletableFuture<R>> send, String itemType, BiConsumer<ObjectNode, R> fill) throws InterruptedException {
+        List<CompletableFuture<R>> futures = new ArrayList<>();
+        int tokens = 0;
+        for (String text : inputs) {
+            tokens += client.tokenCount(text);
+            futures.add(send.apply(text));
+        }
+        ObjectNode o = F.objectNode();
+        o.put("object", "list");
+        ArrayNode data = o.putArray("data");
+        for (int i = 0; i < futures.size(); i++) {
+            R result = await(futures.get(i));
+            ObjectNode item = data.addObject();
+            item.put("object", itemType);
+            item.put("index", i);
+            fill.accept(item, result);
         }
         o.put("model", model);
         o.putObject("usage").put("prompt_tokens", tokens).put("total_tokens", tokens);
@@ -104,30 +117,14 @@ final class Endpoints {
         String model = body.requiredString("model");
         List<String> inputs = body.stringOrStrings("input");
         EncryptedInferenceClient client = models.forTask(model, Task.CLASSIFY, "/v1/classifications");
-        List<CompletableFuture<DecryptedResult.Classification>> futures = new ArrayList<>();
-        int tokens = 0;
-        for (String text : inputs) {
-            tokens += client.tokenCount(text);
-            futures.add(client.classify(text));
-        }
-        ObjectNode o = F.objectNode();
-        o.put("object", "list");
-        ArrayNode data = o.putArray("data");
-        for (int i = 0; i < futures.size(); i++) {
-            DecryptedResult.Classification c = await(futures.get(i));
-            ObjectNode item = data.addObject();
-            item.put("object", "classification");
-            item.put("index", i);
+        answerList(ex, model, inputs, client, client::classify, "classification", (item, c) -> {
             item.put("label", c.label());
             item.put("score", c.score());
             ObjectNode scores = item.putObject("scores");
             for (Map.Entry<String, Float> e : c.scores().entrySet()) {
                 scores.put(e.getKey(), e.getValue());
             }
-        }
-        o.put("model", model);
-        o.putObject("usage").put("prompt_tokens", tokens).put("total_tokens", tokens);
-        ex.json(200, o);
+        });
     }
 
     /** {@code POST /v1/chat/completions}: the messages through the model's chat template, whole or streamed. */

@@ -199,8 +199,8 @@ public final class GeneratePipelineBenchmark {
         }
         double continuousRate = continuous.tokens() / (Arrays.stream(continuous.doneNanos()).max().orElse(1) / 1e9);
         double staticRate = staticBatches.tokens() / (Arrays.stream(staticBatches.doneNanos()).max().orElse(1) / 1e9);
-        double[] continuousLatencyMs = Arrays.stream(continuous.doneNanos()).mapToDouble(v -> v / 1e6).sorted().toArray();
-        double[] staticLatencyMs = Arrays.stream(staticBatches.doneNanos()).mapToDouble(v -> v / 1e6).sorted().toArray();
+        double[] continuousLatencyMs = Arrays.stream(continuous.doneNanos()).mapToDouble(nanos -> nanos / 1e6).sorted().toArray();
+        double[] staticLatencyMs = Arrays.stream(staticBatches.doneNanos()).mapToDouble(nanos -> nanos / 1e6).sorted().toArray();
         out.printf("bare, the whole backlog at once, same ids both ways:%n");
         out.printf("  %-22s %12s %14s %14s %14s%n", "", "tokens/s", "latency mean", "latency p50", "latency p99");
         out.printf("  %-22s %12.1f %11.0f ms %11.0f ms %11.0f ms%n", "continuous batching", continuousRate,
