@@ -22,7 +22,7 @@ import java.util.stream.Collectors;
  * set for any of these packages, as system properties or in its simplelogger.properties, are kept.
  * With another SLF4J binding (logback, log4j2) the application's configuration governs.
  */
-final class KafkaLogging {
+public final class KafkaLogging {
 
     private static final String PREFIX = "org.slf4j.simpleLogger.log.";
 
@@ -39,7 +39,7 @@ final class KafkaLogging {
     private KafkaLogging() {
     }
 
-    static synchronized void quietBroker() {
+    public static synchronized void quietBroker() {
         if (!LoggerFactory.getILoggerFactory().getClass().getName().equals("org.slf4j.simple.SimpleLoggerFactory")) {
             return;
         }

@@ -1,6 +1,11 @@
 package dev.eestream.kafka.local;
 
+import dev.eestream.kafka.local.cluster.BrokerCluster;
+import dev.eestream.kafka.local.cluster.ClusterLayout;
+import dev.eestream.kafka.local.cluster.NodeProperties;
+import dev.eestream.kafka.local.cluster.NodeStorage;
 import dev.eestream.kafka.local.security.BrokerSecurity;
+import dev.eestream.kafka.local.security.OwnerOnly;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import org.apache.kafka.clients.admin.Admin;
@@ -10,12 +15,9 @@ import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.common.utils.Utils;
-import org.apache.kafka.metadata.properties.MetaPropertiesEnsemble;
-import org.apache.kafka.metadata.storage.Formatter;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PrintStream;
+import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.net.InetAddress;
@@ -29,16 +31,19 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Properties;
-import java.util.concurrent.CountDownLatch;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * A real single-node Kafka broker in KRaft mode (combined broker and controller), run in-process
- * from Kafka's own server classes. Bound to 127.0.0.1 only. Transactions work (all internal
- * topics use replication factor 1), so Kafka Streams can run with {@code exactly_once_v2}.
+ * A real Kafka broker in KRaft mode (combined broker and controller) from Kafka's own server classes,
+ * bound to 127.0.0.1 only. One broker runs in this JVM; a cluster of several ({@link Builder#brokers})
+ * runs each node in a child JVM of its own, so one can die alone, with replication factor 3 and
+ * {@code min.insync.replicas=2} from three nodes on. Transactions work either way, so Kafka Streams can
+ * run with {@code exactly_once_v2}.
  *
  * <pre>{@code
  * try (LocalKafka kafka = LocalKafka.builder().build().start()) {
@@ -52,8 +57,12 @@ public final class LocalKafka implements AutoCloseable {
     private static final String HOST = "127.0.0.1";
     private static final int NODE_ID = 1;
     private static final int BIND_ATTEMPTS = 3;
+    /** In a cluster's data directory: {@code node-1}, {@code node-2}, … each with its logs and properties file. */
+    private static final String NODE_DIRECTORY = "node-";
 
     private final int requestedPort;
+    private final int brokers;
+    private final Duration restartDelay;
     private final boolean deleteOnClose;
     private final Map<String, String> overrides;
     private final Duration startupTimeout;
@@ -61,11 +70,14 @@ public final class LocalKafka implements AutoCloseable {
 
     private Path dataDirectory;
     private KafkaRaftServer server;
-    private int port;
+    private BrokerCluster cluster;
+    private ClusterLayout layout;
     private boolean closed;
 
     private LocalKafka(Builder b) {
         this.requestedPort = b.port;
+        this.brokers = b.brokers;
+        this.restartDelay = b.restartDelay;
         this.overrides = b.properties;
         this.startupTimeout = b.startupTimeout;
         this.security = b.security;
@@ -78,12 +90,12 @@ public final class LocalKafka implements AutoCloseable {
     }
 
     /**
-     * Formats the storage on first use, starts the broker and waits until a client can
-     * describe the cluster. Free ports are re-picked if another process grabs one first.
+     * Formats the storage on first use, starts the broker (or every node of the cluster) and waits until a
+     * client sees them all. Free ports are re-picked if another process grabs one first.
      */
     public synchronized LocalKafka start() {
         if (closed) throw new IllegalStateException("LocalKafka was closed");
-        if (server != null) return this;
+        if (isRunning()) return this;
         KafkaLogging.quietBroker();
         long deadline = System.nanoTime() + startupTimeout.toNanos();
         try {
@@ -91,34 +103,131 @@ public final class LocalKafka implements AutoCloseable {
             dataDirectory = deleteOnClose
                     ? Files.createTempDirectory("eestream-kafka-")
                     : Files.createDirectories(dataDirectory);
-            for (int attempt = 1; server == null; attempt++) {
-                int p = requestedPort == 0 ? freePort() : requestedPort;
-                // The controller listener always takes a free port: only the client port can be fixed.
-                int c = freePort();
-                KafkaConfig config = KafkaConfig.fromProps(brokerProperties(p, c), false);
-                format(config, security.scramArguments());
-                KafkaRaftServer candidate = new KafkaRaftServer(config, Time.SYSTEM);
-                try {
-                    candidate.startup();
-                    server = candidate;
-                    port = p;
-                } catch (RuntimeException e) {
-                    shutdown(candidate);
-                    if (attempt == BIND_ATTEMPTS || !isBindClash(e) || !pickedPortClashed()) throw e;
-                }
+            checkNodeCount();
+            if (brokers == 1) {
+                startInProcess();
+            } else {
+                startCluster();
             }
             awaitReady(deadline);
             return this;
         } catch (IOException | RuntimeException e) {
             close();
-            throw new IllegalStateException("Kafka failed to start in " + dataDirectory, e);
+            throw new IllegalStateException("Kafka failed to start in " + dataDirectory + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close();
+            throw new IllegalStateException("Interrupted while starting Kafka", e);
         }
     }
 
-    /** {@code 127.0.0.1:PORT} of the client listener, for the clients' {@code bootstrap.servers}. */
+    private void startInProcess() {
+        for (int attempt = 1; server == null; attempt++) {
+            ClusterLayout picked = ClusterLayout.pick(HOST, 1, requestedPort);
+            KafkaConfig config = KafkaConfig.fromProps(NodeProperties.of(picked, NODE_ID, dataDirectory.resolve("logs"), security,
+                    startupTimeout, overrides), false);
+            NodeStorage.format(config, NodeStorage.clusterId(config).orElseGet(() -> Uuid.randomUuid().toString()),
+                    security.scramArguments());
+            KafkaRaftServer candidate = new KafkaRaftServer(config, Time.SYSTEM);
+            try {
+                candidate.startup();
+                server = candidate;
+                layout = picked;
+            } catch (RuntimeException e) {
+                shutdown(candidate);
+                if (attempt == BIND_ATTEMPTS || !isBindClash(e) || !pickedPortClashed()) throw e;
+            }
+        }
+    }
+
+    /** Formats each node's directory for one cluster id, writes its properties file (owner-only: it may hold passwords) and starts them. */
+    private void startCluster() throws IOException, InterruptedException {
+        for (int attempt = 1; cluster == null; attempt++) {
+            ClusterLayout picked = ClusterLayout.pick(HOST, brokers, requestedPort);
+            Map<Integer, Properties> properties = new TreeMap<>();
+            Map<Integer, KafkaConfig> configs = new TreeMap<>();
+            for (ClusterLayout.NodePorts node : picked.nodes()) {
+                Path home = OwnerOnly.directory(nodeDirectory(node.nodeId()));
+                Properties props = NodeProperties.of(picked, node.nodeId(), home.resolve("logs"), security, startupTimeout, overrides);
+                properties.put(node.nodeId(), props);
+                configs.put(node.nodeId(), KafkaConfig.fromProps(props, false));
+            }
+            String clusterId = clusterIdOf(configs.values());
+            Map<Integer, Path> files = new TreeMap<>();
+            for (var node : configs.entrySet()) {
+                NodeStorage.format(node.getValue(), clusterId, security.scramArguments());
+                StringWriter text = new StringWriter();
+                properties.get(node.getKey()).store(text, "node " + node.getKey() + " of eestream's local cluster; rewritten at each start");
+                Path file = nodeDirectory(node.getKey()).resolve("server.properties");
+                OwnerOnly.replace(file, text.toString());
+                files.put(node.getKey(), file);
+            }
+            try {
+                cluster = BrokerCluster.start(files, restartDelay, startupTimeout);
+                layout = picked;
+            } catch (BrokerCluster.NodeFailedException e) {
+                if (attempt == BIND_ATTEMPTS || !e.portTaken() || !pickedPortClashed()) throw e;
+            }
+        }
+    }
+
+    /** The nodes' one cluster id: the one they were formatted with, or a new one for a new cluster. */
+    private static String clusterIdOf(java.util.Collection<KafkaConfig> configs) {
+        java.util.Set<String> ids = new java.util.TreeSet<>();
+        configs.forEach(config -> NodeStorage.clusterId(config).ifPresent(ids::add));
+        if (ids.size() > 1) {
+            throw new IllegalStateException("the nodes' directories belong to different clusters " + ids);
+        }
+        return ids.isEmpty() ? Uuid.randomUuid().toString() : ids.iterator().next();
+    }
+
+    private Path nodeDirectory(int nodeId) {
+        return dataDirectory.resolve(NODE_DIRECTORY + nodeId);
+    }
+
+    /** A kept data directory serves the number of brokers it was made with: its topics' replicas live on those nodes. */
+    private void checkNodeCount() {
+        boolean single = Files.exists(dataDirectory.resolve("logs").resolve("meta.properties"));
+        int nodes = 0;
+        while (Files.isDirectory(nodeDirectory(nodes + 1))) {
+            nodes++;
+        }
+        int made = single ? 1 : nodes;
+        if (made != 0 && made != brokers) {
+            throw new BrokerCountMismatchException(dataDirectory, made, brokers);
+        }
+    }
+
+    /** A kept data directory asked to serve another number of brokers than it was made for. */
+    public static final class BrokerCountMismatchException extends IllegalArgumentException {
+        private final int madeFor;
+
+        BrokerCountMismatchException(Path dataDirectory, int madeFor, int asked) {
+            super("the data directory " + dataDirectory + " was made for " + madeFor + " broker" + (madeFor == 1 ? "" : "s")
+                    + ", not " + asked + "; use a new data directory");
+            this.madeFor = madeFor;
+        }
+
+        /** The number of brokers the directory holds data of. */
+        public int madeFor() {
+            return madeFor;
+        }
+    }
+
+    /** {@code 127.0.0.1:PORT} of each broker's client listener, for the clients' {@code bootstrap.servers}. */
     public synchronized String bootstrapServers() {
-        if (server == null) throw new IllegalStateException("LocalKafka is not running");
-        return HOST + ":" + port;
+        if (!isRunning()) throw new IllegalStateException("LocalKafka is not running");
+        return layout.bootstrapServers();
+    }
+
+    /** How many brokers (KRaft nodes) this runs. */
+    public int brokers() {
+        return brokers;
+    }
+
+    /** The child JVMs of a cluster of several brokers, to kill one or learn its pid; absent for one in-process broker. */
+    public synchronized java.util.Optional<BrokerCluster> cluster() {
+        return java.util.Optional.ofNullable(cluster);
     }
 
     /** The client listener's security. */
@@ -140,17 +249,17 @@ public final class LocalKafka implements AutoCloseable {
     }
 
     public synchronized boolean isRunning() {
-        return server != null;
+        return server != null || cluster != null;
     }
 
-    /** Creates topics with one partition each; topics that already exist are kept as they are. */
+    /** Creates topics with one partition each (the brokers' default replication); existing topics are kept as they are. */
     public void createTopics(String... names) {
-        createTopics(Arrays.stream(names).map(n -> new NewTopic(n, 1, (short) 1)).toList());
+        createTopics(Arrays.stream(names).map(name -> new NewTopic(name, Optional.of(1), Optional.empty())).toList());
     }
 
     /** Creates a topic (kept as it is if it already exists) and waits until every partition has a leader. */
     public void createTopic(String name, int partitions) {
-        createTopics(List.of(new NewTopic(name, partitions, (short) 1)));
+        createTopics(List.of(new NewTopic(name, Optional.of(partitions), Optional.empty())));
     }
 
     private void createTopics(List<NewTopic> topics) {
@@ -201,6 +310,14 @@ public final class LocalKafka implements AutoCloseable {
             shutdown(server);
             server = null;
         }
+        if (cluster != null) {
+            try {
+                cluster.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            cluster = null;
+        }
         if (deleteOnClose && dataDirectory != null) {
             try {
                 Utils.delete(dataDirectory.toFile());
@@ -215,83 +332,15 @@ public final class LocalKafka implements AutoCloseable {
         s.awaitShutdown();
     }
 
-    private Properties brokerProperties(int p, int c) {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("process.roles", "broker,controller");
-        m.put("node.id", Integer.toString(NODE_ID));
-        // A static voter set: the controller's address lives in the config, not in the formatted
-        // storage, so a restart on the same directory may use a different (free) controller port.
-        m.put("controller.quorum.voters", NODE_ID + "@" + HOST + ":" + c);
-        m.put("controller.listener.names", "CONTROLLER");
-        // The controller listener is KRaft's own (this process talks to itself); clients and the
-        // broker's inter-broker traffic use the client listener with its security.
-        String client = security.listenerName();
-        m.put("listeners", client + "://" + HOST + ":" + p + ",CONTROLLER://" + HOST + ":" + c);
-        m.put("advertised.listeners", client + "://" + HOST + ":" + p);
-        m.put("inter.broker.listener.name", client);
-        m.put("listener.security.protocol.map", client + ":" + security.protocol().name() + ",CONTROLLER:PLAINTEXT");
-        m.putAll(security.brokerProperties());
-        m.put("log.dirs", dataDirectory.resolve("logs").toString());
-        // One node: every internal topic gets a single replica, so transactions and consumer
-        // groups can be used at all.
-        m.put("offsets.topic.replication.factor", "1");
-        m.put("transaction.state.log.replication.factor", "1");
-        m.put("transaction.state.log.min.isr", "1");
-        m.put("min.insync.replicas", "1");
-        m.put("share.coordinator.state.topic.replication.factor", "1");
-        m.put("share.coordinator.state.topic.min.isr", "1");
-        // The defaults (50 partitions each) only slow down the first group join and initTransactions.
-        m.put("offsets.topic.num.partitions", "4");
-        m.put("transaction.state.log.num.partitions", "4");
-        m.put("group.initial.rebalance.delay.ms", "0");
-        // A SIGKILLed client's timed-out transaction is aborted within a second, not at Kafka's 10 s sweep: until then its
-        // partitions' next owner cannot read their committed offsets.
-        m.put("transaction.abort.timed.out.transaction.cleanup.interval.ms", "1000");
-        m.put("auto.create.topics.enable", "false");
-        // The log cleaner allocates its dedupe buffer up front (128 MiB by default).
-        m.put("log.cleaner.dedupe.buffer.size", Long.toString(16L * 1024 * 1024));
-        // Kafka's own bound on the blocking part of startup (the default waits forever).
-        m.put("server.max.startup.time.ms", Long.toString(startupTimeout.toMillis()));
-        m.putAll(overrides);
-        Properties props = new Properties();
-        props.putAll(m);
-        return props;
-    }
-
-    /**
-     * What {@code kafka-storage.sh format --ignore-formatted} does: writes meta.properties and the
-     * bootstrap metadata to unformatted directories. An already formatted directory keeps its
-     * cluster id and data; its id is reused because the Formatter insists that all agree.
-     */
-    private static void format(KafkaConfig config, List<String> scramArguments) {
-        try {
-            String clusterId = new MetaPropertiesEnsemble.Loader()
-                    .addLogDirs(config.logDirs())
-                    .addMetadataLogDir(config.metadataLogDir())
-                    .load()
-                    .clusterId()
-                    .orElseGet(() -> Uuid.randomUuid().toString());
-            new Formatter()
-                    .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
-                    .setNodeId(config.nodeId())
-                    .setClusterId(clusterId)
-                    .setControllerListenerName(config.controllerListenerNames().get(0))
-                    .setMetadataLogDirectory(config.metadataLogDir())
-                    .setDirectories(config.logDirs())
-                    .setIgnoreFormatted(true)
-                    .setScramArguments(scramArguments)
-                    .run();
-        } catch (Exception e) {
-            throw new IllegalStateException("Cannot format the Kafka storage directory", e);
-        }
-    }
-
     private void awaitReady(long deadline) {
         try (Admin admin = admin()) {
             while (true) {
                 try {
-                    admin.describeCluster().nodes().get(1, TimeUnit.SECONDS);
-                    return;
+                    // A cluster is ready when every node has registered with the controllers.
+                    if (admin.describeCluster().nodes().get(1, TimeUnit.SECONDS).size() >= brokers) {
+                        return;
+                    }
+                    Thread.sleep(100);
                 } catch (ExecutionException | TimeoutException e) {
                     if (System.nanoTime() > deadline) {
                         throw new IllegalStateException("Kafka not ready within " + startupTimeout, e);
@@ -331,31 +380,26 @@ public final class LocalKafka implements AutoCloseable {
         return false;
     }
 
-    /** A port that was free a moment ago; the start retries if someone else takes it meanwhile. */
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException("No free port on " + HOST, e);
-        }
-    }
-
     /**
      * Immutable options: every setter returns a new Builder, so a base configuration can be shared
      * and varied. {@link #build()} gives a broker that is not started yet.
      */
     public static final class Builder {
-        private static final Builder DEFAULTS = new Builder(0, null, Map.of(), Duration.ofSeconds(60), BrokerSecurity.plaintext());
+        private static final Builder DEFAULTS = new Builder(0, null, Map.of(), Duration.ofSeconds(60), BrokerSecurity.plaintext(), 1, null);
 
         private final int port;
+        private final int brokers;
+        private final Duration restartDelay;
         private final Path dataDirectory;
         private final Map<String, String> properties;
         private final Duration startupTimeout;
         private final BrokerSecurity security;
 
         private Builder(int port, Path dataDirectory, Map<String, String> properties,
-                        Duration startupTimeout, BrokerSecurity security) {
+                        Duration startupTimeout, BrokerSecurity security, int brokers, Duration restartDelay) {
             this.port = port;
+            this.brokers = brokers;
+            this.restartDelay = restartDelay;
             this.dataDirectory = dataDirectory;
             this.properties = properties;
             this.startupTimeout = startupTimeout;
@@ -364,22 +408,22 @@ public final class LocalKafka implements AutoCloseable {
 
         /** The client listener's port; 0, the default, picks a free one. */
         public Builder port(int port) {
-            return new Builder(checkPort(port), dataDirectory, properties, startupTimeout, security);
+            return new Builder(checkPort(port), dataDirectory, properties, startupTimeout, security, brokers, restartDelay);
         }
 
-            /**
+        /**
          * Where the logs and metadata live. A given directory is kept, so a later start finds
          * its topics and records; null, the default, uses a temporary one that close() deletes.
          */
         public Builder dataDirectory(Path dataDirectory) {
-            return new Builder(port, dataDirectory, properties, startupTimeout, security);
+            return new Builder(port, dataDirectory, properties, startupTimeout, security, brokers, restartDelay);
         }
 
         /** Any broker property; it wins over LocalKafka's own settings (use {@link #security} for SSL or SASL). */
         public Builder property(String name, String value) {
             Map<String, String> copy = new HashMap<>(properties);
             copy.put(Objects.requireNonNull(name), Objects.requireNonNull(value));
-            return new Builder(port, dataDirectory, Map.copyOf(copy), startupTimeout, security);
+            return new Builder(port, dataDirectory, Map.copyOf(copy), startupTimeout, security, brokers, restartDelay);
         }
 
         /** How long start() may take until a client can talk to the broker (default 60 s). */
@@ -387,7 +431,7 @@ public final class LocalKafka implements AutoCloseable {
             if (startupTimeout.isNegative() || startupTimeout.isZero()) {
                 throw new IllegalArgumentException("startupTimeout must be positive");
             }
-            return new Builder(port, dataDirectory, properties, startupTimeout, security);
+            return new Builder(port, dataDirectory, properties, startupTimeout, security, brokers, restartDelay);
         }
 
         /**
@@ -395,7 +439,27 @@ public final class LocalKafka implements AutoCloseable {
          * the storage is first formatted; a data directory formatted before keeps its users.
          */
         public Builder security(BrokerSecurity security) {
-            return new Builder(port, dataDirectory, properties, startupTimeout, Objects.requireNonNull(security));
+            return new Builder(port, dataDirectory, properties, startupTimeout, Objects.requireNonNull(security), brokers, restartDelay);
+        }
+
+        /**
+         * How many brokers (combined KRaft nodes): 1, the default, runs in this JVM; more run in child JVMs, with
+         * replication factor min(n, 3) for every topic and {@code min.insync.replicas} 2 from three on. The client
+         * port given by {@link #port} is the first node's.
+         */
+        public Builder brokers(int brokers) {
+            if (brokers < 1 || brokers > 9) {
+                throw new IllegalArgumentException("brokers must be between 1 and 9, not " + brokers);
+            }
+            return new Builder(port, dataDirectory, properties, startupTimeout, security, brokers, restartDelay);
+        }
+
+        /**
+         * For several brokers: a node that exits on its own (crash, {@code kill -9}) is started again after this delay.
+         * Null, the default, leaves it down.
+         */
+        public Builder restartDelay(Duration restartDelay) {
+            return new Builder(port, dataDirectory, properties, startupTimeout, security, brokers, restartDelay);
         }
 
         public LocalKafka build() {

@@ -177,7 +177,7 @@ class LocalKafkaTest {
         }
     }
 
-    private static void produce(LocalKafka kafka, String topic, String transactionalId, String prefix,
+    static void produce(LocalKafka kafka, String topic, String transactionalId, String prefix,
                                 int count, boolean commit) throws ExecutionException, InterruptedException {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
@@ -196,7 +196,7 @@ class LocalKafkaTest {
     }
 
     /** All committed records: reads every partition up to its last stable offset. */
-    private static List<ConsumerRecord<String, String>> readCommitted(LocalKafka kafka, String topic) {
+    static List<ConsumerRecord<String, String>> readCommitted(LocalKafka kafka, String topic) {
         try (KafkaConsumer<String, String> consumer = consumer(kafka)) {
             List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
                     .map(info -> new TopicPartition(topic, info.partition()))

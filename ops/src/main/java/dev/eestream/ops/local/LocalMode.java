@@ -30,7 +30,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Everything on one machine: a real single-node Kafka broker (KRaft), the Schema Registry REST subset
+ * Everything on one machine: a real Kafka broker (KRaft; or several, each in a child JVM), the Schema Registry REST subset
  * (its schemas kept in {@code DATA/registry/schemas.log}, so records decode after a restart), and the
  * processor over a model directory. Binds to 127.0.0.1 only. Optionally secured:
  * TLS (a CA of its own) and SASL/SCRAM on the broker, HTTPS and basic auth on the registry, with the
@@ -64,12 +64,25 @@ public final class LocalMode implements AutoCloseable {
         this.scratch = scratch;
     }
 
-    /** Options of local mode. */
+    /**
+     * Options of local mode. {@code brokers} above 1 runs that many KRaft nodes, each in a child JVM, with replication
+     * factor 3 and {@code min.insync.replicas=2} from three on; a node that exits is started again after
+     * {@link #BROKER_RESTART_DELAY}.
+     */
     public record Options(int kafkaPort, int registryPort, Path modelsDir, Path dataDirectory, Map<String, String> processorSettings,
-            BrokerSecurity.Protocol security) {
+            BrokerSecurity.Protocol security, int brokers) {
         public Options {
             processorSettings = processorSettings == null ? Map.of() : Map.copyOf(processorSettings);
             security = security == null ? BrokerSecurity.Protocol.PLAINTEXT : security;
+            if (brokers < 1) {
+                throw new IllegalArgumentException("brokers must be at least 1, not " + brokers);
+            }
+        }
+
+        /** With one broker. */
+        public Options(int kafkaPort, int registryPort, Path modelsDir, Path dataDirectory, Map<String, String> processorSettings,
+                BrokerSecurity.Protocol security) {
+            this(kafkaPort, registryPort, modelsDir, dataDirectory, processorSettings, security, 1);
         }
 
         /** Without security (PLAINTEXT). */
@@ -84,9 +97,16 @@ public final class LocalMode implements AutoCloseable {
         public Options withProcessorSetting(String key, String value) {
             Map<String, String> m = new HashMap<>(processorSettings);
             m.put(key, value);
-            return new Options(kafkaPort, registryPort, modelsDir, dataDirectory, m, security);
+            return new Options(kafkaPort, registryPort, modelsDir, dataDirectory, m, security, brokers);
+        }
+
+        public Options withBrokers(int count) {
+            return new Options(kafkaPort, registryPort, modelsDir, dataDirectory, processorSettings, security, count);
         }
     }
+
+    /** How long a node of a several-broker local mode stays down after it exits on its own, before it is started again. */
+    public static final Duration BROKER_RESTART_DELAY = Duration.ofSeconds(10);
 
     public static LocalMode start(Options options) throws IOException, InterruptedException {
         LocalMode local = startInfrastructure(options);
@@ -125,7 +145,7 @@ public final class LocalMode implements AutoCloseable {
         BrokerSecurity security;
         try {
             security = security(options, home.resolve("security"));
-            kafka = LocalKafka.builder().port(options.kafkaPort()).dataDirectory(kafkaData).security(security).build().start();
+            kafka = startKafka(options, kafkaData, security);
         } catch (IOException | RuntimeException e) {
             deleteScratch(scratch);
             throw e;
@@ -153,6 +173,21 @@ public final class LocalMode implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             kafka.close();
             deleteScratch(scratch);
+            throw e;
+        }
+    }
+
+    private static LocalKafka startKafka(Options options, Path kafkaData, BrokerSecurity security) {
+        try {
+            return LocalKafka.builder().port(options.kafkaPort()).dataDirectory(kafkaData).security(security)
+                    .brokers(options.brokers()).restartDelay(options.brokers() > 1 ? BROKER_RESTART_DELAY : null).build().start();
+        } catch (IllegalStateException e) {
+            // A data directory made for another number of brokers is the user's to change, not a bug.
+            if (e.getCause() instanceof LocalKafka.BrokerCountMismatchException mismatch) {
+                throw new EeException("the data directory " + options.dataDirectory() + " holds the data of " + mismatch.madeFor()
+                        + " broker" + (mismatch.madeFor() == 1 ? "" : "s") + ": start it with --brokers " + mismatch.madeFor()
+                        + ", or use a new --data-dir", e);
+            }
             throw e;
         }
     }
@@ -274,6 +309,9 @@ public final class LocalMode implements AutoCloseable {
      * kept one, not temporary): for tests of what survives a broker restart.
      */
     public synchronized void restartBroker(Duration downtime) throws InterruptedException {
+        if (options.brokers() > 1) {
+            throw new IllegalStateException("with several brokers, kill one (kafka().cluster()): it is started again by itself");
+        }
         if (options.dataDirectory() == null) {
             throw new IllegalStateException("a broker restart needs a kept data directory");
         }
