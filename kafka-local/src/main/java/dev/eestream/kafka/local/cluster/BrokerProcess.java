@@ -49,9 +49,9 @@ public final class BrokerProcess implements AutoCloseable {
     }
 
     private void readOutput() {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+        try (BufferedReader output = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
-            while ((line = r.readLine()) != null) {
+            while ((line = output.readLine()) != null) {
                 synchronized (lastLines) {
                     lastLines.addLast(line);
                     if (lastLines.size() > KEPT_LINES) {

@@ -66,17 +66,17 @@ public record ClusterLayout(String host, List<NodePorts> nodes) {
     }
 
     public NodePorts node(int nodeId) {
-        return nodes.stream().filter(n -> n.nodeId() == nodeId).findFirst()
+        return nodes.stream().filter(node -> node.nodeId() == nodeId).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no node " + nodeId + " in a cluster of " + size()));
     }
 
     /** {@code controller.quorum.voters}: {@code 1@host:port,2@host:port,…}. */
     public String voters() {
-        return nodes.stream().map(n -> n.nodeId() + "@" + host + ":" + n.controllerPort()).collect(Collectors.joining(","));
+        return nodes.stream().map(node -> node.nodeId() + "@" + host + ":" + node.controllerPort()).collect(Collectors.joining(","));
     }
 
     /** {@code bootstrap.servers} naming every node. */
     public String bootstrapServers() {
-        return nodes.stream().map(n -> host + ":" + n.clientPort()).collect(Collectors.joining(","));
+        return nodes.stream().map(node -> host + ":" + node.clientPort()).collect(Collectors.joining(","));
     }
 }
