@@ -116,6 +116,24 @@ class FineTunedClassifierEquivalenceTest {
                 .orElseThrow());
     }
 
+    /** An export that leaves the class count symbolic: it is read from the head's weight (Gemm [C, d]) or bias (MatMul + Add). */
+    @Test
+    void aSymbolicClassCountIsReadFromTheHeadsWeights() {
+        assertEquals(3, ClassifierHead.find(withSymbolicClassCount(TinyClassifiers.bert(5, 3)), null).orElseThrow().classCount());
+        assertEquals(4, ClassifierHead.find(withSymbolicClassCount(TinyClassifiers.distilBert(5, 4)), null).orElseThrow()
+                .classCount());
+        ModelTransformer.Result ee = ModelTransformer.transform(withSymbolicClassCount(TinyClassifiers.bert(5, 3)),
+                TransformSpec.builder(Task.CLASSIFY).key(EeKey.generate()).build());
+        assertEquals(3, ee.manifest().outputWidth());
+    }
+
+    private static ModelProto withSymbolicClassCount(ModelProto source) {
+        var graph = source.getGraph().toBuilder();
+        var logits = graph.getOutputBuilder(0);
+        logits.getTypeBuilder().getTensorTypeBuilder().getShapeBuilder().getDimBuilder(1).setDimParam("num_labels");
+        return source.toBuilder().setGraph(graph).build();
+    }
+
     /** The classifier's output renamed, then a CumSum over the classes exposed as {@code logits}: no rule rewrites a CumSum. */
     private static ModelProto withLogitsThrough(ModelProto source, String opType) {
         var graph = source.getGraph().toBuilder();
