@@ -379,7 +379,7 @@ class PipelineIntegrationTest {
         StringBuilder docs = new StringBuilder();
         for (int i = 0; i < 24; i++) {
             StringBuilder text = new StringBuilder();
-            for (int w = 1 + random.nextInt(12); w > 0; w--) {
+            for (int remaining = 1 + random.nextInt(12); remaining > 0; remaining--) {
                 text.append(text.length() == 0 ? "" : " ").append('w').append(3 + random.nextInt(TinyModels.ENCODER_VOCAB - 3));
             }
             texts.add(text.toString());
@@ -422,14 +422,14 @@ class PipelineIntegrationTest {
         ClientProfile profile = ClientProfile.read(ClientProfile.besides(work.resolve("models").resolve("sentiment")));
         try (EncryptedInferenceClient client = client(profile)) {
             for (String text : texts.subList(0, 4)) {
-                DecryptedResult.Classification c = client.classify(text).get(60, TimeUnit.SECONDS);
+                DecryptedResult.Classification classification = client.classify(text).get(60, TimeUnit.SECONDS);
                 float[] expected = plaintext.get(text);
                 float[] logits = new float[SENTIMENTS.size()];
                 for (int j = 0; j < logits.length; j++) {
-                    logits[j] = c.logits().get(SENTIMENTS.get(j));
+                    logits[j] = classification.logits().get(SENTIMENTS.get(j));
                 }
                 assertTrue(Compare.maxRelativeDifference(logits, expected) <= 1e-5, text);
-                assertEquals(SENTIMENTS.get(Compare.argmax(expected)), c.label());
+                assertEquals(SENTIMENTS.get(Compare.argmax(expected)), classification.label());
             }
         }
     }
