@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl;
 import com.google.gson.JsonParser;
+import dev.eestream.core.model.ClassifierKind;
 import dev.eestream.core.model.ClientProfile;
+import dev.eestream.core.model.TinyClassifiers;
 import dev.eestream.core.model.TinyModels;
 import dev.eestream.core.model.onnx.ExternalData;
 import dev.eestream.core.model.synthetic.SyntheticDecoderSpec;
@@ -245,6 +247,49 @@ class CliTest {
                 tokenizer.toString(), "--task", "embed", "--out", out.toString(), "--force").exit());
         assertEquals("embed", ModelBundle.at(out).readManifest().task());
         assertTrue(ModelBundle.at(out).readManifest().hiddenPermutation());
+    }
+
+    /** A fine-tuned classifier as Hugging Face exports it (model.onnx with its own logits head, config.json with id2label). */
+    @Test
+    void encryptModelKeepsAFineTunedClassifiersHeadAndNamesItsClassesFromConfig() throws Exception {
+        Path key = keygen("k");
+        Path model = dir.resolve("sentiment.onnx");
+        Files.write(model, TinyClassifiers.bert(5, 3).toByteArray());
+        Path config = dir.resolve("config.json");
+        Files.writeString(config, "{\"id2label\": {\"0\": \"negative\", \"1\": \"neutral\", \"2\": \"positive\"}}");
+        Path tokenizer = tinyTokenizer();
+        Path out = dir.resolve("models").resolve("sentiment");
+        Run r = run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--task", "classify", "--config", config.toString(), "--hidden-permutation", "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("(classify, the model's own head, 3 outputs, hidden permutation on"), r.out());
+        ModelManifest m = ModelBundle.at(out).readManifest();
+        assertEquals("logits", m.output());
+        assertEquals(3, m.labelCount());
+        assertEquals("token_type_ids", m.tokenTypeIdsInput());
+        ClientProfile profile = ClientProfile.read(ClientProfile.besides(out));
+        assertEquals(List.of("negative", "neutral", "positive"), profile.labels());
+        assertEquals(ClassifierKind.OWN_HEAD, profile.classifier());
+        assertFalse(Files.readString(ModelBundle.at(out).manifestFile()).contains("neutral"), "label names stay with the client");
+
+        String[] base = {"encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer",
+            tokenizer.toString(), "--task", "classify", "--force", "--out", out.toString()};
+        assertClassifyRefused("has 3 classes (output 'logits' [batch, 3]), but 2 label names were given", base, "--labels", "bad,good");
+        assertClassifyRefused("--labels or --config, not both", base, "--labels", "a,b,c", "--config", config.toString());
+        Files.writeString(config, "{\"id2label\": {\"0\": \"negative\", \"2\": \"positive\"}}");
+        assertClassifyRefused("must name every class from 0 on", base, "--config", config.toString());
+        assertClassifyRefused("does not exist", base, "--config", dir.resolve("nowhere.json").toString());
+        assertEquals(List.of("negative", "neutral", "positive"), ClientProfile.read(ClientProfile.besides(out)).labels(),
+                "a refused run leaves the model as it was");
+    }
+
+    private static void assertClassifyRefused(String why, String[] base, String... extra) {
+        List<String> args = new ArrayList<>(List.of(base));
+        args.addAll(List.of(extra));
+        Run r = run(args.toArray(String[]::new));
+        assertEquals(EestreamCli.EXIT_USER_ERROR, r.exit(), String.join(" ", args) + " -> " + r.out() + r.err());
+        assertEquals(1, r.err().lines().count(), "one line, no stack trace: " + r.err());
+        assertTrue(r.err().contains(why), "expected '" + why + "' in: " + r.err());
     }
 
     /** A decoder in the optimum with-past layout, as a user's export would be, with its tokenizer and tokenizer config. */

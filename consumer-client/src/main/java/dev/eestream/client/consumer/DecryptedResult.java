@@ -18,17 +18,41 @@ public sealed interface DecryptedResult permits DecryptedResult.Classification, 
     /** One JSON object: what the decrypting stream writes and the CLIs print. */
     JsonObject toJson();
 
-    /** Class scores by label, in the client's label order, and the best label. */
+    /**
+     * Class scores by label, in the client's label order, and the best label.
+     *
+     * @param scores for a model with its own classifier head, the softmax probabilities of its logits; for a zero-shot
+     *               model, the cosine similarity to each label
+     * @param score  the best label's score (its probability, for a model with its own head)
+     * @param logits a model with its own head: its logits by label, decrypted; zero-shot: empty
+     */
     record Classification(String requestId, String modelId, Map<String, Float> scores, String label, float score,
-            java.util.List<Float> ciphertextScores, Map<String, String> attributes, Timings timings) implements DecryptedResult {
+            Map<String, Float> logits, java.util.List<Float> ciphertextScores, Map<String, String> attributes, Timings timings)
+            implements DecryptedResult {
+        public Classification {
+            scores = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(scores));
+            logits = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(logits));
+        }
+
+        /** Whether the scores are a fine-tuned head's probabilities (with {@link #logits}), not zero-shot cosines. */
+        public boolean hasLogits() {
+            return !logits.isEmpty();
+        }
+
         @Override
         public JsonObject toJson() {
             JsonObject o = base(this, "OK");
             o.addProperty("label", label);
             o.addProperty("score", score);
-            JsonObject s = new JsonObject();
-            scores.forEach(s::addProperty);
-            o.add("scores", s);
+            JsonObject byLabel = new JsonObject();
+            scores.forEach(byLabel::addProperty);
+            o.add("scores", byLabel);
+            if (hasLogits()) {
+                o.addProperty("logit", logits.get(label));
+                JsonObject logitsByLabel = new JsonObject();
+                logits.forEach(logitsByLabel::addProperty);
+                o.add("logits", logitsByLabel);
+            }
             timings.addTo(o);
             return o;
         }

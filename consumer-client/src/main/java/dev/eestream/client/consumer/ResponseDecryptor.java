@@ -1,7 +1,9 @@
 package dev.eestream.client.consumer;
 
 import dev.eestream.core.decrypt.OutputDecryptor;
+import dev.eestream.core.decrypt.Softmax;
 import dev.eestream.core.key.EeKey;
+import dev.eestream.core.model.ClassifierKind;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.runtime.EeException;
 import dev.eestream.runtime.model.Task;
@@ -86,16 +88,7 @@ public final class ResponseDecryptor {
                 r.getRespondedAt().toEpochMilli(), r.getQueuedMs(), r.getInferenceMs(), r.getBatchSize());
         switch (Task.parse(profile.task())) {
             case CLASSIFY -> {
-                List<String> labels = profile.labels();
-                Map<String, Float> scores = decryptor.classScores(toArray(required(r.getScores(), r)), labels);
-                String best = labels.get(0);
-                for (String l : labels) {
-                    if (scores.get(l) > scores.get(best)) {
-                        best = l;
-                    }
-                }
-                return new DecryptedResult.Classification(r.getRequestId(), r.getModelId(), scores, best, scores.get(best),
-                        List.copyOf(r.getScores()), attributes, timings);
+                return classification(r, profile, attributes, timings);
             }
             case EMBED -> {
                 List<Float> cipher = required(r.getScores(), r);
@@ -116,6 +109,23 @@ public final class ResponseDecryptor {
             }
             default -> throw new IllegalStateException(profile.task());
         }
+    }
+
+    /** σ⁻¹ on the scores; a model with its own head answers logits, which become probabilities here. */
+    private DecryptedResult.Classification classification(InferenceResponse r, ClientProfile profile,
+            Map<String, String> attributes, DecryptedResult.Timings timings) {
+        List<String> labels = profile.labels();
+        Map<String, Float> decrypted = decryptor.classScores(toArray(required(r.getScores(), r)), labels);
+        boolean ownHead = profile.classifier() == ClassifierKind.OWN_HEAD;
+        Map<String, Float> scores = ownHead ? Softmax.probabilities(decrypted) : decrypted;
+        String best = labels.get(0);
+        for (String label : labels) {
+            if (scores.get(label) > scores.get(best)) {
+                best = label;
+            }
+        }
+        return new DecryptedResult.Classification(r.getRequestId(), r.getModelId(), scores, best, scores.get(best),
+                ownHead ? decrypted : Map.of(), List.copyOf(r.getScores()), attributes, timings);
     }
 
     private static <T> T required(T value, InferenceResponse r) {

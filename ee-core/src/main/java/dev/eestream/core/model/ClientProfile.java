@@ -15,15 +15,31 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * What a client needs besides its key to talk to one EE model: the label names in order, the
- * tokenizer, the sizes, and for a generate model what its tokenizer_config.json says about
- * generation. Written owner-only beside (never inside) the server's model directory, because label
- * names can say what is being classified.
+ * What a client needs besides its key to talk to one EE model: the label names in order and how
+ * they are scored (the model's own head, or zero-shot), the tokenizer, the sizes, and for a generate
+ * model what its tokenizer_config.json says about generation. Written owner-only beside (never
+ * inside) the server's model directory, because label names can say what is being classified.
  *
+ * @param labels     for classify, the label names in class order
  * @param generation for generate models given a tokenizer config: BOS/EOS/stop ids and the chat template; else null
+ * @param classifier for classify, whether the scores are the model's own logits or zero-shot cosines (a profile
+ *                   written before there were two kinds reads as zero-shot); null for other tasks
  */
 public record ClientProfile(String format, int version, String modelId, String keyId, String task, List<String> labels,
-        String tokenizer, int vocabSize, int hiddenSize, int maxSequenceLength, Generation generation) {
+        String tokenizer, int vocabSize, int hiddenSize, int maxSequenceLength, Generation generation,
+        ClassifierKind classifier) {
+
+    public ClientProfile {
+        if (classifier == null && "classify".equals(task)) {
+            classifier = ClassifierKind.ZERO_SHOT;
+        }
+    }
+
+    /** A profile of a model that is not a classifier with its own head. */
+    public ClientProfile(String format, int version, String modelId, String keyId, String task, List<String> labels,
+            String tokenizer, int vocabSize, int hiddenSize, int maxSequenceLength, Generation generation) {
+        this(format, version, modelId, keyId, task, labels, tokenizer, vocabSize, hiddenSize, maxSequenceLength, generation, null);
+    }
 
     /**
      * A generate model's plaintext special ids and chat template, from its tokenizer_config.json. The
@@ -52,7 +68,7 @@ public record ClientProfile(String format, int version, String modelId, String k
     /** @param generation for a generate model, from its tokenizer config; null otherwise */
     public static ClientProfile of(ModelManifest m, List<String> labels, String tokenizer, Generation generation) {
         return new ClientProfile(FORMAT, 1, m.modelId(), m.keyId(), m.task(), labels == null ? List.of() : List.copyOf(labels),
-                tokenizer, m.vocabSize(), m.hiddenSize(), m.maxSequenceLength(), generation);
+                tokenizer, m.vocabSize(), m.hiddenSize(), m.maxSequenceLength(), generation, ClassifierKind.of(m));
     }
 
     /** Where the profile of the model written to {@code modelDir} goes: {@code <modelDir>.client.json}. */

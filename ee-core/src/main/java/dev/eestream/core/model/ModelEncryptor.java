@@ -1,6 +1,7 @@
 package dev.eestream.core.model;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.eestream.core.model.transform.ClassifierHead;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
@@ -11,18 +12,21 @@ import dev.eestream.runtime.session.ModelSession;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * The whole model-encryption step on the trusted side: checks the tokenizer against the model,
- * computes zero-shot label prototypes with the plaintext model, and builds the EE model.
+ * The whole model-encryption step on the trusted side: checks the tokenizer against the model, for
+ * classify either checks the labels against the model's own classifier head or (a model without
+ * one) computes zero-shot label prototypes with the plaintext model, and builds the EE model.
  */
 public final class ModelEncryptor {
     private ModelEncryptor() {
     }
 
     /**
-     * @param labels   label texts for classify (ignored otherwise)
+     * @param labels   label names for classify, in class order (ignored otherwise): one per class of a model with its own
+     *                 head, else the texts whose embeddings the zero-shot scores compare against
      * @param progress receives a short line as each stage starts
      */
     public static ModelTransformer.Result encrypt(ModelProto source, TokenizerJson tokenizer, TransformSpec spec,
@@ -33,14 +37,28 @@ public final class ModelEncryptor {
             if (labels == null || labels.size() < 2) {
                 throw EeException.fixedBy("labels", "classify needs at least two labels");
             }
-            if (labels.stream().anyMatch(l -> l.isBlank()) || labels.stream().distinct().count() != labels.size()) {
+            if (labels.stream().anyMatch(String::isBlank) || labels.stream().distinct().count() != labels.size()) {
                 throw new EeException("labels must be distinct and non-empty: " + labels);
             }
-            progress.accept("embedding " + labels.size() + " labels with the plaintext model");
-            b.labelPrototypes(labelPrototypes(source, tokenizer, spec, labels));
+            Optional<ClassifierHead> ownHead = ClassifierHead.find(source, spec.sourceOutput());
+            if (ownHead.isPresent()) {
+                requireOneLabelPerClass(ownHead.get(), labels);
+                progress.accept("using the model's own classifier head (" + labels.size() + " classes)");
+            } else {
+                progress.accept("embedding " + labels.size() + " labels with the plaintext model");
+                b.labelPrototypes(labelPrototypes(source, tokenizer, spec, labels));
+            }
         }
         progress.accept("rewriting the graph");
         return ModelTransformer.transform(source, b.build());
+    }
+
+    private static void requireOneLabelPerClass(ClassifierHead head, List<String> labels) {
+        if (labels.size() != head.classCount()) {
+            throw EeException.fixedBy("labels", "the model's own classifier head has " + head.classCount() + " classes (output '"
+                    + head.output() + "' [batch, " + head.classCount() + "]), but " + labels.size() + " label names were given: "
+                    + labels);
+        }
     }
 
     /** Embeddings of the label texts by the plaintext model with the embed head: unit length, in label order. */

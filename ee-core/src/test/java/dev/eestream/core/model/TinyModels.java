@@ -33,13 +33,28 @@ public final class TinyModels {
      */
     public static ModelProto encoder(long seed, String extraOp) {
         Builder b = new Builder(seed, 17);
+        b.output(b.identity(encoderBody(b, extraOp, false), "last_hidden_state"), "batch", "sequence", HIDDEN);
+        return b.build();
+    }
+
+    /**
+     * The encoder's inputs and layers, in {@code b}; returns the last hidden states [B, S, d]. With
+     * {@code tokenTypes}, a {@code token_type_ids} input and its embedding table join the embeddings, as in BERT.
+     */
+    static String encoderBody(Builder b, String extraOp, boolean tokenTypes) {
         b.input("input_ids", TensorProto.DataType.INT64_VALUE, "batch", "sequence");
         b.input("attention_mask", TensorProto.DataType.INT64_VALUE, "batch", "sequence");
+        if (tokenTypes) {
+            b.input("token_type_ids", TensorProto.DataType.INT64_VALUE, "batch", "sequence");
+        }
         String words = b.gather(b.random("word_embeddings", ENCODER_VOCAB, HIDDEN), "input_ids");
         String positions = b.node("Slice", b.longs("position_ids", new long[] {1, MAX_POSITIONS}, range(MAX_POSITIONS)),
                 b.longs("zero", new long[] {1}, 0), b.node("Gather", b.node("Shape", "input_ids"), b.longs("one", new long[] {1}, 1)),
                 b.longs("axis1", new long[] {1}, 1));
         String x = b.node("Add", words, b.gather(b.random("position_embeddings", MAX_POSITIONS, HIDDEN), positions));
+        if (tokenTypes) {
+            x = b.node("Add", x, b.gather(b.random("token_type_embeddings", 2, HIDDEN), "token_type_ids"));
+        }
         x = b.layerNorm(x);
         if (extraOp != null) {
             x = b.named("suspicious", extraOp, x, b.longs("axis_last", new long[0], -1));
@@ -51,9 +66,7 @@ public final class TinyModels {
         String gelu = b.node("Mul", b.node("Mul", up, b.node("Add", b.node("Erf", b.node("Div", up, b.scalar((float) Math.sqrt(2)))),
                 b.scalar(1f))), b.scalar(0.5f));
         String down = b.node("Add", b.random("ffn_out_bias", HIDDEN), b.node("MatMul", gelu, b.random("ffn_out", 4 * HIDDEN, HIDDEN)));
-        x = b.layerNorm(b.node("Add", down, x));
-        b.output(b.identity(x, "last_hidden_state"), "batch", "sequence", HIDDEN);
-        return b.build();
+        return b.layerNorm(b.node("Add", down, x));
     }
 
     private static long[] range(int n) {

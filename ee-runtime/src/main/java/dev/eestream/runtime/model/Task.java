@@ -6,7 +6,10 @@ import java.util.Locale;
 
 /** What an encrypted model answers. */
 public enum Task {
-    /** Zero-shot classification: cosine scores against label prototypes, [batch, C], permuted by σ. */
+    /**
+     * Classification, [batch, C] permuted by σ: a fine-tuned classifier's own logits (output {@code logits}),
+     * or, for an embedding model, zero-shot cosine scores against label prototypes (output {@code scores}).
+     */
     CLASSIFY,
     /** Sentence embedding: masked mean pooling and L2 normalisation, [batch, d], permuted by ρ. */
     EMBED,

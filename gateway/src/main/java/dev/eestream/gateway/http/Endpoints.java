@@ -110,7 +110,8 @@ final class Endpoints {
 
     /**
      * {@code POST /v1/classifications} (eestream's extension, not in OpenAI's API): {@code input} string(s) →
-     * each text's best label, its score and the scores of all labels.
+     * each text's best label, its score and the scores of all labels (for a model with its own classifier head,
+     * probabilities, with the logits beside them).
      */
     void classifications(Exchange ex) throws InterruptedException {
         RequestBody body = ex.body();
@@ -123,6 +124,12 @@ final class Endpoints {
             ObjectNode scores = item.putObject("scores");
             for (Map.Entry<String, Float> e : c.scores().entrySet()) {
                 scores.put(e.getKey(), e.getValue());
+            }
+            // A fine-tuned classifier's scores are probabilities; its logits come as well.
+            if (c.hasLogits()) {
+                item.put("logit", c.logits().get(c.label()));
+                ObjectNode logits = item.putObject("logits");
+                c.logits().forEach(logits::put);
             }
         });
     }

@@ -34,7 +34,9 @@ import picocli.CommandLine;
 @Command(name = "classify", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Classify documents through the pipeline: encrypt each, send it, await and decrypt the answer.",
             "Input: one JSON object per line with \"id\" and \"text\". Output: one JSON object per line with the id,",
-            "the label, the scores by label and the timings; a line that cannot be read becomes an ERROR line."})
+            "the label, its score, the scores by label and the timings; a line that cannot be read becomes an ERROR line.",
+            "For a fine-tuned classifier with its own head the scores are softmax probabilities, and the label's logit",
+            "(\"logit\") and the logits by label (\"logits\") come too; for a zero-shot model they are cosine similarities."})
 public final class ClassifyCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;

@@ -3,6 +3,8 @@ package dev.eestream.ops.commands;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.model.BundledModel;
+import dev.eestream.core.model.ClassLabels;
+import dev.eestream.core.model.ClassifierKind;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.core.model.ModelEncryptor;
 import dev.eestream.core.model.ModelWriter;
@@ -21,7 +23,6 @@ import dev.eestream.runtime.model.Task;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -35,8 +36,10 @@ import picocli.CommandLine;
         description = {"Turn a plaintext ONNX transformer into its Equivariant-Encryption form for one task.",
             "Writes OUT/model.onnx (the only thing a server ever gets; with OUT/model.onnx_data for a large model),",
             "OUT/manifest.json (server-safe facts) and, beside the directory, OUT.client.json (label names and tokenizer",
-            "for the client; owner-only). A model exported with external data (model.onnx + model.onnx_data) is read",
-            "with its data files, which must lie beside it."})
+            "for the client; owner-only). For classify, a fine-tuned classifier (an output logits [batch, C], as Hugging",
+            "Face exports AutoModelForSequenceClassification) keeps its own head, with its class rows permuted; any other",
+            "model gets a zero-shot head that compares its sentence embedding with those of the labels. A model exported",
+            "with external data (model.onnx + model.onnx_data) is read with its data files, which must lie beside it."})
 public final class EncryptModelCommand implements Callable<Integer> {
     private static final Pattern MODEL_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
@@ -53,12 +56,21 @@ public final class EncryptModelCommand implements Callable<Integer> {
     String tokenizer;
 
     @Option(names = "--task", required = true, paramLabel = "TASK",
-            description = "classify (zero-shot scores over --labels), embed (sentence embedding) or generate (a decoder in the "
-                    + "optimum text-generation-with-past layout: logits permuted by the vocabulary permutation, KV cache kept).")
+            description = "classify (a fine-tuned classifier with its own head, output logits [batch, C]: its logits, "
+                    + "permuted by the label permutation; any other model: zero-shot scores over --labels), embed (sentence "
+                    + "embedding) or generate (a decoder in the optimum text-generation-with-past layout: logits permuted by "
+                    + "the vocabulary permutation, KV cache kept).")
     String task;
 
-    @Option(names = "--labels", paramLabel = "\"a,b,c\"", description = "Comma-separated label texts (classify).")
+    @Option(names = "--labels", paramLabel = "\"a,b,c\"",
+            description = "Comma-separated label names (classify): for a model with its own head, one per class in class "
+                    + "order; for zero-shot, the texts the documents are compared with.")
     String labels;
+
+    @Option(names = "--config", paramLabel = "config.json",
+            description = "The model's Hugging Face config.json (classify, instead of --labels): its id2label names the "
+                    + "classes of a model with its own head.")
+    Path config;
 
     @Option(names = "--tokenizer-config", paramLabel = "FILE",
             description = "The model's tokenizer_config.json (generate): its BOS/EOS and end-of-turn ids and chat template go "
@@ -113,13 +125,16 @@ public final class EncryptModelCommand implements Callable<Integer> {
         if (!force && bundle.existsAny()) {
             throw new EeException("output directory " + out + " already holds a model; pass --force to replace it");
         }
-        List<String> labelList = labels == null ? null
-                : Arrays.stream(labels.split(",")).map(String::trim).toList();
+        if (labels != null && config != null) {
+            throw new EeException("give the label names once: --labels or --config, not both");
+        }
+        List<String> labelList = labels != null ? ClassLabels.fromList(labels) : config != null ? ClassLabels.fromConfig(config) : null;
         if (t == Task.CLASSIFY && labelList == null) {
-            throw new EeException("--task classify needs --labels \"a,b,c\"");
+            throw new EeException("--task classify needs --labels \"a,b,c\" (or --config config.json for a model with its own "
+                    + "classifier head)");
         }
         if (t != Task.CLASSIFY && labelList != null) {
-            throw new EeException("--labels only applies to --task classify");
+            throw new EeException((labels != null ? "--labels" : "--config") + " only applies to --task classify");
         }
         if (t != Task.GENERATE && tokenizerConfig != null) {
             throw new EeException("--tokenizer-config only applies to --task generate");
@@ -163,8 +178,11 @@ public final class EncryptModelCommand implements Callable<Integer> {
         }
         ModelManifest m = result.manifest();
         double seconds = (System.nanoTime() - started) / 1e9;
+        ClassifierKind classifier = ClassifierKind.of(m);
+        String taskDescription = classifier == null ? m.task()
+                : m.task() + (classifier == ClassifierKind.OWN_HEAD ? ", the model's own head" : ", zero-shot");
         spec.commandLine().getOut().printf("wrote EE model '%s' (%s, %d outputs, hidden permutation %s, key %s) to %s in %.1f s%n",
-                m.modelId(), m.task(), m.outputWidth(), m.hiddenPermutation() ? "on" : "off", m.keyId(), out, seconds);
+                m.modelId(), taskDescription, m.outputWidth(), m.hiddenPermutation() ? "on" : "off", m.keyId(), out, seconds);
         String serverFiles = bundle.hasData() ? bundle.modelFile() + " + " + bundle.dataFile().getFileName() : bundle.modelFile().toString();
         spec.commandLine().getOut().printf("  server files: %s (%.1f MB), %s%n  client profile (owner-only, keep with the key): %s%n",
                 serverFiles, bundle.modelSize() / 1e6, bundle.manifestFile(), ClientProfile.besides(out));

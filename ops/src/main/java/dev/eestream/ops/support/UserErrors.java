@@ -13,7 +13,8 @@ public final class UserErrors {
             Map.entry("overwrite", "pass --force to replace it"),
             Map.entry("keyFile", "create one with: eestream keygen --out FILE"),
             Map.entry("passphrase", "pass --passphrase-env VAR naming the environment variable that holds the passphrase"),
-            Map.entry("labels", "give them with --labels \"a,b,c\""),
+            Map.entry("labels", "give them with --labels \"a,b,c\" (or, for a model with its own classifier head, with "
+                    + "--config config.json naming them in id2label)"),
             Map.entry("profile", "name it with --profile"),
             Map.entry("hiddenPermutation", "keep --hidden-permutation on for embed"),
             Map.entry("attentionMaskInput", "name it with --mask-input"),

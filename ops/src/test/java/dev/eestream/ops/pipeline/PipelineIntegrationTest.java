@@ -16,6 +16,9 @@ import dev.eestream.core.key.EeKey;
 import dev.eestream.core.model.BundledModel;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.core.model.ModelEncryptor;
+import dev.eestream.core.model.TinyClassifiers;
+import dev.eestream.core.model.TinyModels;
+import dev.eestream.core.model.synthetic.SyntheticTokenizers;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
@@ -65,6 +68,7 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PipelineIntegrationTest {
     private static final List<String> LABELS = List.of("finance", "sports", "technology", "health", "politics");
+    private static final List<String> SENTIMENTS = List.of("negative", "neutral", "positive");
 
     private Path work;
     private LocalMode local;
@@ -73,6 +77,7 @@ class PipelineIntegrationTest {
     private ModelProto source;
     private ClientProfile classifyProfile;
     private ModelTransformer.Result plainClassifier;
+    private Path keyFile;
 
     @BeforeAll
     void start() throws Exception {
@@ -88,7 +93,29 @@ class PipelineIntegrationTest {
         classifyProfile = ClientProfile.of(ee.manifest(), LABELS, "all-minilm-l6-v2");
         plainClassifier = ModelEncryptor.encrypt(source, tokenizer, TransformSpec.builder(Task.CLASSIFY).modelId("plain").build(),
                 LABELS, s -> { });
+        encryptFineTunedClassifierWithTheCli(models);
         local = LocalMode.start(new LocalMode.Options(0, 0, models, work.resolve("data"), Map.of()));
+    }
+
+    /**
+     * A fine-tuned classifier as a user brings it (model.onnx with its own logits head, config.json, tokenizer.json),
+     * encrypted by {@code encrypt-model --task classify --config} with ρ into {@code models/sentiment}.
+     */
+    private void encryptFineTunedClassifierWithTheCli(Path models) throws Exception {
+        Path export = Files.createDirectories(work.resolve("fine-tuned-export"));
+        Files.write(export.resolve("model.onnx"), TinyClassifiers.bert(5, SENTIMENTS.size()).toByteArray());
+        Files.writeString(export.resolve("config.json"), "{\"architectures\": [\"BertForSequenceClassification\"], "
+                + "\"id2label\": {\"0\": \"negative\", \"1\": \"neutral\", \"2\": \"positive\"}}");
+        Files.writeString(export.resolve("tokenizer.json"), SyntheticTokenizers.numberedWords(TinyModels.ENCODER_VOCAB).text());
+        keyFile = export.resolve("client.key");
+        dev.eestream.core.key.KeyFiles.write(key, keyFile, null, false);
+        java.io.StringWriter err = new java.io.StringWriter();
+        picocli.CommandLine cli = dev.eestream.ops.EestreamCli.commandLine();
+        cli.setErr(new java.io.PrintWriter(err, true));
+        int exit = cli.execute("encrypt-model", "--key", keyFile.toString(), "--model", export.resolve("model.onnx").toString(),
+                "--tokenizer", export.resolve("tokenizer.json").toString(), "--config", export.resolve("config.json").toString(),
+                "--task", "classify", "--hidden-permutation", "--out", models.resolve("sentiment").toString());
+        assertEquals(0, exit, err.toString());
     }
 
     @AfterAll
@@ -343,11 +370,88 @@ class PipelineIntegrationTest {
         }
     }
 
+    /** The fine-tuned classifier encrypted by the CLI answers, decrypted, its plaintext logits: classify command and Java client. */
+    @Test
+    void aFineTunedClassifierAnswersItsPlaintextLogitsThroughTheClassifyCommandAndTheJavaClient() throws Exception {
+        Path dir = Files.createDirectories(work.resolve("fine-tuned-cli"));
+        java.util.Random random = new java.util.Random(31);
+        List<String> texts = new ArrayList<>();
+        StringBuilder docs = new StringBuilder();
+        for (int i = 0; i < 24; i++) {
+            StringBuilder text = new StringBuilder();
+            for (int remaining = 1 + random.nextInt(12); remaining > 0; remaining--) {
+                text.append(text.length() == 0 ? "" : " ").append('w').append(3 + random.nextInt(TinyModels.ENCODER_VOCAB - 3));
+            }
+            texts.add(text.toString());
+            docs.append("{\"id\": \"d").append(i).append("\", \"text\": \"").append(text).append("\"}\n");
+        }
+        Path input = dir.resolve("docs.jsonl");
+        Files.writeString(input, docs);
+        Path output = dir.resolve("results.jsonl");
+        java.io.StringWriter out = new java.io.StringWriter();
+        picocli.CommandLine cl = dev.eestream.ops.EestreamCli.commandLine();
+        cl.setOut(new java.io.PrintWriter(out, true));
+        int exit = cl.execute("classify", "--bootstrap", local.bootstrapServers(), "--registry", local.registryUrl(),
+                "--key", keyFile.toString(), "--model-id", "sentiment", "--models", work.resolve("models").toString(),
+                "--input", input.toString(), "--output", output.toString());
+        assertEquals(0, exit, out.toString());
+        assertTrue(out.toString().contains("24 documents: 24 classified, 0 errors"), out.toString());
+
+        Map<String, float[]> plaintext = plaintextFineTunedLogits(texts);
+        double worst = 0;
+        for (String line : Files.readAllLines(output)) {
+            com.google.gson.JsonObject result = com.google.gson.JsonParser.parseString(line).getAsJsonObject();
+            float[] expected = plaintext.get(texts.get(Integer.parseInt(result.get("id").getAsString().substring(1))));
+            float[] logits = new float[SENTIMENTS.size()];
+            double total = 0;
+            for (int j = 0; j < logits.length; j++) {
+                logits[j] = result.getAsJsonObject("logits").get(SENTIMENTS.get(j)).getAsFloat();
+                total += Math.exp(expected[j]);
+            }
+            worst = Math.max(worst, Compare.maxRelativeDifference(logits, expected));
+            String label = SENTIMENTS.get(Compare.argmax(expected));
+            assertEquals(label, result.get("label").getAsString(), line);
+            assertEquals(logits[Compare.argmax(expected)], result.get("logit").getAsFloat(), 0f, line);
+            for (int j = 0; j < logits.length; j++) {
+                assertEquals(Math.exp(expected[j]) / total, result.getAsJsonObject("scores").get(SENTIMENTS.get(j)).getAsDouble(),
+                        1e-5, "probabilities by label: " + line);
+            }
+        }
+        assertTrue(worst <= 1e-5, "max relative difference of the logits " + worst);
+
+        ClientProfile profile = ClientProfile.read(ClientProfile.besides(work.resolve("models").resolve("sentiment")));
+        try (EncryptedInferenceClient client = client(profile)) {
+            for (String text : texts.subList(0, 4)) {
+                DecryptedResult.Classification classification = client.classify(text).get(60, TimeUnit.SECONDS);
+                float[] expected = plaintext.get(text);
+                float[] logits = new float[SENTIMENTS.size()];
+                for (int j = 0; j < logits.length; j++) {
+                    logits[j] = classification.logits().get(SENTIMENTS.get(j));
+                }
+                assertTrue(Compare.maxRelativeDifference(logits, expected) <= 1e-5, text);
+                assertEquals(SENTIMENTS.get(Compare.argmax(expected)), classification.label());
+            }
+        }
+    }
+
+    /** The plaintext fine-tuned classifier's logits of each text, computed on this side. */
+    private Map<String, float[]> plaintextFineTunedLogits(List<String> texts) throws Exception {
+        ModelTransformer.Result plain = ModelTransformer.transform(TinyClassifiers.bert(5, SENTIMENTS.size()),
+                TransformSpec.builder(Task.CLASSIFY).modelId("plain-sentiment").build());
+        Map<String, float[]> out = new HashMap<>();
+        try (PrivateTokenizer words = PrivateTokenizer.open(SyntheticTokenizers.numberedWords(TinyModels.ENCODER_VOCAB), null,
+                TinyModels.ENCODER_VOCAB, null);
+             ModelSession session = ModelSession.open(plain.modelBytes(), plain.manifest())) {
+            for (String text : texts) {
+                out.put(text, session.run(List.of(words.encodePlain(text)))[0]);
+            }
+        }
+        return out;
+    }
+
     @Test
     void classifyAndConsumeCommandsWorkAgainstTheBroker() throws Exception {
         Path dir = Files.createDirectories(work.resolve("cli"));
-        Path keyFile = dir.resolve("client.key");
-        dev.eestream.core.key.KeyFiles.write(key, keyFile, null, false);
         classifyProfile.write(dir.resolve("topics.client.json"), true);
         Path input = dir.resolve("docs.jsonl");
         Files.writeString(input, "{\"id\": \"inv\", \"text\": \"The invoice is overdue\"}\nnot json\n"

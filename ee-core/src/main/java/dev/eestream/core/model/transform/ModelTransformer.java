@@ -25,12 +25,16 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
  * Turns a plaintext ONNX transformer into its Equivariant-Encryption form for one task: π on the
  * token-embedding rows (and any vocabulary head), optionally ρ along the residual stream, σ on the
- * classifier columns, the task head appended in-graph, and every other output removed.
+ * classifier's class axis, the task head appended in-graph, and every other output removed. For
+ * classify, a model with its own classifier head ({@link ClassifierHead}: a fine-tuned
+ * {@code logits} [batch, C] output) keeps it, with σ on its class rows and bias; any other model gets
+ * the zero-shot head (cosine against label prototypes).
  */
 public final class ModelTransformer {
     private static final Set<Integer> ID_TYPES = Set.of(TensorProto.DataType.INT64_VALUE, TensorProto.DataType.INT32_VALUE);
@@ -116,51 +120,64 @@ public final class ModelTransformer {
         DecoderLayout decoder = null;
         Map<Integer, PermutationKind> required = new java.util.TreeMap<>();
         String mask = spec.attentionMaskInput() != null ? spec.attentionMaskInput() : "attention_mask";
-        switch (task) {
-            case EMBED, CLASSIFY -> {
-                if (g.input(mask).isEmpty()) {
-                    throw EeException.fixedBy("attentionMaskInput", "the model has no attention-mask input '" + mask
-                            + "' to pool with");
-                }
-                String states = findOutput(g, spec.sourceOutput(), 3, hidden, "hidden states");
-                String embedding = TaskHeads.meanPoolNormalize(g, states, mask);
-                if (task == Task.EMBED) {
-                    output = TaskHeads.EMBEDDING_OUTPUT;
-                    width = hidden;
-                    if (hiddenPerm) {
-                        required.put(1, PermutationKind.HIDDEN);
+        Optional<ClassifierHead> ownHead = task == Task.CLASSIFY ? ClassifierHead.find(g, spec.sourceOutput()) : Optional.empty();
+        if (ownHead.isPresent()) {
+            // A fine-tuned classifier: its own head's logits, σ on the class axis; no zero-shot head is added.
+            if (spec.labelPrototypes() != null) {
+                throw new EeException("the model has its own classifier head (output '" + ownHead.get().output()
+                        + "'); label prototypes are for zero-shot classification with an embedding model");
+            }
+            output = ClassifierHead.LOGITS;
+            width = ownHead.get().classCount();
+            required.put(1, PermutationKind.LABELS);
+            TaskHeads.exposeOnly(g, ownHead.get().output(), output, "batch", width);
+        } else {
+            switch (task) {
+                case EMBED, CLASSIFY -> {
+                    if (g.input(mask).isEmpty()) {
+                        throw EeException.fixedBy("attentionMaskInput", "the model has no attention-mask input '" + mask
+                                + "' to pool with");
                     }
-                    TaskHeads.exposeOnly(g, embedding, output, "batch", width);
-                } else {
-                    float[][] prototypes = spec.labelPrototypes();
-                    if (prototypes == null || prototypes.length < 2) {
-                        throw new EeException("classify needs at least two labels");
-                    }
-                    for (float[] p : prototypes) {
-                        if (p.length != hidden) {
-                            throw new EeException("label prototypes have width " + p.length + " but the model's hidden width is " + hidden);
+                    String states = findOutput(g, spec.sourceOutput(), 3, hidden, "hidden states");
+                    String embedding = TaskHeads.meanPoolNormalize(g, states, mask);
+                    if (task == Task.EMBED) {
+                        output = TaskHeads.EMBEDDING_OUTPUT;
+                        width = hidden;
+                        if (hiddenPerm) {
+                            required.put(1, PermutationKind.HIDDEN);
                         }
+                        TaskHeads.exposeOnly(g, embedding, output, "batch", width);
+                    } else {
+                        float[][] prototypes = spec.labelPrototypes();
+                        if (prototypes == null || prototypes.length < 2) {
+                            throw new EeException("classify needs at least two labels");
+                        }
+                        for (float[] p : prototypes) {
+                            if (p.length != hidden) {
+                                throw new EeException("label prototypes have width " + p.length + " but the model's hidden width is " + hidden);
+                            }
+                        }
+                        output = TaskHeads.SCORES_OUTPUT;
+                        width = prototypes.length;
+                        required.put(1, PermutationKind.LABELS);
+                        TaskHeads.exposeOnly(g, TaskHeads.zeroShotScores(g, embedding, prototypes), output, "batch", width);
                     }
-                    output = TaskHeads.SCORES_OUTPUT;
-                    width = prototypes.length;
-                    required.put(1, PermutationKind.LABELS);
-                    TaskHeads.exposeOnly(g, TaskHeads.zeroShotScores(g, embedding, prototypes), output, "batch", width);
                 }
-            }
-            case GENERATE -> {
-                if (g.input(mask).isEmpty()) {
-                    throw EeException.fixedBy("attentionMaskInput", "the decoder has no attention-mask input '" + mask
-                            + "' to mark padding with");
+                case GENERATE -> {
+                    if (g.input(mask).isEmpty()) {
+                        throw EeException.fixedBy("attentionMaskInput", "the decoder has no attention-mask input '" + mask
+                                + "' to mark padding with");
+                    }
+                    decoder = DecoderLayout.of(g);
+                    String logits = findOutput(g, spec.sourceOutput() != null ? spec.sourceOutput()
+                            : g.isGraphOutput(KvCacheNames.LOGITS) ? KvCacheNames.LOGITS : null, 3, vocab, "vocabulary logits");
+                    output = KvCacheNames.LOGITS;
+                    width = vocab;
+                    required.put(2, PermutationKind.VOCAB);
+                    TaskHeads.keepOutputs(g, logits, output, decoder.presentOutputs());
                 }
-                decoder = DecoderLayout.of(g);
-                String logits = findOutput(g, spec.sourceOutput() != null ? spec.sourceOutput()
-                        : g.isGraphOutput(KvCacheNames.LOGITS) ? KvCacheNames.LOGITS : null, 3, vocab, "vocabulary logits");
-                output = KvCacheNames.LOGITS;
-                width = vocab;
-                required.put(2, PermutationKind.VOCAB);
-                TaskHeads.keepOutputs(g, logits, output, decoder.presentOutputs());
+                default -> throw new IllegalStateException(task.toString());
             }
-            default -> throw new IllegalStateException(task.toString());
         }
 
         Map<PermutationKind, Permutation> perms = new EnumMap<>(PermutationKind.class);
