@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Three real brokers (KRaft nodes, each in a child JVM: replication factor 3, {@code min.insync.replicas=2}), six
  * request partitions and three processors (child JVMs, one {@code application.id}, static membership). While
- * requests stream in: (a) a processor is SIGKILLed and started again, (b) a broker is SIGKILLed (local mode starts it
+ * requests stream in: (a) a processor is SIGKILLed and started again 12 s later, (b) a broker is SIGKILLed (local mode starts it
  * again after 10 s), (c) all processors are restarted one by one. A read_committed consumer must see exactly one
  * answer per request, each equal to plaintext inference. Prints the pauses per partition and the throughput dip of
  * each phase. The default build sends 4,800 requests at 60/s; {@code -Plong-reliability} 20,000 at 80/s.
@@ -48,6 +48,7 @@ class ClusterFaultsTest {
     private static final int RATE_PER_SECOND = Integer.getInteger("eestream.clusterfaults.rate", 60);
     private static final long FAILOVER_LIMIT_MS = 10_000;
     private static final long WINDOW_MS = 5_000;
+    private static final long PROCESSOR_DOWNTIME_MS = 12_000;
 
     @TempDir
     Path work;
@@ -88,7 +89,14 @@ class ClusterFaultsTest {
         int brokerKillAt = REQUESTS * 3 / 8;
         int rollAt = REQUESTS * 11 / 16;
         Map<Integer, Runnable> events = new HashMap<>();
-        events.put(processorKillAt, () -> processors.restart(1, true));
+        // Killed, and started again only once the others have its partitions: the pause measures the failover to the
+        // survivors, not how long a JVM takes to start on a busy machine (a restart within the session keeps the
+        // partitions waiting for it, as FailoverTest shows).
+        events.put(processorKillAt, () -> {
+            processors.kill(1);
+            sleepQuietly(PROCESSOR_DOWNTIME_MS);
+            processors.restart(1, true);
+        });
         events.put(brokerKillAt, () -> {
             try {
                 brokers.kill(victim);
@@ -127,16 +135,14 @@ class ClusterFaultsTest {
         Map<Integer, Long> afterProcessorKill = run.gapsBetween(processorKill, brokerKill);
         Map<Integer, Long> afterBrokerKill = run.gapsBetween(brokerKill, roll);
         Map<Integer, Long> duringRoll = run.gapsBetween(roll, Long.MAX_VALUE);
-        // From the first answer on: the checking consumer's group join delays the first answers it sees, not the processors.
-        long steadyFrom = run.firstAnswer() + 1_000;
         System.out.printf("three brokers, three processors, %d partitions: %d requests at %d/s; %d answered, %d lost, %d doubled%n"
-                + "  steady: lowest %.0f answers/s over %d s windows%n"
-                + "  (a) processor b SIGKILLed and restarted at %d s: longest pause per partition (ms) %s; lowest %.0f answers/s%n"
+                + "  before the first fault: %.0f answers/s over the last %d s%n"
+                + "  (a) processor b SIGKILLed at %d s, started again 12 s later: longest pause per partition (ms) %s; lowest %.0f answers/s%n"
                 + "  (b) broker %d (leader of requests-0) SIGKILLed at %d s, started again by local mode: longest pause per partition (ms) %s; "
                 + "lowest %.0f answers/s%n"
                 + "  (c) all processors restarted one by one from %d s: longest pause per partition (ms) %s; lowest %.0f answers/s%n",
                 PARTITIONS, REQUESTS, RATE_PER_SECOND, run.answers().size(), REQUESTS - run.answers().size(), run.doubled(),
-                run.lowestRate(steadyFrom, processorKill, WINDOW_MS), WINDOW_MS / 1000,
+                run.lowestRate(processorKill - WINDOW_MS, processorKill, WINDOW_MS), WINDOW_MS / 1000,
                 (processorKill - sendStart) / 1000, afterProcessorKill, run.lowestRate(processorKill, brokerKill, WINDOW_MS),
                 victim, (brokerKill - sendStart) / 1000, afterBrokerKill, run.lowestRate(brokerKill, roll, WINDOW_MS),
                 (roll - sendStart) / 1000, duringRoll, run.lowestRate(roll, run.lastAnswer(), WINDOW_MS));
@@ -145,6 +151,14 @@ class ClusterFaultsTest {
         afterProcessorKill.forEach((partition, gap) -> assertTrue(gap <= FAILOVER_LIMIT_MS,
                 "partition " + partition + " paused " + gap + " ms after the processor kill"));
         assertAllEqualPlaintext(key, clear, run);
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private void assertAllEqualPlaintext(EeKey key, List<long[]> clear, SteadyTraffic.Run run) throws Exception {

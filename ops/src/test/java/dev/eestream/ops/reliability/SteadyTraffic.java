@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -56,14 +57,18 @@ final class SteadyTraffic {
             return gapsBetween(from, Long.MAX_VALUE);
         }
 
-        /** Per partition, the longest pause between answers that arrived from a second before {@code from} to {@code to}. */
+        /**
+         * Per partition, the longest pause that ended between {@code from} and {@code to}, counted from no earlier than a
+         * second before {@code from}.
+         */
         Map<Integer, Long> gapsBetween(long from, long to) {
             Map<Integer, Long> gaps = new TreeMap<>();
             for (var e : answeredAt.entrySet()) {
                 List<Long> times = sorted(e.getValue());
                 long gap = 0;
+                // A pause belongs to the phase in which it ended: one that spans the next event is that event's.
                 for (int i = 1; i < times.size(); i++) {
-                    if (times.get(i) >= from && times.get(i - 1) < to) {
+                    if (times.get(i) >= from && times.get(i) < to) {
                         gap = Math.max(gap, times.get(i) - Math.max(times.get(i - 1), from - 1000));
                     }
                 }
@@ -87,11 +92,6 @@ final class SteadyTraffic {
                 lowest = Math.min(lowest, inWindow * 1000.0 / windowMs);
             }
             return lowest == Double.MAX_VALUE ? Double.NaN : lowest;
-        }
-
-        /** The time of the first answer. */
-        long firstAnswer() {
-            return answeredAt.values().stream().flatMap(times -> sorted(times).stream()).mapToLong(Long::longValue).min().orElse(0);
         }
 
         /** The time of the last answer. */
@@ -128,8 +128,14 @@ final class SteadyTraffic {
         Map<Integer, List<Long>> answeredAt = new ConcurrentHashMap<>();
         Map<Integer, Long> eventTimes = new HashMap<>();
         AtomicBoolean reading = new AtomicBoolean(true);
-        Thread reader = new Thread(() -> readAnswers(partitionOf, answers, counts, answeredAt, reading), "steady-traffic-answers");
+        CountDownLatch assigned = new CountDownLatch(1);
+        Thread reader = new Thread(() -> readAnswers(partitionOf, answers, counts, answeredAt, reading, assigned), "steady-traffic-answers");
         reader.start();
+        // Answers are timed when the checking consumer reads them: it must have its partitions before the first is sent.
+        if (!assigned.await(60, TimeUnit.SECONDS)) {
+            reading.set(false);
+            throw new AssertionError("the consumer of " + replies + " got no partitions within 60 s");
+        }
         List<Thread> actors = new ArrayList<>();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Map<String, Object> cfg = new HashMap<>(infrastructure.clientProperties());
@@ -186,16 +192,19 @@ final class SteadyTraffic {
     }
 
     private void readAnswers(Map<String, Integer> partitionOf, Map<String, InferenceResponse> answers, Map<String, Integer> counts,
-            Map<Integer, List<Long>> answeredAt, AtomicBoolean reading) {
+            Map<Integer, List<Long>> answeredAt, AtomicBoolean reading, CountDownLatch assigned) {
         Map<String, Long> pendingTimes = new HashMap<>();
         try (KafkaConsumer<String, InferenceResponse> consumer = ReliabilityFixture.committedAnswers(infrastructure, replies + "-check")) {
             consumer.subscribe(List.of(replies));
             while (reading.get()) {
-                for (ConsumerRecord<String, InferenceResponse> r : consumer.poll(Duration.ofMillis(50))) {
-                    String id = r.value().getRequestId();
+                for (ConsumerRecord<String, InferenceResponse> record : consumer.poll(Duration.ofMillis(50))) {
+                    String id = record.value().getRequestId();
                     counts.merge(id, 1, Integer::sum);
-                    answers.putIfAbsent(id, r.value());
+                    answers.putIfAbsent(id, record.value());
                     pendingTimes.putIfAbsent(id, System.currentTimeMillis());
+                }
+                if (!consumer.assignment().isEmpty()) {
+                    assigned.countDown();
                 }
                 // The producer's callback names a request's partition a moment after it is sent.
                 pendingTimes.entrySet().removeIf(e -> {
