@@ -3,14 +3,11 @@ package dev.eestream.ops.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.eestream.core.decrypt.OutputDecryptor;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.Permutation;
 import dev.eestream.core.model.TinyModels;
-import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.kafka.local.cluster.BrokerCluster;
 import dev.eestream.ops.local.LocalMode;
-import dev.eestream.runtime.session.ModelSession;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.topics.Topics;
 import java.nio.file.Path;
@@ -118,14 +115,9 @@ class ClusterFaultsTest {
         List<long[]> clear = new ArrayList<>();
         long sendStart = System.currentTimeMillis();
         SteadyTraffic.Run run = new SteadyTraffic(infrastructure, REPLIES, RATE_PER_SECOND).send(REQUESTS, i -> {
-            long[] ids = new long[1 + random.nextInt(TinyModels.MAX_POSITIONS)];
-            List<Long> cipher = new ArrayList<>(ids.length);
-            for (int j = 0; j < ids.length; j++) {
-                ids[j] = random.nextInt(TinyModels.ENCODER_VOCAB);
-                cipher.add((long) pi.apply((int) ids[j]));
-            }
+            long[] ids = ReliabilityFixture.randomIds(random);
             clear.add(ids);
-            return InferenceRequest.newBuilder().setRequestId("c-" + i).setModelId(MODEL).setTokenIds(cipher)
+            return InferenceRequest.newBuilder().setRequestId("c-" + i).setModelId(MODEL).setTokenIds(ReliabilityFixture.encrypt(ids, pi))
                     .setReplyTopic(REPLIES).setCreatedAt(Instant.now()).build();
         }, events);
 
@@ -150,7 +142,7 @@ class ClusterFaultsTest {
         run.assertExactlyOnce(REQUESTS, PARTITIONS);
         afterProcessorKill.forEach((partition, gap) -> assertTrue(gap <= FAILOVER_LIMIT_MS,
                 "partition " + partition + " paused " + gap + " ms after the processor kill"));
-        assertAllEqualPlaintext(key, clear, run);
+        ReliabilityFixture.assertAllMatchPlaintext(key, clear, "c-", run.answers());
     }
 
     private static void sleepQuietly(long millis) {
@@ -158,20 +150,6 @@ class ClusterFaultsTest {
             Thread.sleep(millis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    private void assertAllEqualPlaintext(EeKey key, List<long[]> clear, SteadyTraffic.Run run) throws Exception {
-        ModelTransformer.Result plain = ReliabilityFixture.plainEmbedModel();
-        OutputDecryptor decryptor = new OutputDecryptor(key);
-        try (ModelSession reference = ModelSession.open(plain.modelBytes(), plain.manifest())) {
-            for (int from = 0; from < clear.size(); from += 256) {
-                List<long[]> chunk = clear.subList(from, Math.min(clear.size(), from + 256));
-                float[][] expected = reference.run(chunk);
-                for (int i = 0; i < chunk.size(); i++) {
-                    ReliabilityFixture.assertMatchesPlaintext(decryptor, expected[i], run.answers().get("c-" + (from + i)));
-                }
-            }
         }
     }
 

@@ -3,13 +3,11 @@ package dev.eestream.ops.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.eestream.core.decrypt.OutputDecryptor;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.Permutation;
 import dev.eestream.core.model.TinyModels;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.ops.local.LocalMode;
-import dev.eestream.runtime.session.ModelSession;
 import dev.eestream.schemas.InferenceRequest;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.serde.AvroSerializer;
@@ -73,7 +71,6 @@ class CrashRecoveryTest {
     @ValueSource(strings = {"exactly_once_v2", "at_least_once"})
     void killedThreeTimesWhileRequestsStreamIn(String guarantee) throws Exception {
         writeModel();
-        ModelTransformer.Result plain = ReliabilityFixture.plainEmbedModel();
         Map<String, String> settings = processorSettings("crash-" + guarantee.replace('_', '-'));
         settings.put("processing.guarantee", guarantee);
         // Static membership and a short session: a restarted instance takes its partitions back at once.
@@ -88,14 +85,9 @@ class CrashRecoveryTest {
         List<long[]> clear = new ArrayList<>();
         List<InferenceRequest> requests = new ArrayList<>();
         for (int i = 0; i < REQUESTS; i++) {
-            long[] ids = new long[1 + random.nextInt(TinyModels.MAX_POSITIONS)];
-            List<Long> cipher = new ArrayList<>(ids.length);
-            for (int j = 0; j < ids.length; j++) {
-                ids[j] = random.nextInt(TinyModels.ENCODER_VOCAB);
-                cipher.add((long) pi.apply((int) ids[j]));
-            }
+            long[] ids = ReliabilityFixture.randomIds(random);
             clear.add(ids);
-            requests.add(InferenceRequest.newBuilder().setRequestId("r-" + i).setModelId(MODEL).setTokenIds(cipher)
+            requests.add(InferenceRequest.newBuilder().setRequestId("r-" + i).setModelId(MODEL).setTokenIds(ReliabilityFixture.encrypt(ids, pi))
                     .setReplyTopic(REPLIES).setCreatedAt(Instant.now()).build());
         }
 
@@ -144,16 +136,7 @@ class CrashRecoveryTest {
             assertEquals(0, duplicates, "exactly-once: no request answered twice");
         }
         // Each answer equals plaintext inference.
-        OutputDecryptor decryptor = new OutputDecryptor(key);
-        try (ModelSession reference = ModelSession.open(plain.modelBytes(), plain.manifest())) {
-            for (int from = 0; from < REQUESTS; from += 256) {
-                List<long[]> chunk = clear.subList(from, Math.min(REQUESTS, from + 256));
-                float[][] expected = reference.run(chunk);
-                for (int i = 0; i < chunk.size(); i++) {
-                    ReliabilityFixture.assertMatchesPlaintext(decryptor, expected[i], answers.get("r-" + (from + i)));
-                }
-            }
-        }
+        ReliabilityFixture.assertAllMatchPlaintext(key, clear, "r-", answers);
     }
 
     @org.junit.jupiter.api.Test

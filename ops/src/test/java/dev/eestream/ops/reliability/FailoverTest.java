@@ -1,6 +1,5 @@
 package dev.eestream.ops.reliability;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.eestream.core.key.EeKey;

@@ -14,9 +14,13 @@ import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
 import dev.eestream.schemas.serde.AvroDeserializer;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
+import java.util.Random;
+import dev.eestream.core.key.Permutation;
+import dev.eestream.runtime.session.ModelSession;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -62,6 +66,42 @@ final class ReliabilityFixture {
         AvroDeserializer<InferenceResponse> deserializer = new AvroDeserializer<>(InferenceResponse.class);
         deserializer.configure(cfg, false);
         return new KafkaConsumer<>(cfg, new StringDeserializer(), deserializer);
+    }
+
+    /** Random plaintext token ids for the tiny encoder, 1 to its maximum length. */
+    static long[] randomIds(Random random) {
+        long[] ids = new long[1 + random.nextInt(TinyModels.MAX_POSITIONS)];
+        for (int j = 0; j < ids.length; j++) {
+            ids[j] = random.nextInt(TinyModels.ENCODER_VOCAB);
+        }
+        return ids;
+    }
+
+    /** The ids under π, as a request carries them. */
+    static List<Long> encrypt(long[] ids, Permutation pi) {
+        List<Long> cipher = new ArrayList<>(ids.length);
+        for (long id : ids) {
+            cipher.add((long) pi.apply((int) id));
+        }
+        return cipher;
+    }
+
+    /**
+     * The answer to request {@code idPrefix + i} decrypts, with {@code key}, to the plaintext model's embedding of
+     * {@code clear.get(i)}, for every i.
+     */
+    static void assertAllMatchPlaintext(EeKey key, List<long[]> clear, String idPrefix, Map<String, InferenceResponse> answers) {
+        ModelTransformer.Result plain = plainEmbedModel();
+        OutputDecryptor decryptor = new OutputDecryptor(key);
+        try (ModelSession reference = ModelSession.open(plain.modelBytes(), plain.manifest())) {
+            for (int from = 0; from < clear.size(); from += 256) {
+                List<long[]> chunk = clear.subList(from, Math.min(clear.size(), from + 256));
+                float[][] expected = reference.run(chunk);
+                for (int i = 0; i < chunk.size(); i++) {
+                    assertMatchesPlaintext(decryptor, expected[i], answers.get(idPrefix + (from + i)));
+                }
+            }
+        }
     }
 
     /** The answer is OK and, decrypted, equals the plaintext embedding within 1e-5. */
