@@ -17,6 +17,11 @@ import java.util.Objects;
  * <p>For a generate model, {@code maxSequenceLength} is the context length (prompt and generated
  * tokens together), and {@code layerCount}, {@code kvHeads} and {@code headSize} describe its KV
  * cache ({@link KvCacheNames}); they are 0 for other tasks, and in manifests written before them.
+ *
+ * <p>{@code padId} is the id a batch is padded with. Padding is masked, so for most models any id serves (0, the
+ * default). A model that quantizes its activations dynamically takes one scale over the whole batch, padding
+ * included: there the pad rows must be the plaintext model's, so the id is the ciphertext of plaintext id 0 (the
+ * pad token, which clients never send).
  */
 public record ModelManifest(
         String format,
@@ -36,7 +41,8 @@ public record ModelManifest(
         int labelCount,
         int layerCount,
         int kvHeads,
-        int headSize) {
+        int headSize,
+        long padId) {
 
     public static final String FORMAT = "eestream-model";
     public static final int VERSION = 1;
@@ -57,11 +63,20 @@ public record ModelManifest(
                 vocabSize, hiddenSize, maxSequenceLength, hiddenPermutation, labelCount, 0, 0, 0);
     }
 
+    /** A manifest whose batches are padded with id 0 (any id serves where padding is masked). */
+    public ModelManifest(String format, int version, String modelId, String task, String keyId, String idsInput,
+            String attentionMaskInput, String tokenTypeIdsInput, String output, int outputWidth, int vocabSize,
+            int hiddenSize, int maxSequenceLength, boolean hiddenPermutation, int labelCount, int layerCount, int kvHeads,
+            int headSize) {
+        this(format, version, modelId, task, keyId, idsInput, attentionMaskInput, tokenTypeIdsInput, output, outputWidth,
+                vocabSize, hiddenSize, maxSequenceLength, hiddenPermutation, labelCount, layerCount, kvHeads, headSize, 0L);
+    }
+
     /** The same manifest under another model id. */
     public ModelManifest withModelId(String id) {
         return new ModelManifest(format, version, id, task, keyId, idsInput, attentionMaskInput, tokenTypeIdsInput, output,
                 outputWidth, vocabSize, hiddenSize, maxSequenceLength, hiddenPermutation, labelCount, layerCount, kvHeads,
-                headSize);
+                headSize, padId);
     }
 
     public Task taskKind() {

@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One ONNX Runtime session over a model described by a manifest. Pads a batch of id sequences on the
- * right (masked, so the pad id does not matter), fills the attention mask and token types, and
+ * right with the manifest's pad id (masked), fills the attention mask and token types, and
  * returns the task output. Holds native memory: close it.
  */
 public final class ModelSession implements AutoCloseable {
@@ -98,6 +98,7 @@ public final class ModelSession implements AutoCloseable {
             seq = Math.max(seq, s.length);
         }
         long[] ids = new long[batch * seq];
+        java.util.Arrays.fill(ids, manifest.padId());
         long[] mask = new long[batch * seq];
         for (int b = 0; b < batch; b++) {
             long[] s = sequences.get(b);

@@ -220,8 +220,17 @@ public final class ModelTransformer {
                 spec.key() == null ? null : spec.key().keyId(), ids, g.input(mask).isPresent() ? mask : null, typeIds,
                 output, width, vocab, hidden, maxLength, hiddenPerm, task == Task.CLASSIFY ? width : 0,
                 decoder == null ? 0 : decoder.layers(), decoder == null ? 0 : decoder.kvHeads(),
-                decoder == null ? 0 : decoder.headSize());
+                decoder == null ? 0 : decoder.headSize(), padId(g, perms.get(PermutationKind.VOCAB)));
         return new Result(g.build(), manifest);
+    }
+
+    /**
+     * Plaintext sessions pad with id 0. Where padding can change other rows' results (a DynamicQuantizeLinear takes its
+     * scale from the whole batch), the EE model pads with the ciphertext of 0, so its pad rows are the plaintext ones.
+     */
+    private static long padId(MutableGraph g, Permutation vocab) {
+        boolean batchWide = g.nodes().stream().anyMatch(node -> node.getOpType().equals("DynamicQuantizeLinear"));
+        return batchWide ? vocab.apply(0) : 0;
     }
 
     /** The named input, else {@code input_ids}, else the one integer input that indexes an embedding table. */
@@ -250,14 +259,18 @@ public final class ModelTransformer {
         return candidates.get(0);
     }
 
+    private static final java.util.Set<Integer> EMBEDDING_TYPES = java.util.Set.of(TensorProto.DataType.FLOAT_VALUE,
+            TensorProto.DataType.FLOAT16_VALUE, TensorProto.DataType.INT8_VALUE, TensorProto.DataType.UINT8_VALUE);
+
     private static TensorProto embeddingTable(MutableGraph g, String ids) {
         TensorProto t = lookupTable(g, ids);
         if (t == null) {
             throw new EeException("input '" + ids + "' is not read by a Gather over an embedding table, so it is not a "
                     + "token-id input eestream can encrypt");
         }
-        if (t.getDimsCount() != 2 || t.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
-            throw new EeException("the embedding table '" + t.getName() + "' is not a 2-D float matrix");
+        // Whole rows move, so a quantized table (its scale and zero point per tensor or per column) permutes exactly too.
+        if (t.getDimsCount() != 2 || !EMBEDDING_TYPES.contains(t.getDataType())) {
+            throw new EeException("the embedding table '" + t.getName() + "' is not a 2-D matrix of float, float16, int8 or uint8");
         }
         return t;
     }

