@@ -8,15 +8,16 @@ import dev.eestream.core.model.ModelInspection;
 import dev.eestream.core.model.ModelInspector;
 import dev.eestream.ops.support.EncryptModelLines;
 import dev.eestream.ops.support.InspectionText;
+import dev.eestream.ops.support.ModelReadingOptions;
 import dev.eestream.ops.support.Tokenizers;
 import dev.eestream.runtime.EeException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -39,19 +40,8 @@ public final class InspectCommand implements Callable<Integer> {
             description = "The model's tokenizer.json, to check that it belongs to the model as encrypt-model does (optional).")
     String tokenizer;
 
-    @Option(names = "--ids-input", paramLabel = "NAME", description = "The graph input holding token ids (default: found by analysis).")
-    String idsInput;
-
-    @Option(names = "--mask-input", paramLabel = "NAME", description = "The attention-mask input (default: attention_mask).")
-    String maskInput;
-
-    @Option(names = "--source-output", paramLabel = "NAME",
-            description = "The graph output the task head reads (default: the hidden states, or the logits for generate).")
-    String sourceOutput;
-
-    @Option(names = "--max-length", paramLabel = "N",
-            description = "Maximum sequence length (default: the model's position table).")
-    Integer maxLength;
+    @Mixin
+    ModelReadingOptions reading;
 
     @Option(names = "--json", description = "Print the facts as one JSON object, for machines.")
     boolean json;
@@ -62,12 +52,12 @@ public final class InspectCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         String model = model();
-        ModelInspector.Options options = new ModelInspector.Options(idsInput, maskInput, sourceOutput, maxLength,
+        ModelInspector.Options options = reading.inspectorOptions(
                 tokenizer == null ? null : Tokenizers.load(tokenizer).vocabSize());
         Optional<BundledModel> bundled = BundledModel.byId(model);
         ModelInspection inspection = bundled.isPresent() ? ModelInspector.inspect(bundled.get(), options)
                 : ModelInspector.inspect(Path.of(model), options);
-        List<String> commandLines = new EncryptModelLines(model, tokenizer, passThrough()).of(inspection);
+        List<String> commandLines = new EncryptModelLines(model, tokenizer, reading.given()).of(inspection);
         if (json) {
             JsonObject tree = GSON.toJsonTree(inspection).getAsJsonObject();
             tree.add("encryptModel", GSON.toJsonTree(commandLines));
@@ -87,22 +77,5 @@ public final class InspectCommand implements Callable<Integer> {
             throw new EeException("name the model to inspect: eestream inspect MODEL.onnx (or all-minilm-l6-v2)");
         }
         return modelArgument != null ? modelArgument : modelOption;
-    }
-
-    /** The options given that change the transform's outcome, to carry into the encrypt-model line. */
-    private List<String> passThrough() {
-        List<String> words = new ArrayList<>();
-        addIfGiven(words, "--ids-input", idsInput);
-        addIfGiven(words, "--mask-input", maskInput);
-        addIfGiven(words, "--source-output", sourceOutput);
-        addIfGiven(words, "--max-length", maxLength == null ? null : maxLength.toString());
-        return words;
-    }
-
-    private static void addIfGiven(List<String> words, String flag, String value) {
-        if (value != null) {
-            words.add(flag);
-            words.add(value);
-        }
     }
 }
