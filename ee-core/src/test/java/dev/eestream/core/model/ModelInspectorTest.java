@@ -108,8 +108,20 @@ class ModelInspectorTest {
         assertNull(noSuchOutput.task("embed").problem().node());
     }
 
+    /** An export with external data: its size on disk counts the data file, and the weights are read from it. */
     @Test
-    void aFileWithExternalDataCountsItsDataFilesAndAMissingOrForeignFileIsAOneLineError() throws Exception {
+    void aModelWithExternalDataIsInspectedWithItsDataFile() throws Exception {
+        var source = TinyDecoders.llama(2, false, null);
+        Path model = ExternalDataTest.export(source, dir.resolve("export/model.onnx"), "model.onnx_data");
+        ModelInspection inspection = ModelInspector.inspect(model, Options.defaults());
+        assertEquals(Files.size(model) + Files.size(dir.resolve("export/model.onnx_data")), inspection.diskBytes());
+        assertTrue(Files.size(model) < inspection.weightBytes(), "the weights are mostly in the data file");
+        assertEquals(ModelInspector.inspect(source, "in memory", Options.defaults()).parameters(), inspection.parameters());
+        assertTrue(inspection.task("generate").possible(), String.valueOf(inspection.task("generate").problem()));
+    }
+
+    @Test
+    void aFileIsMeasuredAndAMissingOrForeignFileIsAOneLineError() throws Exception {
         Path model = dir.resolve("model.onnx");
         Files.write(model, TinyModels.encoder(7, null).toByteArray());
         ModelInspection inspection = ModelInspector.inspect(model, Options.defaults());
