@@ -89,6 +89,9 @@ class InspectCommandTest {
         Run right = CliTest.run("inspect", model.toString(), "--source-output", "last_hidden_state", "--max-length", "16");
         assertTrue(right.out().contains("--task embed --source-output last_hidden_state --max-length 16 --out DIR"), right.out());
         assertTrue(right.out().contains("max sequence length 16"), right.out());
+        Run foreignTokenizer = CliTest.run("inspect", model.toString(), "--tokenizer", "all-minilm-l6-v2");
+        assertTrue(foreignTokenizer.out().contains("embed:                 no: the tokenizer has 30522 token ids but the "
+                + "model's embedding table 'word_embeddings' has 50 rows"), foreignTokenizer.out());
     }
 
     @Test

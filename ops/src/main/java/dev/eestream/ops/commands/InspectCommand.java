@@ -13,6 +13,7 @@ import dev.eestream.ops.support.Tokenizers;
 import dev.eestream.runtime.EeException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -22,10 +23,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "inspect", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Say what encrypt-model would do with a model, before any work: its token-id input and other inputs,",
-            "the tasks it can serve (classify with its own head or zero-shot, embed, generate), whether the hidden",
-            "permutation is possible or which node blocks it, its family and size, and the encrypt-model command line.",
-            "Every task's transform is run in memory with a throwaway key; nothing is written."})
+        description = "Say what encrypt-model would do with a model, before any work: its token-id input and other "
+                + "inputs, the tasks it can serve (classify with its own head or zero-shot, embed, generate), whether the "
+                + "hidden permutation is possible or which node blocks it, its family and size, and the encrypt-model "
+                + "command lines that would work. Every task's transform is run in memory with a throwaway key; nothing "
+                + "is written.")
 public final class InspectCommand implements Callable<Integer> {
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeNulls().disableHtmlEscaping().create();
 
@@ -55,8 +57,16 @@ public final class InspectCommand implements Callable<Integer> {
         ModelInspector.Options options = reading.inspectorOptions(
                 tokenizer == null ? null : Tokenizers.load(tokenizer).vocabSize());
         Optional<BundledModel> bundled = BundledModel.byId(model);
-        ModelInspection inspection = bundled.isPresent() ? ModelInspector.inspect(bundled.get(), options)
-                : ModelInspector.inspect(Path.of(model), options);
+        ModelInspection inspection;
+        try {
+            inspection = bundled.isPresent() ? ModelInspector.inspect(bundled.get(), options)
+                    : ModelInspector.inspect(Path.of(model), options);
+        } catch (OutOfMemoryError e) {
+            // The transforms copy what they rewrite, as encrypt-model does: about twice the weights at once.
+            throw new EeException(String.format(Locale.ROOT, "the Java heap (%.1f GB) is too small to inspect %s; give it "
+                    + "about twice the model's weights, e.g. EESTREAM_JAVA_OPTS=-Xmx16g", Runtime.getRuntime().maxMemory() / 1e9,
+                    model));
+        }
         List<String> commandLines = new EncryptModelLines(model, tokenizer, reading.given()).of(inspection);
         if (json) {
             JsonObject tree = GSON.toJsonTree(inspection).getAsJsonObject();
