@@ -15,6 +15,7 @@ import dev.eestream.ops.commands.EncryptCommand;
 import dev.eestream.ops.commands.EncryptModelCommand;
 import dev.eestream.ops.commands.GatewayCommand;
 import dev.eestream.ops.commands.GenerateCommand;
+import dev.eestream.ops.commands.InspectCommand;
 import dev.eestream.ops.commands.ExportTokenizerCommand;
 import dev.eestream.ops.commands.KeygenCommand;
 import dev.eestream.ops.commands.LocalCommand;
@@ -28,7 +29,7 @@ import picocli.CommandLine;
 @Command(name = "eestream", mixinStandardHelpOptions = true, version = "eestream 0.1.0",
         description = "Private AI inference as a Kafka stream: Equivariant-Encryption models on ciphertext token ids.",
         subcommands = {DemoCommand.class, KeygenCommand.class, EncryptCommand.class, DecryptCommand.class,
-            ExportTokenizerCommand.class, EncryptModelCommand.class, LocalCommand.class, ProcessorCommand.class,
+            ExportTokenizerCommand.class, InspectCommand.class, EncryptModelCommand.class, LocalCommand.class, ProcessorCommand.class,
             ClassifyCommand.class, GenerateCommand.class, ChatCommand.class, GatewayCommand.class, ConsumeCommand.class, DecryptStreamCommand.class, BenchmarkEeCommand.class,
             BenchmarkGenerateCommand.class, BenchmarkGeneratePipelineCommand.class, BenchmarkPipelineCommand.class, BenchmarkGatewayCommand.class,
             CommandLine.HelpCommand.class},

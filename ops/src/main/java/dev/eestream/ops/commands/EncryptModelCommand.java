@@ -14,6 +14,7 @@ import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.core.tokenizer.TokenizerConfig;
 import dev.eestream.core.tokenizer.TokenizerJson;
 import dev.eestream.ops.support.KeyOptions;
+import dev.eestream.ops.support.ModelReadingOptions;
 import dev.eestream.ops.support.StageProgress;
 import dev.eestream.ops.support.Tokenizers;
 import dev.eestream.runtime.EeException;
@@ -95,19 +96,8 @@ public final class EncryptModelCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace an existing model in --out.")
     boolean force;
 
-    @Option(names = "--ids-input", paramLabel = "NAME", description = "The graph input holding token ids (default: found by analysis).")
-    String idsInput;
-
-    @Option(names = "--mask-input", paramLabel = "NAME", description = "The attention-mask input (default: attention_mask).")
-    String maskInput;
-
-    @Option(names = "--source-output", paramLabel = "NAME",
-            description = "The graph output the task head reads (default: the hidden states, or the logits for generate).")
-    String sourceOutput;
-
-    @Option(names = "--max-length", paramLabel = "N",
-            description = "Maximum sequence length for the manifest (default: the model's position table, else the tokenizer's).")
-    Integer maxLength;
+    @Mixin
+    ModelReadingOptions reading;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -159,9 +149,8 @@ public final class EncryptModelCommand implements Callable<Integer> {
                 source = ModelTransformer.read(Path.of(model));
             }
             long weights = ExternalData.weightBytes(source);
-            TransformSpec transform = TransformSpec.builder(t).key(k).hiddenPermutation(hiddenPermutation).modelId(id)
-                    .idsInput(idsInput).attentionMaskInput(maskInput).sourceOutput(sourceOutput).maxSequenceLength(maxLength)
-                    .build();
+            TransformSpec transform = reading.applyTo(TransformSpec.builder(t).key(k).hiddenPermutation(hiddenPermutation)
+                    .modelId(id)).build();
             try {
                 result = ModelEncryptor.encrypt(source, tokenizerJson, transform, labelList, progress::stage);
             } catch (OutOfMemoryError e) {

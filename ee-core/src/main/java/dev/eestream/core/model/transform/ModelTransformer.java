@@ -58,14 +58,16 @@ public final class ModelTransformer {
      * {@code model.onnx_data}) loaded into the model: the transform rewrites the weights themselves.
      */
     public static ModelProto read(Path file) throws IOException {
-        ModelProto model;
+        return ExternalData.inline(readFile(file), file.toAbsolutePath().getParent(), file.toString());
+    }
+
+    /** Reads an .onnx file as it is: external initializers keep their references to the data files. */
+    public static ModelProto readFile(Path file) throws IOException {
         try (InputStream in = Files.newInputStream(file)) {
-            model = parse(in, file.toString());
+            return parse(in, file.toString());
         } catch (NoSuchFileException e) {
             throw new EeException("model file " + file + " does not exist");
         }
-        Path dir = file.toAbsolutePath().getParent();
-        return ExternalData.inline(model, dir, file.toString());
     }
 
     /** Reads a self-contained model from a stream (external data has no directory to be found in). */
@@ -231,6 +233,23 @@ public final class ModelTransformer {
     private static long padId(MutableGraph g, Permutation vocab) {
         boolean batchWide = g.nodes().stream().anyMatch(node -> node.getOpType().equals("DynamicQuantizeLinear"));
         return batchWide ? vocab.apply(0) : 0;
+    }
+
+    /**
+     * The token-id input and the embedding table it indexes, found exactly as {@link #transform} finds them.
+     *
+     * @param idsInput the input asked for, or null to find it
+     */
+    public static TokenEmbedding tokenEmbedding(ModelProto source, String idsInput) {
+        MutableGraph g = MutableGraph.of(source);
+        String ids = findIdsInput(g, idsInput);
+        TensorProto table = embeddingTable(g, ids);
+        long[] dims = OnnxTensors.dims(table);
+        return new TokenEmbedding(ids, table.getName(), Math.toIntExact(dims[0]), Math.toIntExact(dims[1]));
+    }
+
+    /** A model's token-id input and the [vocabulary, hidden] table π permutes the rows of. */
+    public record TokenEmbedding(String idsInput, String table, int vocabSize, int hiddenSize) {
     }
 
     /** The named input, else {@code input_ids}, else the one integer input that indexes an embedding table. */
