@@ -50,14 +50,14 @@ class LocalKafkaClusterTest {
             assertTrue(cluster.awaitRunning(victim, Duration.ofSeconds(90)), "broker " + victim + " was not started again");
             assertNotEquals(oldPid, cluster.pid(victim), "a new process");
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (describe(kafka, "replicated").partitions().stream().anyMatch(p -> p.isr().size() < 3)) {
+            while (describe(kafka, "replicated").partitions().stream().anyMatch(partition -> partition.isr().size() < 3)) {
                 assertTrue(System.nanoTime() < deadline, "the restarted broker did not catch up: " + describe(kafka, "replicated"));
                 Thread.sleep(200);
             }
             List<ConsumerRecord<String, String>> records = LocalKafkaTest.readCommitted(kafka, "replicated");
             assertEquals(200, records.size());
-            assertEquals(100, records.stream().filter(r -> r.value().startsWith("while-down-")).count());
-            assertTrue(records.stream().noneMatch(r -> r.value().startsWith("aborted-")), "aborted records were read");
+            assertEquals(100, records.stream().filter(record -> record.value().startsWith("while-down-")).count());
+            assertTrue(records.stream().noneMatch(record -> record.value().startsWith("aborted-")), "aborted records were read");
         }
     }
 

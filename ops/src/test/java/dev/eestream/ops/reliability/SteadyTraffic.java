@@ -63,8 +63,8 @@ final class SteadyTraffic {
          */
         Map<Integer, Long> gapsBetween(long from, long to) {
             Map<Integer, Long> gaps = new TreeMap<>();
-            for (var e : answeredAt.entrySet()) {
-                List<Long> times = sorted(e.getValue());
+            for (var partition : answeredAt.entrySet()) {
+                List<Long> times = sorted(partition.getValue());
                 long gap = 0;
                 // A pause belongs to the phase in which it ended: one that spans the next event is that event's.
                 for (int i = 1; i < times.size(); i++) {
@@ -72,7 +72,7 @@ final class SteadyTraffic {
                         gap = Math.max(gap, times.get(i) - Math.max(times.get(i - 1), from - 1000));
                     }
                 }
-                gaps.put(e.getKey(), gap);
+                gaps.put(partition.getKey(), gap);
             }
             return gaps;
         }
@@ -207,12 +207,12 @@ final class SteadyTraffic {
                     assigned.countDown();
                 }
                 // The producer's callback names a request's partition a moment after it is sent.
-                pendingTimes.entrySet().removeIf(e -> {
-                    Integer partition = partitionOf.get(e.getKey());
+                pendingTimes.entrySet().removeIf(pending -> {
+                    Integer partition = partitionOf.get(pending.getKey());
                     if (partition == null) {
                         return false;
                     }
-                    answeredAt.computeIfAbsent(partition, p -> Collections.synchronizedList(new ArrayList<>())).add(e.getValue());
+                    answeredAt.computeIfAbsent(partition, key -> Collections.synchronizedList(new ArrayList<>())).add(pending.getValue());
                     return true;
                 });
             }
