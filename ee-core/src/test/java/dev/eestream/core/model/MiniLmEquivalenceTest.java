@@ -58,33 +58,19 @@ class MiniLmEquivalenceTest {
         assertEquals(384, ee.manifest().outputWidth());
 
         OutputDecryptor decryptor = new OutputDecryptor(key);
-        double worst = 0;
-        int rawDiffers = 0;
+        double[] worst = {0};
+        int[] rawDiffers = {0};
         try (PrivateTokenizer tok = PrivateTokenizer.open(tokenizerJson, key, ee.manifest().vocabSize(), null);
              ModelSession eeSession = ModelSession.open(ee.modelBytes(), ee.manifest());
              ModelSession plainSession = ModelSession.open(plain.modelBytes(), plain.manifest())) {
-            for (int from = 0; from < texts.size(); from += BATCH) {
-                List<String> chunk = texts.subList(from, Math.min(texts.size(), from + BATCH));
-                List<long[]> cipher = new ArrayList<>();
-                List<long[]> clear = new ArrayList<>();
-                for (String t : chunk) {
-                    cipher.add(tok.encrypt(t));
-                    clear.add(tok.encodePlain(t));
-                }
-                float[][] eeOut = eeSession.run(cipher);
-                float[][] plainOut = plainSession.run(clear);
-                for (int i = 0; i < chunk.size(); i++) {
-                    float[] decrypted = decryptor.embedding(eeOut[i]);
-                    worst = Math.max(worst, Compare.maxRelativeDifference(decrypted, plainOut[i]));
-                    if (!Arrays.equals(eeOut[i], plainOut[i])) {
-                        rawDiffers++;
-                    }
-                }
-            }
+            PairedRuns.inBatches(tok, eeSession, plainSession, texts, BATCH, (text, eeOut, plainOut) -> {
+                worst[0] = Math.max(worst[0], Compare.maxRelativeDifference(decryptor.embedding(eeOut), plainOut));
+                rawDiffers[0] += Arrays.equals(eeOut, plainOut) ? 0 : 1;
+            });
         }
-        System.out.printf("MiniLM embed with ρ: %d texts, max relative difference %.3g%n", texts.size(), worst);
-        assertTrue(worst <= 1e-5, "max relative difference " + worst);
-        assertEquals(texts.size(), rawDiffers, "raw EE embeddings must differ from plaintext ones");
+        System.out.printf("MiniLM embed with ρ: %d texts, max relative difference %.3g%n", texts.size(), worst[0]);
+        assertTrue(worst[0] <= 1e-5, "max relative difference " + worst[0]);
+        assertEquals(texts.size(), rawDiffers[0], "raw EE embeddings must differ from plaintext ones");
     }
 
     @Test

@@ -93,7 +93,14 @@ class QuantizedMiniLmEquivalenceTest {
     }
 
     /** What decrypted EE outputs were, against the plaintext quantized model's. */
-    private record Outcome(double worst, int identical, int rawEqual, int sameArgmax) {
+    private record Outcome(double worst, int identical, int sameArgmax) {
+    }
+
+    /** Counted while the texts run. */
+    private static final class Tally {
+        double worst;
+        int identical;
+        int sameArgmax;
     }
 
     private static float[] inLabelOrder(OutputDecryptor decryptor, float[] cipherScores, List<String> labels) {
@@ -114,32 +121,17 @@ class QuantizedMiniLmEquivalenceTest {
         assertEquals(key.vocabPermutation(ee.manifest().vocabSize()).apply(0), ee.manifest().padId(), "pads with the ciphertext of 0");
         assertEquals(0, plain.manifest().padId());
         OutputDecryptor decryptor = new OutputDecryptor(key);
-        double worst = 0;
-        int identical = 0;
-        int rawEqual = 0;
-        int sameArgmax = 0;
+        Tally tally = new Tally();
         try (PrivateTokenizer tokenizer = PrivateTokenizer.open(tokenizerJson, key, ee.manifest().vocabSize(), ee.manifest().maxSequenceLength());
              ModelSession eeSession = ModelSession.open(ee.modelBytes(), ee.manifest());
              ModelSession plainSession = ModelSession.open(plain.modelBytes(), plain.manifest())) {
-            for (int from = 0; from < texts.size(); from += BATCH) {
-                List<String> chunk = texts.subList(from, Math.min(texts.size(), from + BATCH));
-                List<long[]> cipher = new ArrayList<>();
-                List<long[]> clear = new ArrayList<>();
-                for (String text : chunk) {
-                    cipher.add(tokenizer.encrypt(text));
-                    clear.add(tokenizer.encodePlain(text));
-                }
-                float[][] eeOut = eeSession.run(cipher);
-                float[][] plainOut = plainSession.run(clear);
-                for (int i = 0; i < chunk.size(); i++) {
-                    float[] decrypted = task == Task.EMBED ? decryptor.embedding(eeOut[i]) : inLabelOrder(decryptor, eeOut[i], labels);
-                    worst = Math.max(worst, Compare.maxRelativeDifference(decrypted, plainOut[i]));
-                    identical += Arrays.equals(decrypted, plainOut[i]) ? 1 : 0;
-                    rawEqual += Arrays.equals(eeOut[i], plainOut[i]) ? 1 : 0;
-                    sameArgmax += Compare.argmax(decrypted) == Compare.argmax(plainOut[i]) ? 1 : 0;
-                }
-            }
+            PairedRuns.inBatches(tokenizer, eeSession, plainSession, texts, BATCH, (text, eeOut, plainOut) -> {
+                float[] decrypted = task == Task.EMBED ? decryptor.embedding(eeOut) : inLabelOrder(decryptor, eeOut, labels);
+                tally.worst = Math.max(tally.worst, Compare.maxRelativeDifference(decrypted, plainOut));
+                tally.identical += Arrays.equals(decrypted, plainOut) ? 1 : 0;
+                tally.sameArgmax += Compare.argmax(decrypted) == Compare.argmax(plainOut) ? 1 : 0;
+            });
         }
-        return new Outcome(worst, identical, rawEqual, sameArgmax);
+        return new Outcome(tally.worst, tally.identical, tally.sameArgmax);
     }
 }
