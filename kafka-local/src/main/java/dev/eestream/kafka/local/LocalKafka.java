@@ -220,11 +220,6 @@ public final class LocalKafka implements AutoCloseable {
         return layout.bootstrapServers();
     }
 
-    /** How many brokers (KRaft nodes) this runs. */
-    public int brokers() {
-        return brokers;
-    }
-
     /** The child JVMs of a cluster of several brokers, to kill one or learn its pid; absent for one in-process broker. */
     public synchronized java.util.Optional<BrokerCluster> cluster() {
         return java.util.Optional.ofNullable(cluster);

@@ -193,22 +193,23 @@ public final class GeneratePipelineBenchmark {
         return order;
     }
 
+    /** One row of the batching comparison: throughput and completion latencies of {@code result}; returns its tokens/s. */
+    private double printBatchingRow(String name, BareDecodeLoop.Result result) {
+        double rate = result.tokens() / (Arrays.stream(result.doneNanos()).max().orElse(1) / 1e9);
+        double[] latencyMs = Stats.sortedMillis(result.doneNanos());
+        out.printf("  %-22s %12.1f %11.0f ms %11.0f ms %11.0f ms%n", name, rate, Arrays.stream(latencyMs).average().orElse(0),
+                Stats.percentile(latencyMs, 50), Stats.percentile(latencyMs, 99));
+        return rate;
+    }
+
     private void batchingComparison(BareDecodeLoop.Result continuous, BareDecodeLoop.Result staticBatches) {
         if (!Arrays.deepEquals(continuous.ids(), staticBatches.ids())) {
             throw new IllegalStateException("static and continuous batching generated other ids");
         }
-        double continuousRate = continuous.tokens() / (Arrays.stream(continuous.doneNanos()).max().orElse(1) / 1e9);
-        double staticRate = staticBatches.tokens() / (Arrays.stream(staticBatches.doneNanos()).max().orElse(1) / 1e9);
-        double[] continuousLatencyMs = Arrays.stream(continuous.doneNanos()).mapToDouble(nanos -> nanos / 1e6).sorted().toArray();
-        double[] staticLatencyMs = Arrays.stream(staticBatches.doneNanos()).mapToDouble(nanos -> nanos / 1e6).sorted().toArray();
         out.printf("bare, the whole backlog at once, same ids both ways:%n");
         out.printf("  %-22s %12s %14s %14s %14s%n", "", "tokens/s", "latency mean", "latency p50", "latency p99");
-        out.printf("  %-22s %12.1f %11.0f ms %11.0f ms %11.0f ms%n", "continuous batching", continuousRate,
-                Arrays.stream(continuousLatencyMs).average().orElse(0), Stats.percentile(continuousLatencyMs, 50),
-                Stats.percentile(continuousLatencyMs, 99));
-        out.printf("  %-22s %12.1f %11.0f ms %11.0f ms %11.0f ms%n", "static batching", staticRate,
-                Arrays.stream(staticLatencyMs).average().orElse(0), Stats.percentile(staticLatencyMs, 50),
-                Stats.percentile(staticLatencyMs, 99));
+        double continuousRate = printBatchingRow("continuous batching", continuous);
+        double staticRate = printBatchingRow("static batching", staticBatches);
         out.printf("  continuous / static throughput: %.3f%n", continuousRate / staticRate);
         out.flush();
     }

@@ -23,6 +23,16 @@ final class Stats {
         return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
     }
 
+    /** Durations in nanoseconds as milliseconds, sorted. */
+    static double[] sortedMillis(long[] nanos) {
+        double[] millis = new double[nanos.length];
+        for (int i = 0; i < nanos.length; i++) {
+            millis[i] = nanos[i] / 1e6;
+        }
+        Arrays.sort(millis);
+        return millis;
+    }
+
     /** The p-th percentile (nearest rank) of already sorted values. */
     static double percentile(double[] sorted, double p) {
         int i = (int) Math.ceil(p / 100.0 * sorted.length) - 1;

@@ -55,12 +55,7 @@ class ClusterFaultsTest {
 
     @AfterEach
     void stop() throws Exception {
-        if (processors != null) {
-            processors.close();
-        }
-        if (infrastructure != null) {
-            infrastructure.close();
-        }
+        ReliabilityFixture.closeInOrder(processors, infrastructure);
     }
 
     @Test

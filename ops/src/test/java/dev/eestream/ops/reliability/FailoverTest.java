@@ -46,12 +46,7 @@ class FailoverTest {
 
     @AfterEach
     void stop() throws Exception {
-        if (processors != null) {
-            processors.close();
-        }
-        if (infrastructure != null) {
-            infrastructure.close();
-        }
+        ReliabilityFixture.closeInOrder(processors, infrastructure);
     }
 
     @Test

@@ -31,6 +31,15 @@ final class ReliabilityFixture {
     private ReliabilityFixture() {
     }
 
+    /** Closes what a test started, in the order given (processors before the broker they use); nulls are skipped. */
+    static void closeInOrder(AutoCloseable... started) throws Exception {
+        for (AutoCloseable part : started) {
+            if (part != null) {
+                part.close();
+            }
+        }
+    }
+
     /** The tiny EE embed model under {@code key}, written to {@code modelsDir/modelId}. */
     static ModelTransformer.Result writeEmbedModel(Path modelsDir, EeKey key, String modelId) throws IOException {
         ModelTransformer.Result ee = ModelTransformer.transform(TinyModels.encoder(7, null),

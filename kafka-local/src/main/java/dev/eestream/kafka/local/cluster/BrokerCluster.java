@@ -49,17 +49,11 @@ public final class BrokerCluster implements AutoCloseable {
 
     /** A node that did not come up, with what it printed. */
     public static final class NodeFailedException extends IllegalStateException {
-        private final int nodeId;
         private final String output;
 
         NodeFailedException(int nodeId, String message, String output) {
             super("broker " + nodeId + " " + message + (output.isBlank() ? "" : "; its last output:\n" + output));
-            this.nodeId = nodeId;
             this.output = output;
-        }
-
-        public int nodeId() {
-            return nodeId;
         }
 
         /** The node could not bind a port: someone took one of the picked ports meanwhile. */
@@ -158,11 +152,6 @@ public final class BrokerCluster implements AutoCloseable {
     /** The node's process id while it runs. */
     public long pid(int nodeId) {
         return node(nodeId).pid();
-    }
-
-    public boolean isRunning(int nodeId) {
-        BrokerProcess node = nodes.get(nodeId);
-        return node != null && node.isAlive();
     }
 
     /** SIGKILLs the node, as {@code kill -9} would; with a restart delay it is started again after it. */
