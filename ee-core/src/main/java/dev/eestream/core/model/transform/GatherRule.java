@@ -10,7 +10,7 @@ import java.util.TreeMap;
 
 /**
  * Gather: with ciphertext ids it is the embedding lookup, whose table gets π on its rows (and ρ on
- * its columns with the hidden permutation). Otherwise it picks along an axis that must not be
+ * its columns with the hidden permutation; ρₑ when the table is narrower than the residual stream). Otherwise it picks along an axis that must not be
  * permuted, since its indices are in the plaintext basis; the other axes keep their permutations.
  */
 final class GatherRule implements OpRule {
@@ -30,7 +30,8 @@ final class GatherRule implements OpRule {
             Map<Integer, PermutationKind> want = new TreeMap<>();
             want.put(axis, PermutationKind.VOCAB);
             if (c.hiddenPermutation() && data.rank() == 2 && axis == 0) {
-                want.put(1, PermutationKind.HIDDEN);
+                // A factorised table (ALBERT: narrower than the residual stream) gets ρₑ; ρ enters at its projection.
+                want.put(1, data.dim(1) == c.hiddenWidth() ? PermutationKind.HIDDEN : PermutationKind.EMBEDDING);
             }
             if (!c.graph().isInitializer(n.getInput(0))) {
                 throw UnsupportedModelException.at(n, "Gather reads ciphertext token ids from a table that is not a "
