@@ -2,6 +2,7 @@ package dev.eestream.core.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -43,7 +44,8 @@ class EncoderFamilyEquivalenceTest {
         "deberta-v2, embed, true", "deberta-v2, classify, false", "deberta-v2, classify, true",
         "bert-tf2onnx-int32, embed, true", "bert-tf2onnx-int32, classify, false", "bert-tf2onnx-int32, classify, true",
         "bert-torchscript-opset11, embed, true", "bert-torchscript-opset11, classify, false",
-        "bert-torchscript-opset11, classify, true"})
+        "bert-torchscript-opset11, classify, true",
+        "bert-dynamo-opset18, embed, true", "bert-dynamo-opset18, classify, false", "bert-dynamo-opset18, classify, true"})
     void familyMatchesPlaintext(String family, String taskName, boolean hidden) {
         Task task = Task.parse(taskName);
         ModelProto source = TinyEncoderFamilies.build(family, 5);
@@ -85,6 +87,8 @@ class EncoderFamilyEquivalenceTest {
             }
         }
         assertEquals(INPUTS, compared);
+        System.out.printf(java.util.Locale.ROOT, "%s, %s, hidden permutation %s: %d inputs, max relative difference %.3g%n",
+                family, taskName, hidden, compared, worst);
         assertTrue(worst <= 1e-5, family + ": max relative difference " + worst);
     }
 
@@ -101,6 +105,13 @@ class EncoderFamilyEquivalenceTest {
                 .filter(t -> t.getDimsCount() == 2 && t.getDims(0) == TinyEncoderFamilies.HIDDEN
                         && t.getDims(1) == TinyEncoderFamilies.HIDDEN).count();
         assertEquals(4, weights, "query, key, value and output weights, once each");
+        // The projection E → d: rows under ρₑ, columns under ρ; the same values, moved.
+        float[] projection = floats(ee.model().getGraph().getInitializerList(), TinyEncoderFamilies.EMBEDDING);
+        float[] original = floats(source.getGraph().getInitializerList(), TinyEncoderFamilies.EMBEDDING);
+        assertFalse(java.util.Arrays.equals(original, projection), "the projection is permuted");
+        java.util.Arrays.sort(projection);
+        java.util.Arrays.sort(original);
+        assertArrayEquals(original, projection, 0f);
     }
 
     @Test
@@ -139,6 +150,17 @@ class EncoderFamilyEquivalenceTest {
                 source, TransformSpec.builder(Task.EMBED).key(key).fallbackMaxSequenceLength(8).build()));
         assertEquals("compare_ids", e.nodeName());
         assertTrue(e.getMessage().contains("not a constant integer token id"), e.getMessage());
+    }
+
+    /** The values of the one [rows, HIDDEN] float initializer. */
+    private static float[] floats(List<TensorProto> initializers, int rows) {
+        TensorProto t = initializers.stream().filter(i -> i.getDimsCount() == 2 && i.getDims(0) == rows
+                && i.getDims(1) == TinyEncoderFamilies.HIDDEN).findFirst().orElseThrow();
+        java.nio.FloatBuffer values = java.nio.ByteBuffer.wrap(OnnxTensors.rawBytes(t)).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer();
+        float[] out = new float[values.remaining()];
+        values.get(out);
+        return out;
     }
 
     private static float[] scores(OutputDecryptor decryptor, float[] cipher) {

@@ -21,7 +21,9 @@ import java.util.List;
  *       scores from a relative-embedding table through the layer's own query and key projections, picked by
  *       GatherElements);
  *   <li>tf2onnx-style BERT: int32 inputs and LayerNorm spelled out in ReduceMean, Sub, Pow, Sqrt, Div (opset 13);
- *   <li>TorchScript at opset 11: attribute axes and the same spelled-out LayerNorm.
+ *   <li>TorchScript at opset 11: attribute axes and the same spelled-out LayerNorm;
+ *   <li>torch.onnx's dynamo exporter at opset 18: axes as inputs (ReduceMean), the padding mask as a Where over
+ *       {@code attention_mask == 0}, LayerNorm spelled out.
  * </ul>
  */
 final class TinyEncoderFamilies {
@@ -48,12 +50,18 @@ final class TinyEncoderFamilies {
             case "deberta-v2" -> debertaV2(seed);
             case "bert-tf2onnx-int32" -> tf2onnxBert(seed);
             case "bert-torchscript-opset11" -> torchScriptOpset11(seed);
+            case "bert-dynamo-opset18" -> dynamoOpset18(seed);
             default -> throw new IllegalArgumentException(family);
         };
     }
 
     static ModelProto roberta(long seed) {
         TinyModels.Builder b = new TinyModels.Builder(seed, 17);
+        return finish(b, robertaBody(b));
+    }
+
+    /** RoBERTa's inputs and layers in {@code b}; returns the last hidden states. */
+    static String robertaBody(TinyModels.Builder b) {
         inputs(b, TensorProto.DataType.INT64_VALUE, false);
         String x = b.node("Add", b.gather(b.random("word_embeddings", VOCAB, HIDDEN), "input_ids"),
                 b.gather(b.random("position_embeddings", MAX_LENGTH + PADDING + 1, HIDDEN), paddedPositions(b)));
@@ -64,11 +72,16 @@ final class TinyEncoderFamilies {
         for (int layer = 0; layer < 2; layer++) {
             x = TinyModels.layer(b, x, bias, null);
         }
-        return finish(b, x);
+        return x;
     }
 
     static ModelProto albert(long seed) {
         TinyModels.Builder b = new TinyModels.Builder(seed, 17);
+        return finish(b, albertBody(b));
+    }
+
+    /** ALBERT's inputs and layers in {@code b}; returns the last hidden states. */
+    static String albertBody(TinyModels.Builder b) {
         inputs(b, TensorProto.DataType.INT64_VALUE, true);
         String e = b.node("Add", b.gather(b.random("word_embeddings", VOCAB, EMBEDDING), "input_ids"),
                 b.gather(b.random("position_embeddings", MAX_LENGTH, EMBEDDING), positions(b)));
@@ -82,7 +95,7 @@ final class TinyEncoderFamilies {
         for (int layer = 0; layer < 3; layer++) {
             x = TinyModels.layer(b, x, bias, shared, null);
         }
-        return finish(b, x);
+        return x;
     }
 
     static ModelProto mpnet(long seed) {
@@ -135,6 +148,20 @@ final class TinyEncoderFamilies {
                 b.gather(b.random("position_embeddings", MAX_LENGTH, HIDDEN), positions));
         x = b.layerNorm(b.node("Add", x, b.gather(b.random("token_type_embeddings", 2, HIDDEN), "token_type_ids")));
         String bias = maskBias(b);
+        for (int layer = 0; layer < 2; layer++) {
+            x = TinyModels.layer(b, x, bias, null);
+        }
+        return finish(b, x);
+    }
+
+    static ModelProto dynamoOpset18(long seed) {
+        TinyModels.Builder b = new TinyModels.Builder(seed, 18).spelledOutLayerNorm();
+        inputs(b, TensorProto.DataType.INT64_VALUE, true);
+        String x = b.node("Add", b.gather(b.random("word_embeddings", VOCAB, HIDDEN), "input_ids"),
+                b.gather(b.random("position_embeddings", MAX_LENGTH, HIDDEN), positions(b)));
+        x = b.layerNorm(b.node("Add", x, b.gather(b.random("token_type_embeddings", 2, HIDDEN), "token_type_ids")));
+        String padded = b.node("Equal", b.unsqueeze(b.unsqueeze("attention_mask", 1), 2), b.longs("no", new long[0], 0));
+        String bias = b.node("Where", padded, b.scalar(-3.4028235e38f), b.scalar(0f));
         for (int layer = 0; layer < 2; layer++) {
             x = TinyModels.layer(b, x, bias, null);
         }

@@ -254,15 +254,20 @@ public final class TinyModels {
             return this;
         }
 
+        /** ReduceMean over the last axis, keeping it: axes an attribute before opset 18, an input from it on. */
+        String meanOverLastAxis(String x) {
+            return opset >= 18 ? nodeWith("ReduceMean", List.of(intAttr("keepdims", 1)), x, longs("mean_axes", new long[] {1}, -1))
+                    : nodeWith("ReduceMean", List.of(intsAttr("axes", -1), intAttr("keepdims", 1)), x);
+        }
+
         String cast64(String x) {
             return nodeWith("Cast", List.of(intAttr("to", TensorProto.DataType.INT64_VALUE)), x);
         }
 
         String layerNorm(String x) {
             if (spelledOut) {
-                String centred = node("Sub", x, nodeWith("ReduceMean", List.of(intsAttr("axes", -1), intAttr("keepdims", 1)), x));
-                String variance = nodeWith("ReduceMean", List.of(intsAttr("axes", -1), intAttr("keepdims", 1)),
-                        node("Pow", centred, scalar(2f)));
+                String centred = node("Sub", x, meanOverLastAxis(x));
+                String variance = meanOverLastAxis(node("Pow", centred, scalar(2f)));
                 String normalised = node("Div", centred, node("Sqrt", node("Add", variance, scalar(1e-12f))));
                 return node("Add", node("Mul", normalised, gammaLike("ln_gamma")), random("ln_beta" + (counter++), HIDDEN));
             }

@@ -298,7 +298,28 @@ public final class ModelTransformer {
                 widths.add(dims.get(2).getDimValue());
             }
         }
-        return widths.size() == 1 && requested == null ? Math.toIntExact(widths.get(0)) : tableWidth;
+        if (requested == null && widths.size() == 1) {
+            return Math.toIntExact(widths.get(0));
+        }
+        return widths.isEmpty() ? squareWeightWidth(g, tableWidth) : tableWidth;
+    }
+
+    /**
+     * Without a hidden-states output (a classifier that exposes only its logits): the token table's width if a square
+     * weight of that width exists (BERT's attention projections), else the width most square weights have (a
+     * factorised embedding's residual stream), else the table's width.
+     */
+    private static int squareWeightWidth(MutableGraph g, int tableWidth) {
+        Map<Long, Integer> counts = new java.util.HashMap<>();
+        for (TensorProto t : g.initializers().values()) {
+            if (t.getDimsCount() == 2 && t.getDims(0) == t.getDims(1) && t.getDims(0) > 1) {
+                counts.merge(t.getDims(0), 1, Integer::sum);
+            }
+        }
+        if (counts.isEmpty() || counts.containsKey((long) tableWidth)) {
+            return tableWidth;
+        }
+        return Math.toIntExact(counts.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey());
     }
 
     /**
