@@ -119,6 +119,28 @@ public final class MutableGraph {
         return true;
     }
 
+    /** Renames a computed tensor wherever nodes write or read it (graph outputs keep their entries by the old name). */
+    public void renameTensor(String from, String to) {
+        for (int i = 0; i < nodes.size(); i++) {
+            NodeProto n = nodes.get(i);
+            if (!n.getInputList().contains(from) && !n.getOutputList().contains(from)) {
+                continue;
+            }
+            NodeProto.Builder b = n.toBuilder();
+            for (int slot = 0; slot < n.getInputCount(); slot++) {
+                if (n.getInput(slot).equals(from)) {
+                    b.setInput(slot, to);
+                }
+            }
+            for (int slot = 0; slot < n.getOutputCount(); slot++) {
+                if (n.getOutput(slot).equals(from)) {
+                    b.setOutput(slot, to);
+                }
+            }
+            nodes.set(i, b.build());
+        }
+    }
+
     public Map<String, TensorProto> initializers() {
         return initializers;
     }

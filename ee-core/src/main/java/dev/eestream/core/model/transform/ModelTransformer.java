@@ -134,7 +134,7 @@ public final class ModelTransformer {
             output = ClassifierHead.LOGITS;
             width = ownHead.get().classCount();
             required.put(1, PermutationKind.LABELS);
-            TaskHeads.exposeOnly(g, ownHead.get().output(), output, "batch", width);
+            TaskHeads.exposeOnly(g, TaskHeads.asFloat(g, ownHead.get().output()), output, "batch", width);
         } else {
             switch (task) {
                 case EMBED, CLASSIFY -> {
@@ -143,7 +143,7 @@ public final class ModelTransformer {
                                 + "' to pool with");
                     }
                     String states = findOutput(g, spec.sourceOutput(), 3, hidden, "hidden states");
-                    String embedding = TaskHeads.meanPoolNormalize(g, states, mask);
+                    String embedding = TaskHeads.meanPoolNormalize(g, TaskHeads.asFloat(g, states), mask);
                     if (task == Task.EMBED) {
                         output = TaskHeads.EMBEDDING_OUTPUT;
                         width = hidden;
