@@ -158,7 +158,7 @@ class FineTunedClassifierEquivalenceTest {
         return source.toBuilder().setGraph(graph).build();
     }
 
-    private static EeKey keyWithNonIdentityLabelPermutation(int classes) {
+    static EeKey keyWithNonIdentityLabelPermutation(int classes) {
         EeKey key = EeKey.generate();
         while (key.labelPermutation(classes).isIdentity()) {
             key = EeKey.generate();

@@ -389,10 +389,22 @@ public final class ModelTransformer {
     private static TensorProto lookupTable(MutableGraph g, String ids) {
         for (int i : readersThroughCasts(g, ids)) {
             NodeProto n = g.node(i);
-            if (n.getOpType().equals("Gather") && n.getInputCount() == 2 && g.isInitializer(n.getInput(0))
-                    && (n.getInput(1).equals(ids) || isCastOf(g, n.getInput(1), ids))) {
-                return g.initializer(n.getInput(0));
+            String table = n.getOpType().equals("Gather") && n.getInputCount() == 2 ? constantBehind(g, n.getInput(0)) : null;
+            if (table != null && (n.getInput(1).equals(ids) || isCastOf(g, n.getInput(1), ids))) {
+                return g.initializer(table);
             }
+        }
+        return null;
+    }
+
+    /** The constant {@code tensor} is, or that a DequantizeLinear reads to make it (static QDQ models); else null. */
+    private static String constantBehind(MutableGraph g, String tensor) {
+        if (g.isInitializer(tensor)) {
+            return tensor;
+        }
+        int p = g.producerOf(tensor);
+        if (p >= 0 && g.node(p).getOpType().equals("DequantizeLinear") && g.isInitializer(g.node(p).getInput(0))) {
+            return g.node(p).getInput(0);
         }
         return null;
     }
@@ -429,8 +441,9 @@ public final class ModelTransformer {
         }
         long best = -1;
         for (NodeProto n : g.nodes()) {
-            if (n.getOpType().equals("Gather") && g.isInitializer(n.getInput(0)) && !n.getInput(0).equals(wordTable)) {
-                long[] dims = OnnxTensors.dims(g.initializer(n.getInput(0)));
+            String table = n.getOpType().equals("Gather") ? constantBehind(g, n.getInput(0)) : null;
+            if (table != null && !table.equals(wordTable)) {
+                long[] dims = OnnxTensors.dims(g.initializer(table));
                 boolean byPosition = n.getInput(1).equals(KvCacheNames.POSITION_IDS) && g.input(KvCacheNames.POSITION_IDS).isPresent();
                 if (dims.length == 2 && (dims[1] == hidden || byPosition) && dims[0] > 2) {
                     best = Math.max(best, dims[0]);

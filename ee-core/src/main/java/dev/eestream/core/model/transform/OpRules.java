@@ -34,6 +34,7 @@ final class OpRules {
         put(t, new MatMulIntegerRule(), "MatMulInteger");
         put(t, new DequantizeLinearRule(), "DequantizeLinear");
         put(t, new DynamicQuantizeLinearRule(), "DynamicQuantizeLinear");
+        put(t, new QuantizeLinearRule(), "QuantizeLinear");
         put(t, new GemmRule(), "Gemm");
         put(t, new GatherRule(), "Gather");
         put(t, new TransposeRule(), "Transpose");
