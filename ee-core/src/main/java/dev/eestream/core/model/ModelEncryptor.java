@@ -67,7 +67,7 @@ public final class ModelEncryptor {
         TransformSpec reference = TransformSpec.builder(Task.EMBED).modelId("reference").idsInput(spec.idsInput())
                 .attentionMaskInput(spec.attentionMaskInput()).sourceOutput(spec.sourceOutput())
                 .maxSequenceLength(spec.maxSequenceLength()).fallbackMaxSequenceLength(tokenizer.truncationLength())
-                .build();
+                .pooling(spec.pooling()).build();
         ModelTransformer.Result ref = ModelTransformer.transform(source, reference);
         try (PrivateTokenizer plain = PrivateTokenizer.open(tokenizer, null, ref.manifest().vocabSize(),
                 Math.min(ref.manifest().maxSequenceLength(), tokenizer.truncationLength() != null ? tokenizer.truncationLength() : 512));

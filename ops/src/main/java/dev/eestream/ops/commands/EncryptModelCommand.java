@@ -10,6 +10,7 @@ import dev.eestream.core.model.ModelEncryptor;
 import dev.eestream.core.model.ModelWriter;
 import dev.eestream.core.model.onnx.ExternalData;
 import dev.eestream.core.model.transform.ModelTransformer;
+import dev.eestream.core.model.transform.Pooling;
 import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.core.tokenizer.TokenizerConfig;
 import dev.eestream.core.tokenizer.TokenizerJson;
@@ -82,6 +83,11 @@ public final class EncryptModelCommand implements Callable<Integer> {
             description = "Apply ρ along the residual stream (default: on for embed, off otherwise).")
     Boolean hiddenPermutation;
 
+    @Option(names = "--pooling", paramLabel = "POOLING",
+            description = "How embed and zero-shot classify pool the token states into one vector, as the model was "
+                    + "trained: mean (masked mean: all-MiniLM, e5) or cls (the first token: BGE) (default: mean).")
+    String pooling;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
     Path out;
 
@@ -126,6 +132,10 @@ public final class EncryptModelCommand implements Callable<Integer> {
         if (t != Task.CLASSIFY && labelList != null) {
             throw new EeException((labels != null ? "--labels" : "--config") + " only applies to --task classify");
         }
+        if (t == Task.GENERATE && pooling != null) {
+            throw new EeException("--pooling only applies to --task embed and classify");
+        }
+        Pooling poolingMode = pooling == null ? Pooling.MEAN : Pooling.parse(pooling);
         if (t != Task.GENERATE && tokenizerConfig != null) {
             throw new EeException("--tokenizer-config only applies to --task generate");
         }
@@ -150,7 +160,7 @@ public final class EncryptModelCommand implements Callable<Integer> {
             }
             long weights = ExternalData.weightBytes(source);
             TransformSpec transform = reading.applyTo(TransformSpec.builder(t).key(k).hiddenPermutation(hiddenPermutation)
-                    .modelId(id)).build();
+                    .modelId(id).pooling(poolingMode)).build();
             try {
                 result = ModelEncryptor.encrypt(source, tokenizerJson, transform, labelList, progress::stage);
             } catch (OutOfMemoryError e) {

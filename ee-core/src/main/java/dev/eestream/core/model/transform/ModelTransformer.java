@@ -131,6 +131,10 @@ public final class ModelTransformer {
                 throw new EeException("the model has its own classifier head (output '" + ownHead.get().output()
                         + "'); label prototypes are for zero-shot classification with an embedding model");
             }
+            if (spec.pooling() != Pooling.MEAN) {
+                throw new EeException("the model has its own classifier head, which does its own pooling; pooling applies "
+                        + "to embed and zero-shot classify");
+            }
             output = ClassifierHead.LOGITS;
             width = ownHead.get().classCount();
             required.put(1, PermutationKind.LABELS);
@@ -143,7 +147,7 @@ public final class ModelTransformer {
                                 + "' to pool with");
                     }
                     String states = findOutput(g, spec.sourceOutput(), 3, hidden, "hidden states");
-                    String embedding = TaskHeads.meanPoolNormalize(g, TaskHeads.asFloat(g, states), mask);
+                    String embedding = TaskHeads.poolNormalize(g, TaskHeads.asFloat(g, states), mask, spec.pooling());
                     if (task == Task.EMBED) {
                         output = TaskHeads.EMBEDDING_OUTPUT;
                         width = hidden;

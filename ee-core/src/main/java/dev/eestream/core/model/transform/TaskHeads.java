@@ -16,6 +16,23 @@ final class TaskHeads {
     private TaskHeads() {
     }
 
+    /** The sentence embedding [batch, d]: the states pooled as {@code pooling} says, then L2-normalised. */
+    static String poolNormalize(MutableGraph g, String hidden, String mask, Pooling pooling) {
+        return pooling == Pooling.CLS ? clsPoolNormalize(g, hidden) : meanPoolNormalize(g, hidden, mask);
+    }
+
+    /** The first position's state (BGE's [CLS] pooling), {@code e = h₀ / max(‖h₀‖, 1e-12)}. */
+    static String clsPoolNormalize(MutableGraph g, String hidden) {
+        NodeFactory f = new NodeFactory(g);
+        String first = g.freshName("cls_position");
+        g.putInitializer(OnnxTensors.longTensor(first, new long[0], new long[] {0}));
+        String cls = g.freshName("cls_state");
+        g.addNode(ai.onnx.proto.OnnxMl.NodeProto.newBuilder().setOpType("Gather").setName(cls).addInput(hidden).addInput(first)
+                .addOutput(cls).addAttribute(dev.eestream.core.model.onnx.OnnxAttributes.intAttr("axis", 1)).build());
+        String norm = f.op("Sqrt", f.reduceSum(f.op("Mul", cls, cls), -1, true));
+        return f.op("Div", cls, f.op("Max", norm, f.scalar("min_norm", 1e-12f)));
+    }
+
     /**
      * Masked mean pooling over the sequence and L2 normalisation, as sentence-transformers does:
      * {@code mean = Σ h·m / max(Σ m, 1e-9)}, {@code e = mean / max(‖mean‖, 1e-12)}. Returns the [batch, d] tensor.

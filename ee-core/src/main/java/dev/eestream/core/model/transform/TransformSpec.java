@@ -22,6 +22,7 @@ public final class TransformSpec {
     private final Integer maxSequenceLength;
     private final Integer tokenizerVocabSize;
     private final Integer fallbackMaxSequenceLength;
+    private final Pooling pooling;
 
     private TransformSpec(Builder b) {
         this.task = b.task;
@@ -35,6 +36,7 @@ public final class TransformSpec {
         this.maxSequenceLength = b.maxSequenceLength;
         this.tokenizerVocabSize = b.tokenizerVocabSize;
         this.fallbackMaxSequenceLength = b.fallbackMaxSequenceLength;
+        this.pooling = b.pooling;
     }
 
     public static Builder builder(Task task) {
@@ -53,7 +55,13 @@ public final class TransformSpec {
         b.maxSequenceLength = maxSequenceLength;
         b.tokenizerVocabSize = tokenizerVocabSize;
         b.fallbackMaxSequenceLength = fallbackMaxSequenceLength;
+        b.pooling = pooling;
         return b;
+    }
+
+    /** How embed and zero-shot classify pool token states (default: the masked mean). */
+    public Pooling pooling() {
+        return pooling;
     }
 
     public Task task() {
@@ -104,6 +112,7 @@ public final class TransformSpec {
     public static final class Builder {
         private final Task task;
         private EeKey key;
+        private Pooling pooling = Pooling.MEAN;
         private Boolean hiddenPermutation;
         private String modelId = "model";
         private float[][] labelPrototypes;
@@ -125,6 +134,11 @@ public final class TransformSpec {
         }
 
         /** Apply ρ over the hidden width; defaults to on for embed, off otherwise. */
+        public Builder pooling(Pooling pooling) {
+            this.pooling = Objects.requireNonNull(pooling, "pooling");
+            return this;
+        }
+
         public Builder hiddenPermutation(Boolean on) {
             this.hiddenPermutation = on;
             return this;
