@@ -52,6 +52,15 @@ public final class EestreamCli implements Runnable {
         CommandLine cl = new CommandLine(new EestreamCli()).setCaseInsensitiveEnumValuesAllowed(true);
         cl.getSubcommands().get("processor").getCommandSpec().usageMessage().footer(ProcessorCommand.settingsTable());
         cl.setExecutionExceptionHandler(ProcessorMain.userErrors("eestream", UserErrors::describe));
+        // picocli lets --help hide an unknown command or argument ("eestream nonsense --help" would print help and exit 0).
+        cl.setExecutionStrategy(parseResult -> {
+            for (CommandLine.ParseResult p = parseResult; p != null; p = p.subcommand()) {
+                if (!p.unmatched().isEmpty()) {
+                    throw new CommandLine.UnmatchedArgumentException(p.commandSpec().commandLine(), p.unmatched());
+                }
+            }
+            return new CommandLine.RunLast().execute(parseResult);
+        });
         return cl;
     }
 

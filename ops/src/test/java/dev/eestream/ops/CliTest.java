@@ -57,6 +57,17 @@ class CliTest {
     }
 
     @Test
+    void anUnknownCommandOrOptionBesideHelpIsStillAnError() {
+        Run unknownCommand = run("benchmark", "--help");
+        assertEquals(2, unknownCommand.exit(), unknownCommand.out() + unknownCommand.err());
+        assertTrue(unknownCommand.err().contains("Unmatched argument at index 0: 'benchmark'"), unknownCommand.err());
+        Run unknownOption = run("encrypt-model", "--bogus", "--help");
+        assertEquals(2, unknownOption.exit(), unknownOption.out() + unknownOption.err());
+        assertTrue(unknownOption.err().contains("Unknown option: '--bogus'"), unknownOption.err());
+        assertEquals(0, run("encrypt-model", "--help").exit());
+    }
+
+    @Test
     void everyCommandHasHelp() {
         Run top = run("--help");
         assertEquals(0, top.exit());
@@ -247,6 +258,15 @@ class CliTest {
                 tokenizer.toString(), "--task", "embed", "--out", out.toString(), "--force").exit());
         assertEquals("embed", ModelBundle.at(out).readManifest().task());
         assertTrue(ModelBundle.at(out).readManifest().hiddenPermutation());
+
+        // [CLS] pooling: the head gathers position 0 instead of averaging.
+        assertEquals(0, run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer",
+                tokenizer.toString(), "--task", "embed", "--pooling", "cls", "--out", out.toString(), "--force").exit());
+        OnnxMl.ModelProto cls = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(ModelBundle.at(out).modelFile()));
+        assertTrue(cls.getGraph().getNodeList().stream().anyMatch(n -> n.getName().contains("cls_state")));
+        assertRefused("unknown pooling 'max': use mean or cls", "encrypt-model", "--key", key.toString(), "--model",
+                model.toString(), "--tokenizer", tokenizer.toString(), "--task", "embed", "--pooling", "max", "--out",
+                out.toString(), "--force");
     }
 
     /** A fine-tuned classifier as Hugging Face exports it (model.onnx with its own logits head, config.json with id2label). */
@@ -344,6 +364,9 @@ class CliTest {
         Path other = dir.resolve("models").resolve("refused");
         assertRefused("--tokenizer-config only applies to --task generate", "encrypt-model", "--key", key.toString(), "--model",
                 model.toString(), "--tokenizer", tokenizer.toString(), "--tokenizer-config", config.toString(), "--task", "embed",
+                "--out", other.toString());
+        assertRefused("--pooling only applies to --task embed and classify", "encrypt-model", "--key", key.toString(),
+                "--model", model.toString(), "--tokenizer", tokenizer.toString(), "--task", "generate", "--pooling", "cls",
                 "--out", other.toString());
         Path badConfig = dir.resolve("not-a-config.json");
         Files.writeString(badConfig, "[1, 2]");
