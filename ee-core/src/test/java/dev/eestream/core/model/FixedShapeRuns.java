@@ -38,18 +38,23 @@ final class FixedShapeRuns implements AutoCloseable {
     }
 
     void inBatches(PrivateTokenizer tokenizer, List<String> texts, PairedRuns.Each each) throws Exception {
-        for (int from = 0; from < texts.size(); from += batch) {
-            List<String> chunk = texts.subList(from, Math.min(texts.size(), from + batch));
-            List<long[]> cipher = new ArrayList<>();
-            List<long[]> clear = new ArrayList<>();
-            for (String text : chunk) {
-                cipher.add(tokenizer.encrypt(text));
-                clear.add(tokenizer.encodePlain(text));
-            }
-            float[][] eeOut = run(ee, eeManifest, cipher);
-            float[][] plainOut = run(plain, plainManifest, clear);
-            for (int i = 0; i < chunk.size(); i++) {
-                each.accept(chunk.get(i), eeOut[i], plainOut[i]);
+        List<long[]> cipher = new ArrayList<>();
+        List<long[]> clear = new ArrayList<>();
+        for (String text : texts) {
+            cipher.add(tokenizer.encrypt(text));
+            clear.add(tokenizer.encodePlain(text));
+        }
+        inBatches(texts, cipher, clear, each);
+    }
+
+    /** Sequence i as ciphertext ids through the EE model and as plaintext ids through the plaintext one, named {@code names.get(i)}. */
+    void inBatches(List<String> names, List<long[]> cipher, List<long[]> clear, PairedRuns.Each each) throws Exception {
+        for (int from = 0; from < names.size(); from += batch) {
+            int to = Math.min(names.size(), from + batch);
+            float[][] eeOut = run(ee, eeManifest, cipher.subList(from, to));
+            float[][] plainOut = run(plain, plainManifest, clear.subList(from, to));
+            for (int i = from; i < to; i++) {
+                each.accept(names.get(i), eeOut[i - from], plainOut[i - from]);
             }
         }
     }

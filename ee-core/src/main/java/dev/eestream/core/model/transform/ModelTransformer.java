@@ -294,7 +294,11 @@ public final class ModelTransformer {
         return t;
     }
 
-    /** The initializer a Gather reads rows of with {@code ids} (through Cast/Identity), or null. */
+    private static boolean isEmbedLayerNorm(NodeProto n) {
+        return n.getOpType().equals("EmbedLayerNormalization") && n.getInputCount() > 3;
+    }
+
+    /** The initializer a Gather (or EmbedLayerNormalization) reads rows of with {@code ids} (through Cast/Identity), or null. */
     private static TensorProto lookupTable(MutableGraph g, String ids) {
         List<String> frontier = new ArrayList<>(List.of(ids));
         for (int depth = 0; depth < 4 && !frontier.isEmpty(); depth++) {
@@ -304,6 +308,9 @@ public final class ModelTransformer {
                     NodeProto n = g.node(i);
                     if (n.getOpType().equals("Gather") && n.getInput(1).equals(t) && g.isInitializer(n.getInput(0))) {
                         return g.initializer(n.getInput(0));
+                    }
+                    if (isEmbedLayerNorm(n) && n.getInput(0).equals(t) && g.isInitializer(n.getInput(2))) {
+                        return g.initializer(n.getInput(2)); // ORT's fused embeddings: input_ids, segment ids, word table, ...
                     }
                     if (n.getOpType().equals("Cast") || n.getOpType().equals("Identity")) {
                         next.add(n.getOutput(0));
@@ -316,7 +323,7 @@ public final class ModelTransformer {
     }
 
     /**
-     * Explicit, else the largest position table read by a Gather: [P, d] (learned positions), or any
+     * Explicit, else the largest position table read by a Gather or EmbedLayerNormalization: [P, d] (learned positions), or any
      * table indexed by the {@code position_ids} input (e.g. rotary cos/sin tables); else the fallback.
      * For a decoder it is the context length.
      */
@@ -332,6 +339,9 @@ public final class ModelTransformer {
                 if (dims.length == 2 && (dims[1] == hidden || byPosition) && dims[0] > 2) {
                     best = Math.max(best, dims[0]);
                 }
+            }
+            if (isEmbedLayerNorm(n) && g.isInitializer(n.getInput(3))) {
+                best = Math.max(best, OnnxTensors.dims(g.initializer(n.getInput(3)))[0]); // its position table [P, d]
             }
         }
         if (best > 0) {

@@ -63,6 +63,11 @@ final class RuleContext {
         demands.demandInput(index, slot, want);
     }
 
+    /** Makes input {@code slot} follow {@code kind} over {@code rows} rows, also when it stores them flat, one run per row. */
+    void demandRowGroups(int index, int slot, long rows, PermutationKind kind) {
+        demands.demandInputRowGroups(index, slot, rows, kind);
+    }
+
     /** Axes from the {@code axes} attribute, else from the constant input at {@code slot} (newer opsets), else null. */
     long[] axes(NodeProto n, int slot) {
         long[] attribute = OnnxAttributes.ints(n, "axes");
