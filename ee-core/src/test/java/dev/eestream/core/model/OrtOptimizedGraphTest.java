@@ -37,7 +37,7 @@ class OrtOptimizedGraphTest {
     private static final List<String> LABELS = List.of("finance and payments", "sports", "technology and computing",
             "health and medicine", "politics");
     private static final int BATCH = 16;
-    private static final int FIXED_SEQUENCE = 128;
+    private static final int FIXED_SEQUENCE = 64;
 
     private final EeKey key = EeKey.generate();
     private TokenizerJson tokenizerJson;
