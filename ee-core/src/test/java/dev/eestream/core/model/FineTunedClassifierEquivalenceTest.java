@@ -38,9 +38,15 @@ class FineTunedClassifierEquivalenceTest {
     private static final int INPUTS = 120;
 
     @ParameterizedTest(name = "{0} with {1} classes, hidden permutation {2}")
-    @CsvSource({"bert, 3, false", "bert, 3, true", "distilbert, 5, false", "distilbert, 5, true", "bert, 4, true"})
+    @CsvSource({"bert, 3, false", "bert, 3, true", "distilbert, 5, false", "distilbert, 5, true", "bert, 4, true",
+        "albert, 3, false", "albert, 3, true", "roberta, 3, false", "roberta, 3, true"})
     void decryptedLogitsAreThePlaintextLogits(String family, int classes, boolean hidden) {
-        ModelProto source = family.equals("bert") ? TinyClassifiers.bert(5, classes) : TinyClassifiers.distilBert(5, classes);
+        ModelProto source = switch (family) {
+            case "bert" -> TinyClassifiers.bert(5, classes);
+            case "albert" -> TinyClassifiers.albert(5, classes);
+            case "roberta" -> TinyClassifiers.roberta(5, classes);
+            default -> TinyClassifiers.distilBert(5, classes);
+        };
         EeKey key = keyWithNonIdentityLabelPermutation(classes);
         ModelTransformer.Result ee = ModelTransformer.transform(source, TransformSpec.builder(Task.CLASSIFY).key(key)
                 .hiddenPermutation(hidden).build());
@@ -48,7 +54,10 @@ class FineTunedClassifierEquivalenceTest {
         assertEquals(classes, ee.manifest().outputWidth());
         assertEquals(classes, ee.manifest().labelCount());
         assertEquals(ClassifierHead.LOGITS, ee.manifest().output());
-        assertEquals(family.equals("bert") ? "token_type_ids" : null, ee.manifest().tokenTypeIdsInput());
+        assertEquals(family.endsWith("bert") && !family.startsWith("distil") && !family.startsWith("ro") ? "token_type_ids" : null,
+                ee.manifest().tokenTypeIdsInput());
+        // ALBERT exposes only logits: ρ's width is its residual stream's (the square weights'), not the narrow table's.
+        assertEquals(TinyModels.HIDDEN, ee.manifest().hiddenSize());
         List<String> outputs = ee.model().getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
         assertEquals(List.of(ClassifierHead.LOGITS), outputs);
         assertFalse(ee.model().getGraph().getNodeList().stream().map(NodeProto::getName).anyMatch(name -> name.contains("prototypes")),
@@ -56,7 +65,7 @@ class FineTunedClassifierEquivalenceTest {
 
         List<String> labels = IntStream.range(0, classes).mapToObj(i -> "label" + i).toList();
         List<long[]> inputs = TinyTransformerEquivalenceTest.randomSequences(INPUTS, TinyModels.ENCODER_VOCAB, 1,
-                TinyModels.MAX_POSITIONS, 23);
+                ee.manifest().maxSequenceLength(), 23);
         Permutation pi = key.vocabPermutation(TinyModels.ENCODER_VOCAB);
         OutputDecryptor decryptor = new OutputDecryptor(key);
         double worstRelative = 0;
@@ -149,7 +158,7 @@ class FineTunedClassifierEquivalenceTest {
         return source.toBuilder().setGraph(graph).build();
     }
 
-    private static EeKey keyWithNonIdentityLabelPermutation(int classes) {
+    static EeKey keyWithNonIdentityLabelPermutation(int classes) {
         EeKey key = EeKey.generate();
         while (key.labelPermutation(classes).isIdentity()) {
             key = EeKey.generate();

@@ -71,15 +71,15 @@ class ModelInspectorTest {
     /** An op no rule proves safe under ρ is named as what blocks ρ, for every task that would apply ρ. */
     @Test
     void anOpOnTheResidualStreamBlocksTheHiddenPermutationNamingTheNode() {
-        ModelInspection encoder = ModelInspector.inspect(TinyModels.encoder(7, "CumSum"), "cumsum", Options.defaults());
+        ModelInspection encoder = ModelInspector.inspect(TinyModels.encoder(7, "Trilu"), "trilu", Options.defaults());
         TaskOutcome classify = encoder.task("classify");
         assertFalse(classify.hidden().possible());
         assertEquals("suspicious", classify.hidden().problem().node());
-        assertTrue(classify.hidden().problem().message().contains("'suspicious' (CumSum)"), classify.hidden().problem().message());
+        assertTrue(classify.hidden().problem().message().contains("'suspicious' (Trilu)"), classify.hidden().problem().message());
         assertFalse(encoder.task("embed").possible());
         assertEquals("suspicious", encoder.task("embed").problem().node());
 
-        ModelInspection decoder = ModelInspector.inspect(TinyDecoders.llama(3, true, "CumSum"), "llama-cumsum", Options.defaults());
+        ModelInspection decoder = ModelInspector.inspect(TinyDecoders.llama(3, true, "Trilu"), "llama-trilu", Options.defaults());
         TaskOutcome generate = decoder.task("generate");
         assertEquals("suspicious", generate.hidden().problem().node());
         // Without ρ the analysis cannot prove the op leaves the stream plain either; it stops where π must reach the logits.

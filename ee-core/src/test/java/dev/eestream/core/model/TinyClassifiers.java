@@ -22,7 +22,22 @@ public final class TinyClassifiers {
      */
     public static ModelProto bert(long seed, int classes) {
         TinyModels.Builder builder = new TinyModels.Builder(seed, 17);
-        String states = TinyModels.encoderBody(builder, null, true);
+        return poolerHead(builder, TinyModels.encoderBody(builder, null, true), classes);
+    }
+
+    /** ALBERT ({@link TinyEncoderFamilies#albert}: factorised embedding, shared layers) with BERT's pooler head. */
+    public static ModelProto albert(long seed, int classes) {
+        TinyModels.Builder builder = new TinyModels.Builder(seed, 17);
+        return poolerHead(builder, TinyEncoderFamilies.albertBody(builder), classes);
+    }
+
+    /** RoBERTa ({@link TinyEncoderFamilies#roberta}) with its classification head: dense, Tanh, out_proj on [CLS]. */
+    public static ModelProto roberta(long seed, int classes) {
+        TinyModels.Builder builder = new TinyModels.Builder(seed, 17);
+        return poolerHead(builder, TinyEncoderFamilies.robertaBody(builder), classes);
+    }
+
+    private static ModelProto poolerHead(TinyModels.Builder builder, String states, int classes) {
         String first = builder.nodeWith("Gather", List.of(intAttr("axis", 1)), states,
                 builder.longs("cls_position", new long[0], 0));
         String pooled = builder.node("Tanh", builder.nodeWith("Gemm", List.of(intAttr("transB", 1)), first,

@@ -69,6 +69,43 @@ public final class TinyModels {
         return b.layerNorm(b.node("Add", down, x));
     }
 
+    /** One encoder layer's weights, so a model can share them between layers (ALBERT). */
+    record LayerWeights(String[] qkv, String[] qkvBias, String out, String outBias, String ffnIn, String ffnInBias,
+            String ffnOut, String ffnOutBias) {
+        static LayerWeights random(Builder b) {
+            String[] w = new String[3];
+            String[] bias = new String[3];
+            for (int i = 0; i < 3; i++) {
+                w[i] = b.random("attn_w" + b.counter++, HIDDEN, HIDDEN);
+                bias[i] = b.random("attn_b" + b.counter++, HIDDEN);
+            }
+            return new LayerWeights(w, bias, b.random("attn_out" + b.counter++, HIDDEN, HIDDEN),
+                    b.random("attn_out_b" + b.counter++, HIDDEN), b.random("ffn_in" + b.counter++, HIDDEN, 4 * HIDDEN),
+                    b.random("ffn_in_bias" + b.counter++, 4 * HIDDEN), b.random("ffn_out" + b.counter++, 4 * HIDDEN, HIDDEN),
+                    b.random("ffn_out_bias" + b.counter++, HIDDEN));
+        }
+    }
+
+    /** A post-norm encoder layer with fresh weights; see {@link #layer(Builder, String, String, LayerWeights, String)}. */
+    static String layer(Builder b, String x, String scoreBias, String relEmbeddings) {
+        return layer(b, x, scoreBias, LayerWeights.random(b), relEmbeddings);
+    }
+
+    /**
+     * A post-norm encoder layer (attention, residual, LayerNorm, Erf-GELU feed-forward, residual, LayerNorm).
+     * {@code scoreBias} is added to the attention scores; with {@code relEmbeddings} [2k, d], the attention is
+     * DeBERTa's disentangled one.
+     */
+    static String layer(Builder b, String x, String scoreBias, LayerWeights w, String relEmbeddings) {
+        String attended = relEmbeddings == null ? b.attention(x, scoreBias, w) : b.disentangledAttention(x, scoreBias, w, relEmbeddings);
+        x = b.layerNorm(b.node("Add", x, attended));
+        String up = b.node("Add", b.node("MatMul", x, w.ffnIn()), w.ffnInBias());
+        String gelu = b.node("Mul", b.node("Mul", up, b.node("Add", b.node("Erf", b.node("Div", up, b.scalar((float) Math.sqrt(2)))),
+                b.scalar(1f))), b.scalar(0.5f));
+        String down = b.node("Add", w.ffnOutBias(), b.node("MatMul", gelu, w.ffnOut()));
+        return b.layerNorm(b.node("Add", down, x));
+    }
+
     private static long[] range(int n) {
         long[] r = new long[n];
         for (int i = 0; i < n; i++) {
@@ -83,6 +120,7 @@ public final class TinyModels {
         private final int opset;
         private final GraphProto.Builder graph = GraphProto.newBuilder().setName("tiny");
         private int counter;
+        private boolean spelledOut;
 
         Builder(long seed, int opset) {
             this.random = new Random(seed);
@@ -210,7 +248,29 @@ public final class TinyModels {
             return name;
         }
 
+        /** LayerNorm spelled out in ReduceMean, Sub, Pow, Add, Sqrt, Div, Mul, Add, as older exporters emit it. */
+        Builder spelledOutLayerNorm() {
+            spelledOut = true;
+            return this;
+        }
+
+        /** ReduceMean over the last axis, keeping it: axes an attribute before opset 18, an input from it on. */
+        String meanOverLastAxis(String x) {
+            return opset >= 18 ? nodeWith("ReduceMean", List.of(intAttr("keepdims", 1)), x, longs("mean_axes", new long[] {1}, -1))
+                    : nodeWith("ReduceMean", List.of(intsAttr("axes", -1), intAttr("keepdims", 1)), x);
+        }
+
+        String cast64(String x) {
+            return nodeWith("Cast", List.of(intAttr("to", TensorProto.DataType.INT64_VALUE)), x);
+        }
+
         String layerNorm(String x) {
+            if (spelledOut) {
+                String centred = node("Sub", x, meanOverLastAxis(x));
+                String variance = meanOverLastAxis(node("Pow", centred, scalar(2f)));
+                String normalised = node("Div", centred, node("Sqrt", node("Add", variance, scalar(1e-12f))));
+                return node("Add", node("Mul", normalised, gammaLike("ln_gamma")), random("ln_beta" + (counter++), HIDDEN));
+            }
             return nodeWith("LayerNormalization", List.of(intAttr("axis", -1), floatAttr("epsilon", 1e-12f)), x,
                     gammaLike("ln_gamma"), random("ln_beta" + (counter++), HIDDEN));
         }
@@ -243,6 +303,64 @@ public final class TinyModels {
             String ctx = node("Reshape", transpose(node("MatMul", probs, qkv[2]), 0, 2, 1, 3),
                     longs("merge_shape", new long[] {3}, 0, 0, HIDDEN));
             return node("Add", node("MatMul", ctx, random("attn_out" + (counter++), HIDDEN, HIDDEN)), random("attn_out_b" + (counter++), HIDDEN));
+        }
+
+        /** Multi-head self-attention with the given weights. */
+        String attention(String x, String scoreBias, LayerWeights w) {
+            String[] qkv = new String[3];
+            for (int i = 0; i < 3; i++) {
+                qkv[i] = heads(node("Add", w.qkvBias()[i], node("MatMul", x, w.qkv()[i])));
+            }
+            String scores = node("Div", node("MatMul", qkv[0], transpose(qkv[1], 0, 1, 3, 2)), scalar((float) Math.sqrt(HIDDEN / HEADS)));
+            return attend(scores, scoreBias, qkv[2], w);
+        }
+
+        /**
+         * DeBERTa-v2's disentangled attention (share_att_key): content-to-content scores, plus content-to-position
+         * (queries against the relative embeddings through the key projection) and position-to-content (keys
+         * against them through the query projection), each picked at the clipped relative distance by GatherElements.
+         */
+        String disentangledAttention(String x, String scoreBias, LayerWeights w, String relEmbeddings) {
+            int dh = HIDDEN / HEADS;
+            int span = TinyEncoderFamilies.RELATIVE_SPAN;
+            String[] qkv = new String[3];
+            for (int i = 0; i < 3; i++) {
+                qkv[i] = heads(node("Add", w.qkvBias()[i], node("MatMul", x, w.qkv()[i])));
+            }
+            // [2k, d] → [heads, 2k, dh], through the same projections as the content.
+            String posKey = transpose(node("Reshape", node("Add", w.qkvBias()[1], node("MatMul", relEmbeddings, w.qkv()[1])),
+                    longs("rel_heads", new long[] {3}, 2 * span, HEADS, dh)), 1, 0, 2);
+            String posQuery = transpose(node("Reshape", node("Add", w.qkvBias()[0], node("MatMul", relEmbeddings, w.qkv()[0])),
+                    longs("rel_heads", new long[] {3}, 2 * span, HEADS, dh)), 1, 0, 2);
+            String length = node("Gather", node("Shape", x), longs("seq_axis", new long[0], 1));
+            String range = node("Range", longs("range_start", new long[0], 0), length, longs("range_step", new long[0], 1));
+            String relative = node("Sub", unsqueeze(range, 1), unsqueeze(range, 0));
+            String scoresShape = node("Shape", node("MatMul", qkv[0], transpose(qkv[1], 0, 1, 3, 2)));
+            String c2pIndex = node("Expand", clip(node("Add", relative, longs("span", new long[0], span)), span), scoresShape);
+            String p2cIndex = node("Expand", clip(node("Sub", longs("span", new long[0], span), relative), span), scoresShape);
+            String c2c = node("MatMul", qkv[0], transpose(qkv[1], 0, 1, 3, 2));
+            String c2p = nodeWith("GatherElements", List.of(intAttr("axis", -1)),
+                    node("MatMul", qkv[0], transpose(posKey, 0, 2, 1)), c2pIndex);
+            String p2c = transpose(nodeWith("GatherElements", List.of(intAttr("axis", -1)),
+                    node("MatMul", qkv[1], transpose(posQuery, 0, 2, 1)), p2cIndex), 0, 1, 3, 2);
+            String scores = node("Div", node("Add", node("Add", c2c, c2p), p2c), scalar((float) Math.sqrt(3.0 * dh)));
+            return attend(scores, scoreBias, qkv[2], w);
+        }
+
+        private String clip(String relative, int span) {
+            return node("Max", node("Min", relative, longs("clip_high", new long[0], 2L * span - 1)), longs("clip_low", new long[0], 0));
+        }
+
+        /** [B, S, d] → [B, heads, S, dh]. */
+        private String heads(String x) {
+            return transpose(node("Reshape", x, longs("heads_shape", new long[] {4}, 0, 0, HEADS, HIDDEN / HEADS)), 0, 2, 1, 3);
+        }
+
+        private String attend(String scores, String scoreBias, String values, LayerWeights w) {
+            String probs = nodeWith("Softmax", List.of(intAttr("axis", -1)), node("Add", scores, scoreBias));
+            String ctx = node("Reshape", transpose(node("MatMul", probs, values), 0, 2, 1, 3),
+                    longs("merge_shape", new long[] {3}, 0, 0, HIDDEN));
+            return node("Add", node("MatMul", ctx, w.out()), w.outBias());
         }
 
         ModelProto build() {

@@ -86,6 +86,61 @@ public final class MutableGraph {
         nodes.add(node);
     }
 
+    /**
+     * Makes an int32 graph input (tf2onnx and keras2onnx export token ids so) an int64 one, cast back to int32
+     * for the nodes that read it: a session then feeds every model the same way, and the values are the same.
+     *
+     * @return whether the input was int32
+     */
+    public boolean widenInt32Input(String name) {
+        Optional<ValueInfoProto> in = input(name);
+        if (in.isEmpty() || in.get().getType().getTensorType().getElemType() != TensorProto.DataType.INT32_VALUE) {
+            return false;
+        }
+        String narrow = freshName(name.replaceAll("[^A-Za-z0-9_]", "_") + "_int32");
+        for (int i = 0; i < nodes.size(); i++) {
+            NodeProto n = nodes.get(i);
+            if (n.getInputList().contains(name)) {
+                NodeProto.Builder b = n.toBuilder();
+                for (int slot = 0; slot < n.getInputCount(); slot++) {
+                    if (n.getInput(slot).equals(name)) {
+                        b.setInput(slot, narrow);
+                    }
+                }
+                nodes.set(i, b.build());
+            }
+        }
+        nodes.add(0, NodeProto.newBuilder().setName(narrow).setOpType("Cast").addInput(name).addOutput(narrow)
+                .addAttribute(AttributeProto.newBuilder().setName("to").setType(AttributeProto.AttributeType.INT)
+                        .setI(TensorProto.DataType.INT32_VALUE)).build());
+        ValueInfoProto.Builder wide = in.get().toBuilder();
+        wide.getTypeBuilder().getTensorTypeBuilder().setElemType(TensorProto.DataType.INT64_VALUE);
+        inputs.set(inputs.indexOf(in.get()), wide.build());
+        return true;
+    }
+
+    /** Renames a computed tensor wherever nodes write or read it (graph outputs keep their entries by the old name). */
+    public void renameTensor(String from, String to) {
+        for (int i = 0; i < nodes.size(); i++) {
+            NodeProto n = nodes.get(i);
+            if (!n.getInputList().contains(from) && !n.getOutputList().contains(from)) {
+                continue;
+            }
+            NodeProto.Builder b = n.toBuilder();
+            for (int slot = 0; slot < n.getInputCount(); slot++) {
+                if (n.getInput(slot).equals(from)) {
+                    b.setInput(slot, to);
+                }
+            }
+            for (int slot = 0; slot < n.getOutputCount(); slot++) {
+                if (n.getOutput(slot).equals(from)) {
+                    b.setOutput(slot, to);
+                }
+            }
+            nodes.set(i, b.build());
+        }
+    }
+
     public Map<String, TensorProto> initializers() {
         return initializers;
     }

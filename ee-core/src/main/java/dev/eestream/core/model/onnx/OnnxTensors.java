@@ -130,6 +130,22 @@ public final class OnnxTensors {
                 .addAllDims(toList(dims)).setRawData(ByteString.copyFrom(buf.array())).build();
     }
 
+    /** An INT64 or INT32 tensor holding {@code values}. */
+    public static TensorProto integerTensor(String name, int dataType, long[] dims, long[] values) {
+        if (dataType == TensorProto.DataType.INT64_VALUE) {
+            return longTensor(name, dims, values);
+        }
+        if (dataType != TensorProto.DataType.INT32_VALUE) {
+            throw new IllegalArgumentException("not an integer tensor type: " + dataType);
+        }
+        ByteBuffer buf = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (long v : values) {
+            buf.putInt(Math.toIntExact(v));
+        }
+        return TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT32_VALUE)
+                .addAllDims(toList(dims)).setRawData(ByteString.copyFrom(buf.array())).build();
+    }
+
     private static List<Long> toList(long[] dims) {
         return java.util.Arrays.stream(dims).boxed().toList();
     }

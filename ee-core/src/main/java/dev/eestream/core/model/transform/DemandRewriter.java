@@ -135,6 +135,35 @@ final class DemandRewriter {
         return tensor;
     }
 
+    /**
+     * A copy of integer constant {@code tensor} holding the ciphertext π(t) of each token id t in it, for a
+     * comparison with ciphertext ids; an id outside the vocabulary is refused.
+     */
+    String ciphertextIds(String tensor, String forWhom) {
+        String key = tensor + "|ids";
+        String existing = copies.get(key);
+        if (existing != null) {
+            return existing;
+        }
+        TensorProto t = graph.initializer(tensor);
+        long[] values = OnnxTensors.longValues(t);
+        Permutation pi = perms.get(PermutationKind.VOCAB);
+        long[] cipher = new long[values.length];
+        for (int i = 0; i < values.length; i++) {
+            if (values[i] < 0 || values[i] >= pi.size()) {
+                throw new UnsupportedModelException(null, "constant '" + tensor + "' holds " + values[i] + ", which is "
+                        + "not a token id of the vocabulary [0, " + pi.size() + "), so " + forWhom + " cannot compare "
+                        + "it with ciphertext ids");
+            }
+            cipher[i] = pi.apply(Math.toIntExact(values[i]));
+        }
+        String name = graph.freshName("ids");
+        graph.putInitializer(OnnxTensors.integerTensor(name, t.getDataType(), OnnxTensors.dims(t), cipher));
+        states.put(name, new TensorState(OnnxTensors.dims(t), null, true));
+        copies.put(key, name);
+        return name;
+    }
+
     /** A permuted copy of a constant; the original stays for its other readers (pruned later if unread). */
     private String permutedCopy(String tensor, Map<Integer, PermutationKind> labels, String forWhom) {
         String base = copyBase.getOrDefault(tensor, tensor);

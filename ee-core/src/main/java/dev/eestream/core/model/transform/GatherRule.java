@@ -10,7 +10,7 @@ import java.util.TreeMap;
 
 /**
  * Gather: with ciphertext ids it is the embedding lookup, whose table gets π on its rows (and ρ on
- * its columns with the hidden permutation). Otherwise it picks along an axis that must not be
+ * its columns with the hidden permutation; ρₑ when the table is narrower than the residual stream). Otherwise it picks along an axis that must not be
  * permuted, since its indices are in the plaintext basis; the other axes keep their permutations.
  */
 final class GatherRule implements OpRule {
@@ -30,9 +30,10 @@ final class GatherRule implements OpRule {
             Map<Integer, PermutationKind> want = new TreeMap<>();
             want.put(axis, PermutationKind.VOCAB);
             if (c.hiddenPermutation() && data.rank() == 2 && axis == 0) {
-                want.put(1, PermutationKind.HIDDEN);
+                // A factorised table (ALBERT: narrower than the residual stream) gets ρₑ; ρ enters at its projection.
+                want.put(1, data.dim(1) == c.hiddenWidth() ? PermutationKind.HIDDEN : PermutationKind.EMBEDDING);
             }
-            if (!c.graph().isInitializer(n.getInput(0))) {
+            if (!c.graph().isInitializer(n.getInput(0)) && !isDequantizedConstant(c, n.getInput(0))) {
                 throw UnsupportedModelException.at(n, "Gather reads ciphertext token ids from a table that is not a "
                         + "constant of the model");
             }
@@ -58,6 +59,13 @@ final class GatherRule implements OpRule {
         }
         return OpRule.first(new TensorState(dims.stream().mapToLong(Long::longValue).toArray(),
                 labels.toArray(new PermutationKind[0]), false));
+    }
+
+    /** A static QDQ model's table: DequantizeLinear over an int8 constant, whose rows move with π. */
+    private static boolean isDequantizedConstant(RuleContext c, String table) {
+        int producer = c.graph().producerOf(table);
+        return producer >= 0 && c.node(producer).getOpType().equals("DequantizeLinear")
+                && c.graph().isInitializer(c.node(producer).getInput(0));
     }
 
     /** An output axis that came from the data (not from the indices) is permuted by permuting the data. */

@@ -8,7 +8,8 @@ import java.util.Map;
 /**
  * MatMul: the contracted axis must be permuted alike on both sides, so the sum is only reordered
  * (this is where a weight matrix that reads the residual stream gets ρ on its rows); the output's
- * row and column axes keep the permutations of the operands' row and column axes.
+ * row and column axes keep the permutations of the operands' row and column axes. A projection that
+ * contracts ρₑ (a factorised embedding) into the residual width gets ρ on its columns: there ρ enters.
  */
 final class MatMulRule implements OpRule {
     @Override
@@ -34,6 +35,12 @@ final class MatMulRule implements OpRule {
         }
         a = c.state(c.node(index).getInput(0));
         b = c.state(c.node(index).getInput(1));
+        if (a.label(a.rank() - 1) == PermutationKind.EMBEDDING && b.label(b.rank() - 1) == null
+                && b.dim(b.rank() - 1) == c.hiddenWidth()) {
+            // The factorised embedding's projection into the residual stream: ρ enters on its output columns.
+            c.demandInput(index, 1, Map.of(b.rank() - 1, PermutationKind.HIDDEN));
+            b = c.state(c.node(index).getInput(1));
+        }
         int rank = Math.max(a.rank(), b.rank());
         long[] dims = new long[rank];
         PermutationKind[] labels = new PermutationKind[rank];

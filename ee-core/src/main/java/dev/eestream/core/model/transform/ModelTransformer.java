@@ -96,16 +96,18 @@ public final class ModelTransformer {
 
     public static Result transform(ModelProto source, TransformSpec spec) {
         MutableGraph g = MutableGraph.of(source);
+        List.copyOf(g.inputs()).forEach(in -> g.widenInt32Input(in.getName()));
         String ids = findIdsInput(g, spec.idsInput());
         TensorProto table = embeddingTable(g, ids);
         long[] tableDims = OnnxTensors.dims(table);
         int vocab = Math.toIntExact(tableDims[0]);
-        int hidden = Math.toIntExact(tableDims[1]);
+        int tableWidth = Math.toIntExact(tableDims[1]);
+        int hidden = spec.task() == Task.GENERATE ? tableWidth : residualWidth(g, spec.sourceOutput(), tableWidth);
         if (spec.tokenizerVocabSize() != null && spec.tokenizerVocabSize() != vocab) {
             throw new EeException("the tokenizer has " + spec.tokenizerVocabSize() + " token ids but the model's embedding "
                     + "table '" + table.getName() + "' has " + vocab + " rows: this tokenizer does not belong to this model");
         }
-        int maxLength = maxSequenceLength(g, spec, table.getName(), hidden);
+        int maxLength = maxSequenceLength(g, spec, table.getName(), tableWidth, paddingIdCompared(g, ids));
         if (spec.task() != Task.GENERATE && g.input(KvCacheNames.past(0, true)).isPresent()) {
             throw new EeException("the model has a KV cache (" + KvCacheNames.past(0, true) + "): it is a decoder, "
                     + "to be encrypted for the generate task");
@@ -132,7 +134,7 @@ public final class ModelTransformer {
             output = ClassifierHead.LOGITS;
             width = ownHead.get().classCount();
             required.put(1, PermutationKind.LABELS);
-            TaskHeads.exposeOnly(g, ownHead.get().output(), output, "batch", width);
+            TaskHeads.exposeOnly(g, TaskHeads.asFloat(g, ownHead.get().output()), output, "batch", width);
         } else {
             switch (task) {
                 case EMBED, CLASSIFY -> {
@@ -141,7 +143,7 @@ public final class ModelTransformer {
                                 + "' to pool with");
                     }
                     String states = findOutput(g, spec.sourceOutput(), 3, hidden, "hidden states");
-                    String embedding = TaskHeads.meanPoolNormalize(g, states, mask);
+                    String embedding = TaskHeads.meanPoolNormalize(g, TaskHeads.asFloat(g, states), mask);
                     if (task == Task.EMBED) {
                         output = TaskHeads.EMBEDDING_OUTPUT;
                         width = hidden;
@@ -186,6 +188,9 @@ public final class ModelTransformer {
         perms.put(PermutationKind.VOCAB, spec.key() != null ? spec.key().vocabPermutation(vocab) : Permutation.identity(vocab));
         if (hiddenPerm) {
             perms.put(PermutationKind.HIDDEN, spec.key().hiddenPermutation(hidden));
+            if (tableWidth != hidden) {
+                perms.put(PermutationKind.EMBEDDING, spec.key().permutation(PermutationKind.EMBEDDING, tableWidth));
+            }
         }
         if (task == Task.CLASSIFY) {
             perms.put(PermutationKind.LABELS, spec.key() != null ? spec.key().labelPermutation(width) : Permutation.identity(width));
@@ -222,17 +227,99 @@ public final class ModelTransformer {
                 spec.key() == null ? null : spec.key().keyId(), ids, g.input(mask).isPresent() ? mask : null, typeIds,
                 output, width, vocab, hidden, maxLength, hiddenPerm, task == Task.CLASSIFY ? width : 0,
                 decoder == null ? 0 : decoder.layers(), decoder == null ? 0 : decoder.kvHeads(),
-                decoder == null ? 0 : decoder.headSize(), padId(g, perms.get(PermutationKind.VOCAB)));
+                decoder == null ? 0 : decoder.headSize(), padId(g, ids, perms.get(PermutationKind.VOCAB)));
         return new Result(g.build(), manifest);
     }
 
     /**
      * Plaintext sessions pad with id 0. Where padding can change other rows' results (a DynamicQuantizeLinear takes its
-     * scale from the whole batch), the EE model pads with the ciphertext of 0, so its pad rows are the plaintext ones.
+     * scale from the whole batch) or the graph reads the ids' values (RoBERTa's position ids), the EE model pads with
+     * the ciphertext of 0, so its pad rows are the plaintext ones.
      */
-    private static long padId(MutableGraph g, Permutation vocab) {
+    private static long padId(MutableGraph g, String ids, Permutation vocab) {
         boolean batchWide = g.nodes().stream().anyMatch(node -> node.getOpType().equals("DynamicQuantizeLinear"));
-        return batchWide ? vocab.apply(0) : 0;
+        return batchWide || paddingIdCompared(g, ids) >= 0 ? vocab.apply(0) : 0;
+    }
+
+    /**
+     * The token id the graph compares its ids with (RoBERTa, XLM-R and MPNet: position ids count from
+     * {@code input_ids != padding_idx}, so they start at padding_idx + 1), or -1.
+     */
+    private static long paddingIdCompared(MutableGraph g, String ids) {
+        for (int reader : readersThroughCasts(g, ids)) {
+            NodeProto n = g.node(reader);
+            if (n.getOpType().equals("Equal") && n.getInputCount() == 2) {
+                for (String operand : n.getInputList()) {
+                    if (g.isInitializer(operand) && OnnxTensors.elementCount(OnnxTensors.dims(g.initializer(operand))) == 1) {
+                        int type = g.initializer(operand).getDataType();
+                        if (type == TensorProto.DataType.INT64_VALUE || type == TensorProto.DataType.INT32_VALUE) {
+                            return OnnxTensors.longValues(g.initializer(operand))[0];
+                        }
+                    }
+                }
+            }
+        }
+        return -1;
+    }
+
+    /** The nodes that read {@code ids}, directly or through Cast and Identity. */
+    private static List<Integer> readersThroughCasts(MutableGraph g, String ids) {
+        List<Integer> readers = new ArrayList<>();
+        List<String> frontier = new ArrayList<>(List.of(ids));
+        for (int depth = 0; depth < 4 && !frontier.isEmpty(); depth++) {
+            List<String> next = new ArrayList<>();
+            for (String t : frontier) {
+                for (int i : g.consumersOf(t)) {
+                    NodeProto n = g.node(i);
+                    readers.add(i);
+                    if (n.getOpType().equals("Cast") || n.getOpType().equals("Identity")) {
+                        next.add(n.getOutput(0));
+                    }
+                }
+            }
+            frontier = next;
+        }
+        return readers;
+    }
+
+    /**
+     * The residual stream's width: that of the hidden-states output (the one asked for, else one as wide as the
+     * token table, else the only rank-3 output). It differs from the token table's width in a factorised embedding
+     * (ALBERT), where ρ enters at the projection.
+     */
+    private static int residualWidth(MutableGraph g, String requested, int tableWidth) {
+        List<Long> widths = new ArrayList<>();
+        for (ValueInfoProto o : g.outputs()) {
+            List<TensorShapeProto.Dimension> dims = o.getType().getTensorType().getShape().getDimList();
+            if (dims.size() == 3 && dims.get(2).getDimValue() > 0) {
+                if (o.getName().equals(requested)) {
+                    return Math.toIntExact(dims.get(2).getDimValue());
+                }
+                widths.add(dims.get(2).getDimValue());
+            }
+        }
+        if (requested == null && widths.size() == 1) {
+            return Math.toIntExact(widths.get(0));
+        }
+        return widths.isEmpty() ? squareWeightWidth(g, tableWidth) : tableWidth;
+    }
+
+    /**
+     * Without a hidden-states output (a classifier that exposes only its logits): the token table's width if a square
+     * weight of that width exists (BERT's attention projections), else the width most square weights have (a
+     * factorised embedding's residual stream), else the table's width.
+     */
+    private static int squareWeightWidth(MutableGraph g, int tableWidth) {
+        Map<Long, Integer> counts = new java.util.HashMap<>();
+        for (TensorProto t : g.initializers().values()) {
+            if (t.getDimsCount() == 2 && t.getDims(0) == t.getDims(1) && t.getDims(0) > 1) {
+                counts.merge(t.getDims(0), 1, Integer::sum);
+            }
+        }
+        if (counts.isEmpty() || counts.containsKey((long) tableWidth)) {
+            return tableWidth;
+        }
+        return Math.toIntExact(counts.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey());
     }
 
     /**
@@ -245,10 +332,14 @@ public final class ModelTransformer {
         String ids = findIdsInput(g, idsInput);
         TensorProto table = embeddingTable(g, ids);
         long[] dims = OnnxTensors.dims(table);
-        return new TokenEmbedding(ids, table.getName(), Math.toIntExact(dims[0]), Math.toIntExact(dims[1]));
+        return new TokenEmbedding(ids, table.getName(), Math.toIntExact(dims[0]),
+                residualWidth(g, null, Math.toIntExact(dims[1])));
     }
 
-    /** A model's token-id input and the [vocabulary, hidden] table π permutes the rows of. */
+    /**
+     * A model's token-id input and the table π permutes the rows of; {@code hiddenSize} is the residual stream's width
+     * (wider than the table in a factorised embedding).
+     */
     public record TokenEmbedding(String idsInput, String table, int vocabSize, int hiddenSize) {
     }
 
@@ -300,41 +391,67 @@ public final class ModelTransformer {
 
     /** The initializer a Gather (or EmbedLayerNormalization) reads rows of with {@code ids} (through Cast/Identity), or null. */
     private static TensorProto lookupTable(MutableGraph g, String ids) {
-        List<String> frontier = new ArrayList<>(List.of(ids));
-        for (int depth = 0; depth < 4 && !frontier.isEmpty(); depth++) {
-            List<String> next = new ArrayList<>();
-            for (String t : frontier) {
-                for (int i : g.consumersOf(t)) {
-                    NodeProto n = g.node(i);
-                    if (n.getOpType().equals("Gather") && n.getInput(1).equals(t) && g.isInitializer(n.getInput(0))) {
-                        return g.initializer(n.getInput(0));
-                    }
-                    if (isEmbedLayerNorm(n) && n.getInput(0).equals(t) && g.isInitializer(n.getInput(2))) {
-                        return g.initializer(n.getInput(2)); // ORT's fused embeddings: input_ids, segment ids, word table, ...
-                    }
-                    if (n.getOpType().equals("Cast") || n.getOpType().equals("Identity")) {
-                        next.add(n.getOutput(0));
-                    }
-                }
+        for (int i : readersThroughCasts(g, ids)) {
+            NodeProto n = g.node(i);
+            String table = n.getOpType().equals("Gather") && n.getInputCount() == 2 ? constantBehind(g, n.getInput(0)) : null;
+            if (table != null && (n.getInput(1).equals(ids) || isCastOf(g, n.getInput(1), ids))) {
+                return g.initializer(table);
             }
-            frontier = next;
+            if (isEmbedLayerNorm(n) && (n.getInput(0).equals(ids) || isCastOf(g, n.getInput(0), ids))
+                    && g.isInitializer(n.getInput(2))) {
+                return g.initializer(n.getInput(2)); // ORT's fused embeddings: input_ids, segment ids, word table, ...
+            }
         }
         return null;
     }
 
+    /** The constant {@code tensor} is, or that a DequantizeLinear reads to make it (static QDQ models); else null. */
+    private static String constantBehind(MutableGraph g, String tensor) {
+        if (g.isInitializer(tensor)) {
+            return tensor;
+        }
+        int p = g.producerOf(tensor);
+        if (p >= 0 && g.node(p).getOpType().equals("DequantizeLinear") && g.isInitializer(g.node(p).getInput(0))) {
+            return g.node(p).getInput(0);
+        }
+        return null;
+    }
+
+    /** Whether {@code tensor} is {@code ids} passed through Cast or Identity only. */
+    private static boolean isCastOf(MutableGraph g, String tensor, String ids) {
+        String t = tensor;
+        for (int depth = 0; depth < 4; depth++) {
+            int p = g.producerOf(t);
+            if (p < 0) {
+                return false;
+            }
+            NodeProto n = g.node(p);
+            if (!n.getOpType().equals("Cast") && !n.getOpType().equals("Identity")) {
+                return false;
+            }
+            t = n.getInput(0);
+            if (t.equals(ids)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
-     * Explicit, else the largest position table read by a Gather or EmbedLayerNormalization: [P, d] (learned positions), or any
-     * table indexed by the {@code position_ids} input (e.g. rotary cos/sin tables); else the fallback.
+     * Explicit, else the largest position table read by a Gather or EmbedLayerNormalization: [P, d] (learned
+     * positions; less the offset when positions count from a padding id), or any table indexed by the
+     * {@code position_ids} input (e.g. rotary cos/sin tables); else the fallback.
      * For a decoder it is the context length.
      */
-    private static int maxSequenceLength(MutableGraph g, TransformSpec spec, String wordTable, int hidden) {
+    private static int maxSequenceLength(MutableGraph g, TransformSpec spec, String wordTable, int hidden, long paddingId) {
         if (spec.maxSequenceLength() != null) {
             return spec.maxSequenceLength();
         }
         long best = -1;
         for (NodeProto n : g.nodes()) {
-            if (n.getOpType().equals("Gather") && g.isInitializer(n.getInput(0)) && !n.getInput(0).equals(wordTable)) {
-                long[] dims = OnnxTensors.dims(g.initializer(n.getInput(0)));
+            String table = n.getOpType().equals("Gather") ? constantBehind(g, n.getInput(0)) : null;
+            if (table != null && !table.equals(wordTable)) {
+                long[] dims = OnnxTensors.dims(g.initializer(table));
                 boolean byPosition = n.getInput(1).equals(KvCacheNames.POSITION_IDS) && g.input(KvCacheNames.POSITION_IDS).isPresent();
                 if (dims.length == 2 && (dims[1] == hidden || byPosition) && dims[0] > 2) {
                     best = Math.max(best, dims[0]);
@@ -343,6 +460,10 @@ public final class ModelTransformer {
             if (isEmbedLayerNorm(n) && g.isInitializer(n.getInput(3))) {
                 best = Math.max(best, OnnxTensors.dims(g.initializer(n.getInput(3)))[0]); // its position table [P, d]
             }
+        }
+        if (best > 0 && paddingId >= 0 && best > paddingId + 1) {
+            // Positions counted from the padding id (RoBERTa: 2 … S + 1 in a table of 514) leave P - padding - 1 of them.
+            return Math.toIntExact(best - paddingId - 1);
         }
         if (best > 0) {
             return Math.toIntExact(best);

@@ -22,9 +22,11 @@ final class OpRules {
                 "Log", "Reciprocal", "Softplus", "Softsign", "Gelu", "LeakyRelu", "Elu", "Selu", "Celu", "HardSigmoid",
                 "HardSwish", "Mish", "Floor", "Ceil", "Round", "Sign", "Not", "IsNaN", "IsInf", "Sin", "Cos", "Dropout",
                 "ThresholdedRelu", "QuickGelu");
-        put(t, new ElementwiseRule(), "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Mod", "Equal",
+        put(t, new ElementwiseRule(), "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Mod",
                 "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Where", "PRelu", "Clip",
                 "BiasGelu", "FastGelu");
+        put(t, new TokenIdComparisonRule(), "Equal");
+        put(t, new CumSumRule(), "CumSum");
         put(t, new ReduceRule(), "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
                 "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp");
         put(t, new SoftmaxRule(), "Softmax", "LogSoftmax", "LpNormalization");
@@ -32,6 +34,7 @@ final class OpRules {
         put(t, new MatMulIntegerRule(), "MatMulInteger");
         put(t, new DequantizeLinearRule(), "DequantizeLinear");
         put(t, new DynamicQuantizeLinearRule(), "DynamicQuantizeLinear");
+        put(t, new QuantizeLinearRule(), "QuantizeLinear");
         put(t, new GemmRule(), "Gemm");
         put(t, new GatherRule(), "Gather");
         put(t, new TransposeRule(), "Transpose");

@@ -24,7 +24,7 @@ import java.util.TreeMap;
 final class PermutationPropagation {
     private static final Set<String> KNOWN_DOMAINS = Set.of("", "ai.onnx", "com.microsoft");
     /** Only these may see ciphertext ids: the lookup that consumes them, and ops that pass them on or ignore them. */
-    private static final Set<String> MAY_READ_TOKEN_IDS = Set.of("Gather", "Shape", "Size", "Cast", "Identity",
+    private static final Set<String> MAY_READ_TOKEN_IDS = Set.of("Gather", "Shape", "Size", "Cast", "Identity", "Equal",
             "EmbedLayerNormalization");
 
     private final MutableGraph graph;
@@ -56,7 +56,8 @@ final class PermutationPropagation {
                 PermutationPropagation.this.forward(index);
             }
         });
-        this.context = new RuleContext(graph, states, demands, hidden);
+        Permutation rho = perms.get(PermutationKind.HIDDEN);
+        this.context = new RuleContext(graph, states, demands, hidden, hidden && rho != null ? rho.size() : -1);
     }
 
     /** Propagates through every node; rewrites the constants it must. */
@@ -121,7 +122,8 @@ final class PermutationPropagation {
         String op = n.getOpType();
         if (in.stream().anyMatch(s -> s != null && s.encryptedIds()) && !MAY_READ_TOKEN_IDS.contains(op)) {
             throw UnsupportedModelException.at(n, "op " + op + " reads ciphertext token ids; only Gather over an "
-                    + "embedding table (or EmbedLayerNormalization), Shape, Cast and Identity may read them");
+                    + "embedding table (or EmbedLayerNormalization), Shape, Cast, Identity and Equal with a constant token id "
+                    + "may read them");
         }
         OpRule rule = OpRules.forOp(op);
         if (rule != null) {

@@ -1,6 +1,7 @@
 package dev.eestream.core.model.transform;
 
 import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.eestream.core.key.PermutationKind;
 import dev.eestream.core.model.onnx.MutableGraph;
 import dev.eestream.core.model.onnx.OnnxAttributes;
@@ -13,12 +14,15 @@ final class RuleContext {
     private final TensorStates states;
     private final DemandRewriter demands;
     private final boolean hiddenPermutation;
+    private final int hiddenWidth;
 
-    RuleContext(MutableGraph graph, TensorStates states, DemandRewriter demands, boolean hiddenPermutation) {
+    /** @param hiddenWidth the residual stream's width (ρ's size), or -1 without the hidden permutation */
+    RuleContext(MutableGraph graph, TensorStates states, DemandRewriter demands, boolean hiddenPermutation, int hiddenWidth) {
         this.graph = graph;
         this.states = states;
         this.demands = demands;
         this.hiddenPermutation = hiddenPermutation;
+        this.hiddenWidth = hiddenWidth;
     }
 
     MutableGraph graph() {
@@ -53,9 +57,14 @@ final class RuleContext {
         return s;
     }
 
-    /** Whether ρ enters the residual stream at the embedding lookup. */
+    /** Whether ρ enters the residual stream: at the embedding lookup, or at a factorised embedding's projection. */
     boolean hiddenPermutation() {
         return hiddenPermutation;
+    }
+
+    /** The residual stream's width, the size of ρ; -1 without the hidden permutation. */
+    int hiddenWidth() {
+        return hiddenWidth;
     }
 
     /** Makes input {@code slot} of node {@code index} carry {@code want}, rewiring the node if a copy is made. */
@@ -66,6 +75,22 @@ final class RuleContext {
     /** Makes input {@code slot} follow {@code kind} over {@code rows} rows, also when it stores them flat, one run per row. */
     void demandRowGroups(int index, int slot, long rows, PermutationKind kind) {
         demands.demandInputRowGroups(index, slot, rows, kind);
+    }
+
+    /**
+     * Makes input {@code slot} of node {@code index}, an integer constant of token ids, hold their ciphertexts,
+     * so the node compares them with ciphertext ids exactly as the plaintext model compares plaintext ones.
+     */
+    void encryptIdsInput(int index, int slot) {
+        NodeProto n = node(index);
+        String name = n.getInput(slot);
+        int type = graph.isInitializer(name) ? graph.initializer(name).getDataType() : -1;
+        if (type != TensorProto.DataType.INT64_VALUE && type != TensorProto.DataType.INT32_VALUE) {
+            throw UnsupportedModelException.at(n, "op " + n.getOpType() + " compares ciphertext token ids with '" + name
+                    + "', which is not a constant integer token id that eestream could encrypt");
+        }
+        String cipher = demands.ciphertextIds(name, "node '" + n.getName() + "' (" + n.getOpType() + ")");
+        graph.replaceNode(index, n.toBuilder().setInput(slot, cipher).build());
     }
 
     /** Axes from the {@code axes} attribute, else from the constant input at {@code slot} (newer opsets), else null. */

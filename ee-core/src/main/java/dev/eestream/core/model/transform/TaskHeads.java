@@ -30,6 +30,22 @@ final class TaskHeads {
         return f.op("Div", mean, f.op("Max", norm, f.scalar("min_norm", 1e-12f)));
     }
 
+    /**
+     * {@code tensor}, a graph output, as float32: a float16 (or bfloat16, double) model's output gets a Cast, which
+     * float16 and bfloat16 values survive exactly, so heads and sessions work in float32 alike.
+     */
+    static String asFloat(MutableGraph g, String tensor) {
+        int type = g.outputs().stream().filter(o -> o.getName().equals(tensor)).findFirst()
+                .map(o -> o.getType().getTensorType().getElemType()).orElse(TensorProto.DataType.FLOAT_VALUE);
+        if (type == TensorProto.DataType.FLOAT_VALUE || type == TensorProto.DataType.UNDEFINED_VALUE) {
+            return tensor;
+        }
+        // The float32 copy may take the output's name (a classifier's logits), so the original gets another.
+        String narrow = g.freshName("float16_output");
+        g.renameTensor(tensor, narrow);
+        return new NodeFactory(g).cast(narrow, TensorProto.DataType.FLOAT_VALUE);
+    }
+
     /** Cosine scores against unit-length label prototypes: {@code embedding · Pᵀ}, [batch, C]. */
     static String zeroShotScores(MutableGraph g, String embedding, float[][] prototypes) {
         int c = prototypes.length;

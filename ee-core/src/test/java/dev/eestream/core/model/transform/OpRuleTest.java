@@ -47,6 +47,8 @@ class OpRuleTest {
         Stream<Arguments> unary = Stream.of("Identity", "Relu", "Tanh", "Erf", "Sigmoid", "Exp", "Neg", "Abs", "Softplus")
                 .map(op -> derives("unary " + op, stream().node(op, "x"), Map.of(2, HIDDEN), 2, 3, D));
         Stream<Arguments> rest = Stream.of(
+                derives("CumSum along an unpermuted axis keeps the permutation", stream().longs("axis", new long[0], 1)
+                        .node("CumSum", "x", "axis"), Map.of(2, HIDDEN), 2, 3, D),
                 derives("unary Cast to float", stream().node("Cast", List.of(intAttr("to", TensorProto.DataType.FLOAT_VALUE)), "x"),
                         Map.of(2, HIDDEN), 2, 3, D),
                 derives("elementwise Add of a per-channel bias: bias permuted", stream().constant("b", D).node("Add", "x", "b"),
@@ -197,8 +199,12 @@ class OpRuleTest {
 
     static Stream<Arguments> refusals() {
         return Stream.of(
-                refuses("an op with no rule reading a permuted tensor", stream().longs("axis", new long[0], 1)
-                        .node("CumSum", "x", "axis"), NODE, "CumSum", "cannot prove CumSum equivariant under that permutation"),
+                refuses("an op with no rule reading a permuted tensor", stream().longs("k", new long[0], 0)
+                        .node("Trilu", "x", "k"), NODE, "Trilu", "cannot prove Trilu equivariant under that permutation"),
+                refuses("CumSum along a permuted axis", stream().longs("axis", new long[0], -1).node("CumSum", "x", "axis"),
+                        NODE, "CumSum", "a running sum depends on the order"),
+                refuses("Equal of ciphertext ids with a computed tensor", new RuleGraph().ids("ids", 2, 3).plain("other", 2, 3)
+                        .node("Equal", "ids", "other"), NODE, "Equal", "not a constant integer token id"),
                 refuses("an op from an unknown domain", stream().nodeInDomain("org.example", "Relu", "x"), NODE, "Relu",
                         "op org.example.Relu is from a domain eestream does not know"),
                 refuses("an elementwise op reading ciphertext ids", new RuleGraph().ids("ids", 2, 3)
@@ -268,7 +274,7 @@ class OpRuleTest {
 
     @Test
     void anOpWithNoRuleOnPlainTensorsLeavesItsOutputUnknown() {
-        RuleGraph g = new RuleGraph().plain("x", 2, 3, D).longs("axis", new long[0], 1).node("CumSum", "x", "axis");
+        RuleGraph g = new RuleGraph().plain("x", 2, 3, D).longs("k", new long[0], 0).node("Trilu", "x", "k");
         MutableGraph graph = MutableGraph.of(g.model());
         PermutationPropagation analysis = new PermutationPropagation(graph, RuleGraph.PERMUTATIONS, true, g.initialStates(graph));
         analysis.run();

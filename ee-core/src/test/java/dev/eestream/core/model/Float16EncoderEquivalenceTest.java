@@ -1,0 +1,105 @@
+package dev.eestream.core.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import dev.eestream.core.Compare;
+import dev.eestream.core.decrypt.OutputDecryptor;
+import dev.eestream.core.key.EeKey;
+import dev.eestream.core.key.Permutation;
+import dev.eestream.core.model.transform.ModelTransformer;
+import dev.eestream.core.model.transform.TransformSpec;
+import dev.eestream.runtime.model.Task;
+import dev.eestream.runtime.session.ModelSession;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * float16 encoders (weights, activations and outputs in float16, as onnxconverter-common converts them): π and ρ move
+ * whole float16 rows and columns, and the heads read the output through an exact Cast to float32. 120 random inputs
+ * in batches of 16: bit-identical without ρ; with ρ the float16 sums run in another order, so the bound is float16's.
+ * The real MiniLM is not among them: converted naively (every op in float16) its LayerNorm variance overflows and the
+ * plaintext model itself outputs NaN; converters keep such ops in float32.
+ */
+class Float16EncoderEquivalenceTest {
+    private static final int INPUTS = 120;
+    private static final List<String> LABELS = List.of("a", "b", "c", "d");
+    private final EeKey key = EeKey.generate();
+
+    @ParameterizedTest(name = "{0}: {1}, hidden permutation {2}")
+    @CsvSource({"bert, embed, true", "bert, classify, false", "bert, classify, true", "roberta, classify, false",
+        "bert-classifier, classify, false", "bert-classifier, classify, true"})
+    void float16MatchesPlaintext(String family, String taskName, boolean hidden) {
+        Task task = Task.parse(taskName);
+        ModelProto source = Float16Models.convert(switch (family) {
+            case "bert" -> TinyModels.encoder(7, null);
+            case "roberta" -> TinyEncoderFamilies.roberta(5);
+            default -> TinyClassifiers.bert(5, LABELS.size());
+        });
+        assertTrue(source.getGraph().getInitializerList().stream()
+                .anyMatch(t -> t.getDataType() == TensorProto.DataType.FLOAT16_VALUE && t.getDimsCount() == 2));
+        float[][] prototypes = task == Task.CLASSIFY && !family.endsWith("classifier")
+                ? TinyTransformerEquivalenceTest.unitRows(LABELS.size(), TinyModels.HIDDEN, 3) : null;
+        ModelTransformer.Result ee = ModelTransformer.transform(source, TransformSpec.builder(task).key(key)
+                .hiddenPermutation(hidden).labelPrototypes(prototypes).build());
+        ModelTransformer.Result plain = ModelTransformer.transform(source, TransformSpec.builder(task)
+                .labelPrototypes(prototypes).build());
+
+        List<long[]> inputs = TinyTransformerEquivalenceTest.randomSequences(INPUTS, TinyModels.ENCODER_VOCAB, 1,
+                ee.manifest().maxSequenceLength(), 29);
+        Permutation pi = key.vocabPermutation(TinyModels.ENCODER_VOCAB);
+        OutputDecryptor decryptor = new OutputDecryptor(key);
+        double worst = 0;
+        int agreeing = 0;
+        try (ModelSession eeSession = ModelSession.open(ee.modelBytes(), ee.manifest());
+             ModelSession plainSession = ModelSession.open(plain.modelBytes(), plain.manifest())) {
+            for (int from = 0; from < inputs.size(); from += 16) {
+                List<long[]> clear = inputs.subList(from, Math.min(inputs.size(), from + 16));
+                float[][] eeOut = eeSession.run(TinyTransformerEquivalenceTest.encrypt(clear, pi));
+                float[][] plainOut = plainSession.run(clear);
+                for (int i = 0; i < clear.size(); i++) {
+                    for (float v : plainOut[i]) {
+                        assertTrue(Float.isFinite(v), "the float16 model's outputs are finite");
+                    }
+                    float[] decrypted = task == Task.EMBED ? decryptor.embedding(eeOut[i]) : inOrder(decryptor.classScores(eeOut[i], LABELS));
+                    if (hidden) {
+                        worst = Math.max(worst, maxAbsoluteDifference(decrypted, plainOut[i]));
+                        agreeing += task == Task.CLASSIFY && Compare.argmax(plainOut[i]) == Compare.argmax(decrypted) ? 1 : 0;
+                    } else {
+                        assertArrayEquals(plainOut[i], decrypted, 0f, "without ρ float16 outputs are bit-identical");
+                    }
+                }
+            }
+        }
+        System.out.printf(Locale.ROOT, "float16 %s, %s, hidden permutation %s: %d inputs, max |EE - plaintext| %.3g%s%n",
+                family, taskName, hidden, INPUTS, worst, task == Task.CLASSIFY && hidden ? ", same top label " + agreeing : "");
+        // float16 keeps 11 significant bits: sums in another order differ by a few units in the last place.
+        assertTrue(worst <= 1e-3, "max absolute difference " + worst);
+        if (task == Task.CLASSIFY && hidden) {
+            assertTrue(agreeing >= INPUTS * 0.95, "same top label for " + agreeing + " of " + INPUTS);
+        }
+    }
+
+    private static float[] inOrder(Map<String, Float> scores) {
+        float[] out = new float[LABELS.size()];
+        for (int j = 0; j < out.length; j++) {
+            out[j] = scores.get(LABELS.get(j));
+        }
+        return out;
+    }
+
+    private static double maxAbsoluteDifference(float[] a, float[] b) {
+        assertEquals(a.length, b.length);
+        double worst = 0;
+        for (int i = 0; i < a.length; i++) {
+            worst = Math.max(worst, Math.abs(a[i] - b[i]));
+        }
+        return worst;
+    }
+}

@@ -1,0 +1,87 @@
+package dev.eestream.core.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import dev.eestream.core.decrypt.OutputDecryptor;
+import dev.eestream.core.key.EeKey;
+import dev.eestream.core.key.Permutation;
+import dev.eestream.core.model.transform.ModelTransformer;
+import dev.eestream.core.model.transform.TransformSpec;
+import dev.eestream.core.model.transform.UnsupportedModelException;
+import dev.eestream.runtime.model.Task;
+import dev.eestream.runtime.session.ModelSession;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Static QDQ models (int8 weights and tables behind DequantizeLinear, QuantizeLinear/DequantizeLinear before every
+ * MatMul's activation): π moves the int8 table's rows (and a per-row scale with them), so classification without ρ is
+ * bit-identical on 120 inputs; ρ is refused at the first QuantizeLinear it would reach, naming it.
+ */
+class StaticQdqEquivalenceTest {
+    private static final int INPUTS = 120;
+    private static final List<String> LABELS = List.of("a", "b", "c", "d");
+    /** σ must move something, or "the scores come out permuted" could not be checked. */
+    private final EeKey key = FineTunedClassifierEquivalenceTest.keyWithNonIdentityLabelPermutation(LABELS.size());
+
+    @ParameterizedTest(name = "per-row table scale {0}")
+    @ValueSource(booleans = {false, true})
+    void classificationWithoutHiddenPermutationIsBitIdentical(boolean perRowTable) {
+        ModelProto source = QdqModels.quantizeStatic(TinyModels.encoder(7, null), "word_embeddings", perRowTable);
+        assertTrue(source.getGraph().getNodeList().stream().anyMatch(n -> n.getOpType().equals("QuantizeLinear")));
+        float[][] prototypes = TinyTransformerEquivalenceTest.unitRows(LABELS.size(), TinyModels.HIDDEN, 3);
+        ModelTransformer.Result ee = ModelTransformer.transform(source, TransformSpec.builder(Task.CLASSIFY).key(key)
+                .hiddenPermutation(false).labelPrototypes(prototypes).build());
+        ModelTransformer.Result plain = ModelTransformer.transform(source, TransformSpec.builder(Task.CLASSIFY)
+                .labelPrototypes(prototypes).build());
+        assertEquals(TinyModels.ENCODER_VOCAB, ee.manifest().vocabSize());
+        assertEquals(TinyModels.MAX_POSITIONS, ee.manifest().maxSequenceLength());
+
+        List<long[]> inputs = TinyTransformerEquivalenceTest.randomSequences(INPUTS, TinyModels.ENCODER_VOCAB, 1,
+                TinyModels.MAX_POSITIONS, 31);
+        Permutation pi = key.vocabPermutation(TinyModels.ENCODER_VOCAB);
+        OutputDecryptor decryptor = new OutputDecryptor(key);
+        int compared = 0;
+        int permuted = 0;
+        try (ModelSession eeSession = ModelSession.open(ee.modelBytes(), ee.manifest());
+             ModelSession plainSession = ModelSession.open(plain.modelBytes(), plain.manifest())) {
+            for (int from = 0; from < inputs.size(); from += 16) {
+                List<long[]> clear = inputs.subList(from, Math.min(inputs.size(), from + 16));
+                float[][] eeOut = eeSession.run(TinyTransformerEquivalenceTest.encrypt(clear, pi));
+                float[][] plainOut = plainSession.run(clear);
+                for (int i = 0; i < clear.size(); i++) {
+                    Map<String, Float> scores = decryptor.classScores(eeOut[i], LABELS);
+                    float[] decrypted = new float[LABELS.size()];
+                    for (int j = 0; j < decrypted.length; j++) {
+                        decrypted[j] = scores.get(LABELS.get(j));
+                    }
+                    assertArrayEquals(plainOut[i], decrypted, 0f, "input " + (from + i));
+                    permuted += java.util.Arrays.equals(eeOut[i], plainOut[i]) ? 0 : 1;
+                    compared++;
+                }
+            }
+        }
+        assertEquals(INPUTS, compared);
+        assertTrue(permuted > INPUTS / 2, "the server's scores come out permuted by σ (" + permuted + ")");
+    }
+
+    @Test
+    void hiddenPermutationIsRefusedAtTheFirstQuantizeLinear() {
+        ModelProto source = QdqModels.quantizeStatic(TinyModels.encoder(7, null), "word_embeddings", true);
+        UnsupportedModelException e = assertThrows(UnsupportedModelException.class, () -> ModelTransformer.transform(source,
+                TransformSpec.builder(Task.EMBED).key(key).build()));
+        List<String> quantizers = source.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("QuantizeLinear"))
+                .map(NodeProto::getName).toList();
+        assertTrue(quantizers.contains(e.nodeName()), e.getMessage());
+        assertTrue(e.getMessage().contains("(QuantizeLinear)") && e.getMessage().contains("token permutation alone is"),
+                e.getMessage());
+    }
+}
