@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.eestream.core.Compare;
 import dev.eestream.core.decrypt.OutputDecryptor;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.model.transform.ModelTransformer;
@@ -14,7 +13,6 @@ import dev.eestream.core.model.transform.UnsupportedModelException;
 import dev.eestream.runtime.model.Task;
 import dev.eestream.runtime.session.ModelSession;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -47,14 +45,14 @@ class FusedGraphEquivalenceTest {
     @CsvSource({"embed, true", "classify, false", "classify, true"})
     void tinyEncoderAsOrtOptimizesItMatchesPlaintext(String task, boolean hidden) throws Exception {
         ModelProto optimized = OrtOptimizer.extended(TinyModels.encoder(7, null), Map.of());
-        check("tiny encoder (ORT dynamic)", compare(optimized, Task.parse(task), hidden, TinyModels.ENCODER_VOCAB,
+        check("tiny encoder (ORT dynamic) " + task, compare(optimized, Task.parse(task), hidden, TinyModels.ENCODER_VOCAB,
                 TinyModels.HIDDEN, TinyModels.MAX_POSITIONS, false), hidden);
     }
 
     @ParameterizedTest(name = "{0}, hidden permutation {1}")
     @CsvSource({"embed, true", "classify, false", "classify, true"})
     void tinyEncoderAsOrtOptimizesItWithFixedShapesMatchesPlaintext(String task, boolean hidden) throws Exception {
-        check("tiny encoder (ORT fixed shape)", compare(tinyFixed(), Task.parse(task), hidden, TinyModels.ENCODER_VOCAB,
+        check("tiny encoder (ORT fixed shape) " + task, compare(tinyFixed(), Task.parse(task), hidden, TinyModels.ENCODER_VOCAB,
                 TinyModels.HIDDEN, TinyModels.MAX_POSITIONS, true), hidden);
     }
 
@@ -62,7 +60,7 @@ class FusedGraphEquivalenceTest {
     @CsvSource({"embed, true", "classify, false", "classify, true"})
     void encoderInFusedOpsMatchesPlaintext(String task, boolean hidden) throws Exception {
         ModelProto fused = TinyFusedEncoders.encoder(3, false);
-        check("encoder in fused ops", compare(fused, Task.parse(task), hidden, TinyFusedEncoders.VOCAB, TinyFusedEncoders.HIDDEN,
+        check("encoder in fused ops " + task, compare(fused, Task.parse(task), hidden, TinyFusedEncoders.VOCAB, TinyFusedEncoders.HIDDEN,
                 TinyFusedEncoders.MAX_POSITIONS, false), hidden);
     }
 
@@ -87,18 +85,17 @@ class FusedGraphEquivalenceTest {
         assertTrue(refused.nodeName().startsWith("matmulnbits_"), refused.getMessage());
         assertTrue(refused.getMessage().contains("(MatMulNBits)") && refused.getMessage().contains("quantization blocks"),
                 refused.getMessage());
-        Outcome withoutHidden = compare(model, Task.CLASSIFY, false, TinyFusedEncoders.VOCAB, TinyFusedEncoders.HIDDEN,
+        OutputTally withoutHidden = compare(model, Task.CLASSIFY, false, TinyFusedEncoders.VOCAB, TinyFusedEncoders.HIDDEN,
                 TinyFusedEncoders.MAX_POSITIONS, false);
-        check("encoder with a 4-bit up-projection", withoutHidden, false);
+        check("encoder with a 4-bit up-projection classify", withoutHidden, false);
     }
 
     private static ModelProto tinyFixed() throws Exception {
         return OrtOptimizer.extended(TinyModels.encoder(7, null), Map.of("batch", (long) BATCH, "sequence", (long) TinyModels.MAX_POSITIONS));
     }
 
-    private static void check(String what, Outcome o, boolean hidden) {
-        System.out.printf("%s %s%s: %d inputs in batches of %d, %d bit-identical, same label %d, max relative difference %.3g%n",
-                what, o.task(), hidden ? " with ρ" : " without ρ", o.compared(), BATCH, o.identical(), o.sameArgmax(), o.worst());
+    private static void check(String what, OutputTally o, boolean hidden) {
+        System.out.println(what + (hidden ? " with ρ: " : " without ρ: ") + o.summary("inputs", BATCH));
         assertEquals(INPUTS, o.compared());
         assertEquals(INPUTS, o.sameArgmax());
         if (hidden) {
@@ -109,46 +106,7 @@ class FusedGraphEquivalenceTest {
         }
     }
 
-    /** What decrypted EE outputs were against the plaintext model's. */
-    private record Outcome(String task, int compared, double worst, int identical, int sameArgmax, int rawEqual) {
-    }
-
-    /** Counted while the inputs run. */
-    private static final class Tally implements PairedRuns.Each {
-        private final Task task;
-        private final OutputDecryptor decryptor;
-        int compared;
-        double worst;
-        int identical;
-        int sameArgmax;
-        int rawEqual;
-
-        Tally(Task task, OutputDecryptor decryptor) {
-            this.task = task;
-            this.decryptor = decryptor;
-        }
-
-        @Override
-        public void accept(String input, float[] eeOutput, float[] plainOutput) {
-            float[] decrypted = task == Task.EMBED ? decryptor.embedding(eeOutput) : inLabelOrder(eeOutput);
-            compared++;
-            worst = Math.max(worst, Compare.maxRelativeDifference(decrypted, plainOutput));
-            identical += Arrays.equals(decrypted, plainOutput) ? 1 : 0;
-            sameArgmax += Compare.argmax(decrypted) == Compare.argmax(plainOutput) ? 1 : 0;
-            rawEqual += Arrays.equals(eeOutput, plainOutput) ? 1 : 0;
-        }
-
-        private float[] inLabelOrder(float[] cipherScores) {
-            Map<String, Float> byLabel = decryptor.classScores(cipherScores, LABELS);
-            float[] ordered = new float[LABELS.size()];
-            for (int j = 0; j < ordered.length; j++) {
-                ordered[j] = byLabel.get(LABELS.get(j));
-            }
-            return ordered;
-        }
-    }
-
-    private Outcome compare(ModelProto model, Task task, boolean hidden, int vocab, int width, int maxLength, boolean fixedShape)
+    private OutputTally compare(ModelProto model, Task task, boolean hidden, int vocab, int width, int maxLength, boolean fixedShape)
             throws Exception {
         float[][] prototypes = task == Task.CLASSIFY ? TinyTransformerEquivalenceTest.unitRows(LABELS.size(), width, 3) : null;
         // ORT folds a fixed-shape graph's position lookup into a constant, so the maximum length is given, as a user would.
@@ -164,7 +122,7 @@ class FusedGraphEquivalenceTest {
         for (int i = 0; i < clear.size(); i++) {
             names.add("input " + i);
         }
-        Tally tally = new Tally(task, new OutputDecryptor(key));
+        OutputTally tally = new OutputTally(task, new OutputDecryptor(key), LABELS);
         if (fixedShape) {
             try (FixedShapeRuns runs = new FixedShapeRuns(ee.modelBytes(), ee.manifest(), plain.modelBytes(), plain.manifest(),
                     BATCH, maxLength)) {
@@ -183,6 +141,6 @@ class FusedGraphEquivalenceTest {
                 }
             }
         }
-        return new Outcome(task.id(), tally.compared, tally.worst, tally.identical, tally.sameArgmax, tally.rawEqual);
+        return tally;
     }
 }

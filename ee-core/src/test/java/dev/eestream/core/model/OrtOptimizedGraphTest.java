@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.eestream.core.Compare;
 import dev.eestream.core.TestTexts;
 import dev.eestream.core.decrypt.OutputDecryptor;
 import dev.eestream.core.key.EeKey;
@@ -16,7 +15,6 @@ import dev.eestream.runtime.model.Task;
 import dev.eestream.runtime.session.ModelSession;
 import java.io.InputStream;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -83,7 +81,7 @@ class OrtOptimizedGraphTest {
 
     @Test
     void miniLmDynamicEmbedWithHiddenPermutation() throws Exception {
-        Outcome o = compare(minilmDynamic, Task.EMBED, true, false);
+        OutputTally o = compare(minilmDynamic, Task.EMBED, true, false);
         report("MiniLM (ORT dynamic) embed with ρ", o);
         assertTrue(o.worst() <= 1e-5, "max relative difference " + o.worst());
         assertEquals(0, o.rawEqual(), "raw EE embeddings differ from plaintext ones");
@@ -91,14 +89,14 @@ class OrtOptimizedGraphTest {
 
     @Test
     void miniLmDynamicClassifyWithoutHiddenPermutationIsBitIdentical() throws Exception {
-        Outcome o = compare(minilmDynamic, Task.CLASSIFY, false, false);
+        OutputTally o = compare(minilmDynamic, Task.CLASSIFY, false, false);
         report("MiniLM (ORT dynamic) classify without ρ", o);
         assertEquals(texts.size(), o.identical());
     }
 
     @Test
     void miniLmDynamicClassifyWithHiddenPermutation() throws Exception {
-        Outcome o = compare(minilmDynamic, Task.CLASSIFY, true, false);
+        OutputTally o = compare(minilmDynamic, Task.CLASSIFY, true, false);
         report("MiniLM (ORT dynamic) classify with ρ", o);
         assertTrue(o.worst() <= 1e-5, "max relative difference " + o.worst());
         assertEquals(texts.size(), o.sameArgmax());
@@ -106,7 +104,7 @@ class OrtOptimizedGraphTest {
 
     @Test
     void miniLmFixedShapeEmbedWithHiddenPermutation() throws Exception {
-        Outcome o = compare(minilmFixed, Task.EMBED, true, true);
+        OutputTally o = compare(minilmFixed, Task.EMBED, true, true);
         report("MiniLM (ORT fixed shape) embed with ρ", o);
         assertTrue(o.worst() <= 1e-5, "max relative difference " + o.worst());
         assertEquals(0, o.rawEqual(), "raw EE embeddings differ from plaintext ones");
@@ -114,66 +112,22 @@ class OrtOptimizedGraphTest {
 
     @Test
     void miniLmFixedShapeClassifyWithoutHiddenPermutationIsBitIdentical() throws Exception {
-        Outcome o = compare(minilmFixed, Task.CLASSIFY, false, true);
+        OutputTally o = compare(minilmFixed, Task.CLASSIFY, false, true);
         report("MiniLM (ORT fixed shape) classify without ρ", o);
         assertEquals(texts.size(), o.identical());
     }
 
     @Test
     void miniLmFixedShapeClassifyWithHiddenPermutation() throws Exception {
-        Outcome o = compare(minilmFixed, Task.CLASSIFY, true, true);
+        OutputTally o = compare(minilmFixed, Task.CLASSIFY, true, true);
         report("MiniLM (ORT fixed shape) classify with ρ", o);
         assertTrue(o.worst() <= 1e-5, "max relative difference " + o.worst());
         assertEquals(texts.size(), o.sameArgmax());
     }
 
-    private void report(String what, Outcome o) {
-        System.out.printf("%s: %d texts in batches of %d, %d bit-identical, same label %d, max relative difference %.3g%n",
-                what, o.compared(), BATCH, o.identical(), o.sameArgmax(), o.worst());
+    private void report(String what, OutputTally o) {
+        System.out.println(what + ": " + o.summary("texts", BATCH));
         assertEquals(texts.size(), o.compared());
-    }
-
-    /** What decrypted EE outputs were against the plaintext optimized graph's. */
-    private record Outcome(int compared, double worst, int identical, int sameArgmax, int rawEqual) {
-    }
-
-    /** Counted while the texts run. */
-    private static final class Tally implements PairedRuns.Each {
-        private final Task task;
-        private final OutputDecryptor decryptor;
-        int compared;
-        double worst;
-        int identical;
-        int sameArgmax;
-        int rawEqual;
-
-        Tally(Task task, OutputDecryptor decryptor) {
-            this.task = task;
-            this.decryptor = decryptor;
-        }
-
-        @Override
-        public void accept(String text, float[] eeOutput, float[] plainOutput) {
-            float[] decrypted = task == Task.EMBED ? decryptor.embedding(eeOutput) : inLabelOrder(eeOutput);
-            compared++;
-            worst = Math.max(worst, Compare.maxRelativeDifference(decrypted, plainOutput));
-            identical += Arrays.equals(decrypted, plainOutput) ? 1 : 0;
-            sameArgmax += Compare.argmax(decrypted) == Compare.argmax(plainOutput) ? 1 : 0;
-            rawEqual += Arrays.equals(eeOutput, plainOutput) ? 1 : 0;
-        }
-
-        private float[] inLabelOrder(float[] cipherScores) {
-            Map<String, Float> byLabel = decryptor.classScores(cipherScores, LABELS);
-            float[] ordered = new float[LABELS.size()];
-            for (int j = 0; j < ordered.length; j++) {
-                ordered[j] = byLabel.get(LABELS.get(j));
-            }
-            return ordered;
-        }
-
-        Outcome outcome() {
-            return new Outcome(compared, worst, identical, sameArgmax, rawEqual);
-        }
     }
 
     /**
@@ -191,12 +145,12 @@ class OrtOptimizedGraphTest {
                 .fallbackMaxSequenceLength(tokenizerJson.truncationLength()).build());
     }
 
-    private Outcome compare(ModelProto optimized, Task task, boolean hidden, boolean fixedShape) throws Exception {
+    private OutputTally compare(ModelProto optimized, Task task, boolean hidden, boolean fixedShape) throws Exception {
         ModelTransformer.Result ee = encrypt(optimized, TransformSpec.builder(task).key(key).hiddenPermutation(hidden)
                 .modelId("ort-ee"), fixedShape);
         ModelTransformer.Result plain = encrypt(optimized, TransformSpec.builder(task).modelId("ort-plain"), fixedShape);
         assertEquals(hidden, ee.manifest().hiddenPermutation());
-        Tally tally = new Tally(task, new OutputDecryptor(key));
+        OutputTally tally = new OutputTally(task, new OutputDecryptor(key), LABELS);
         try (PrivateTokenizer tokenizer = PrivateTokenizer.open(tokenizerJson, key, ee.manifest().vocabSize(),
                 fixedShape ? FIXED_SEQUENCE : ee.manifest().maxSequenceLength())) {
             if (fixedShape) {
@@ -211,6 +165,6 @@ class OrtOptimizedGraphTest {
                 }
             }
         }
-        return tally.outcome();
+        return tally;
     }
 }
