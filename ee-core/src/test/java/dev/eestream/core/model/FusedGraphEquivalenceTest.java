@@ -74,6 +74,15 @@ class FusedGraphEquivalenceTest {
         ModelTransformer.Result ee = ModelTransformer.transform(TinyFusedEncoders.encoder(3, false),
                 TransformSpec.builder(Task.EMBED).key(key).build());
         assertEquals(TinyFusedEncoders.MAX_POSITIONS, ee.manifest().maxSequenceLength(), "from EmbedLayerNormalization's position table");
+        ModelInspection inspection = ModelInspector.inspect(TinyFusedEncoders.encoder(3, false), "fused", ModelInspector.Options.defaults());
+        assertEquals("encoder", inspection.architecture().family());
+        assertEquals(TinyFusedEncoders.MAX_POSITIONS, inspection.architecture().maxSequenceLength());
+        assertTrue(inspection.task("embed").hidden().possible(), "embed with ρ: " + inspection.task("embed").hidden().problem());
+        assertTrue(inspection.task("classify").possible(), "classify: " + inspection.task("classify").problem());
+        ModelInspection blocked = ModelInspector.inspect(TinyFusedEncoders.encoder(3, true), "fused-4bit", ModelInspector.Options.defaults());
+        assertTrue(blocked.task("classify").possible(), "classify without ρ: " + blocked.task("classify").problem());
+        assertTrue(!blocked.task("classify").hidden().possible() && blocked.task("classify").hidden().problem().node().startsWith("matmulnbits_"),
+                "ρ blocked at the 4-bit projection: " + blocked.task("classify").hidden().problem());
     }
 
     /** A 4-bit weight that reads the permuted stream: its blocks run along the permuted axis, so ρ is refused there. */

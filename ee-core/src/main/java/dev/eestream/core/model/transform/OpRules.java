@@ -49,7 +49,7 @@ final class OpRules {
         put(t, new EmbedLayerNormRule(), "EmbedLayerNormalization");
         put(t, new AttentionRule(), "Attention");
         put(t, new ProjectedAttentionRule(), "MultiHeadAttention", "GroupQueryAttention", "RotaryEmbedding",
-                "DecoderMaskedMultiHeadAttention", "PackedMultiHeadAttention", "SparseAttention");
+                "DecoderMaskedMultiHeadAttention");
         put(t, new MatMulNBitsRule(), "MatMulNBits");
         return Map.copyOf(t);
     }
