@@ -25,8 +25,7 @@ final class FusedMatMulRule implements OpRule {
             }
             return OpRule.first(TensorState.UNKNOWN);
         }
-        boolean transBatch = OnnxAttributes.intOr(n, "transBatchA", 0) == 1 || OnnxAttributes.intOr(n, "transBatchB", 0) == 1;
-        if (transBatch && (a.labeled() || b.labeled())) {
+        if (transBatch(n) && (a.labeled() || b.labeled())) {
             throw UnsupportedModelException.at(n, "FusedMatMul with transBatchA or transBatchB moves the axes of a permuted operand");
         }
         int ak = contractedAxisOfA(n, a.rank());
@@ -72,9 +71,8 @@ final class FusedMatMulRule implements OpRule {
         int rank = c.state(tensor).rank();
         TensorState a = c.state(n.getInput(0));
         TensorState b = c.state(n.getInput(1));
-        boolean transBatch = OnnxAttributes.intOr(n, "transBatchA", 0) == 1 || OnnxAttributes.intOr(n, "transBatchB", 0) == 1;
         for (Map.Entry<Integer, PermutationKind> e : want.entrySet()) {
-            if (transBatch || a.rank() < 2 || b.rank() < 2) {
+            if (transBatch(n) || a.rank() < 2 || b.rank() < 2) {
                 throw OpRule.cannotProduce(n, tensor, want);
             } else if (e.getKey() == rank - 1) {
                 c.demandInput(index, 1, Map.of(keptAxisOfB(n, b.rank()), e.getValue()));
@@ -84,6 +82,10 @@ final class FusedMatMulRule implements OpRule {
                 throw UnsupportedModelException.at(n, "cannot permute FusedMatMul output axis " + e.getKey());
             }
         }
+    }
+
+    private static boolean transBatch(NodeProto n) {
+        return OnnxAttributes.intOr(n, "transBatchA", 0) == 1 || OnnxAttributes.intOr(n, "transBatchB", 0) == 1;
     }
 
     private static boolean transA(NodeProto n) {
