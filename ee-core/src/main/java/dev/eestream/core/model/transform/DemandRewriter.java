@@ -52,6 +52,49 @@ final class DemandRewriter {
         }
     }
 
+    /**
+     * Makes input {@code slot} of node {@code index} follow {@code kind} over {@code rows} rows: a constant whose axis 0
+     * has {@code rows} entries is permuted along it; a flat constant of rows·g values, whose runs of g belong to one
+     * row each (MatMulNBits' scales and packed zero points), gets those runs moved whole.
+     */
+    void demandInputRowGroups(int index, int slot, long rows, PermutationKind kind) {
+        NodeProto n = graph.node(index);
+        String name = n.getInput(slot);
+        String forWhom = "node '" + n.getName() + "' (" + n.getOpType() + ")";
+        TensorState s = states.get(name);
+        if (s.rank() >= 1 && s.dim(0) == rows) {
+            demandInput(index, slot, Map.of(0, kind));
+            return;
+        }
+        String key = copyBase.getOrDefault(name, name) + "|rows" + kind.domain().charAt(0);
+        if (name.equals(copies.get(key))) {
+            return; // already this node's permuted copy
+        }
+        Permutation p = perms.get(kind);
+        if (!graph.isInitializer(name) || s.labeled() || p == null || p.size() != rows) {
+            throw new UnsupportedModelException(null, "tensor '" + name + "' cannot be permuted by " + kind.symbol()
+                    + " in groups per row (for " + forWhom + "): it is not a plain constant with one run of values per row");
+        }
+        TensorProto t = graph.initializer(name);
+        long[] dims = OnnxTensors.dims(t);
+        long count = OnnxTensors.elementCount(dims);
+        if (dims.length != 1 || count % rows != 0) {
+            throw new UnsupportedModelException(null, "constant '" + name + "' " + Arrays.toString(dims) + " does not split "
+                    + "into " + rows + " runs of values, one per row (for " + forWhom + ")");
+        }
+        String copy = copies.get(key);
+        if (copy == null) {
+            copy = graph.freshName("rows" + kind.domain().charAt(0));
+            TensorProto grouped = t.toBuilder().clearDims().addDims(rows).addDims(count / rows).build();
+            graph.putInitializer(OnnxTensors.permuteAxis(grouped, copy, 0, p).toBuilder().clearDims().addDims(count).build());
+            // A flat tensor cannot say on its one axis that its runs moved; only this reader knows its layout.
+            states.put(copy, TensorState.plain(dims));
+            copyBase.put(copy, name);
+            copies.put(key, copy);
+        }
+        graph.replaceNode(index, graph.node(index).toBuilder().setInput(slot, copy).build());
+    }
+
     /** Returns the name of a tensor equal to {@code tensor} but carrying {@code want} as well. */
     String demand(String tensor, Map<Integer, PermutationKind> want, String forWhom) {
         TensorState s = states.get(tensor);

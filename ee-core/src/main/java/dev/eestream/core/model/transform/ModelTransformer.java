@@ -389,13 +389,21 @@ public final class ModelTransformer {
         return t;
     }
 
-    /** The initializer a Gather reads rows of with {@code ids} (through Cast/Identity), or null. */
+    private static boolean isEmbedLayerNorm(NodeProto n) {
+        return n.getOpType().equals("EmbedLayerNormalization") && n.getInputCount() > 3;
+    }
+
+    /** The initializer a Gather (or EmbedLayerNormalization) reads rows of with {@code ids} (through Cast/Identity), or null. */
     private static TensorProto lookupTable(MutableGraph g, String ids) {
         for (int i : readersThroughCasts(g, ids)) {
             NodeProto n = g.node(i);
             String table = n.getOpType().equals("Gather") && n.getInputCount() == 2 ? constantBehind(g, n.getInput(0)) : null;
             if (table != null && (n.getInput(1).equals(ids) || isCastOf(g, n.getInput(1), ids))) {
                 return g.initializer(table);
+            }
+            if (isEmbedLayerNorm(n) && (n.getInput(0).equals(ids) || isCastOf(g, n.getInput(0), ids))
+                    && g.isInitializer(n.getInput(2))) {
+                return g.initializer(n.getInput(2)); // ORT's fused embeddings: input_ids, segment ids, word table, ...
             }
         }
         return null;
@@ -434,9 +442,9 @@ public final class ModelTransformer {
     }
 
     /**
-     * Explicit, else the largest position table read by a Gather: [P, d] (learned positions; less the offset when
-     * positions count from a padding id), or any table indexed by the {@code position_ids} input (e.g. rotary
-     * cos/sin tables); else the fallback.
+     * Explicit, else the largest position table read by a Gather or EmbedLayerNormalization: [P, d] (learned
+     * positions; less the offset when positions count from a padding id), or any table indexed by the
+     * {@code position_ids} input (e.g. rotary cos/sin tables); else the fallback.
      * For a decoder it is the context length.
      */
     private static int maxSequenceLength(MutableGraph g, TransformSpec spec, String wordTable, int hidden, long paddingId) {
@@ -452,6 +460,9 @@ public final class ModelTransformer {
                 if (dims.length == 2 && (dims[1] == hidden || byPosition) && dims[0] > 2) {
                     best = Math.max(best, dims[0]);
                 }
+            }
+            if (isEmbedLayerNorm(n) && g.isInitializer(n.getInput(3))) {
+                best = Math.max(best, OnnxTensors.dims(g.initializer(n.getInput(3)))[0]); // its position table [P, d]
             }
         }
         if (best > 0 && paddingId >= 0 && best > paddingId + 1) {

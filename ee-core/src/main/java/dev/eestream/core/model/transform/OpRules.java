@@ -45,6 +45,12 @@ final class OpRules {
         put(t, new ConcatRule(), "Concat");
         put(t, new LayerNormRule(), "LayerNormalization", "SimplifiedLayerNormalization", "RMSNormalization");
         put(t, new SkipLayerNormRule(), "SkipLayerNormalization", "SkipSimplifiedLayerNormalization");
+        put(t, new FusedMatMulRule(), "FusedMatMul");
+        put(t, new EmbedLayerNormRule(), "EmbedLayerNormalization");
+        put(t, new AttentionRule(), "Attention");
+        put(t, new ProjectedAttentionRule(), "MultiHeadAttention", "GroupQueryAttention", "RotaryEmbedding",
+                "DecoderMaskedMultiHeadAttention");
+        put(t, new MatMulNBitsRule(), "MatMulNBits");
         return Map.copyOf(t);
     }
 

@@ -24,7 +24,8 @@ import java.util.TreeMap;
 final class PermutationPropagation {
     private static final Set<String> KNOWN_DOMAINS = Set.of("", "ai.onnx", "com.microsoft");
     /** Only these may see ciphertext ids: the lookup that consumes them, and ops that pass them on or ignore them. */
-    private static final Set<String> MAY_READ_TOKEN_IDS = Set.of("Gather", "Shape", "Size", "Cast", "Identity", "Equal");
+    private static final Set<String> MAY_READ_TOKEN_IDS = Set.of("Gather", "Shape", "Size", "Cast", "Identity", "Equal",
+            "EmbedLayerNormalization");
 
     private final MutableGraph graph;
     private final TensorStates states;
@@ -121,7 +122,8 @@ final class PermutationPropagation {
         String op = n.getOpType();
         if (in.stream().anyMatch(s -> s != null && s.encryptedIds()) && !MAY_READ_TOKEN_IDS.contains(op)) {
             throw UnsupportedModelException.at(n, "op " + op + " reads ciphertext token ids; only Gather over an "
-                    + "embedding table, Shape, Cast, Identity and Equal with a constant token id may read them");
+                    + "embedding table (or EmbedLayerNormalization), Shape, Cast, Identity and Equal with a constant token id "
+                    + "may read them");
         }
         OpRule rule = OpRules.forOp(op);
         if (rule != null) {

@@ -8,7 +8,9 @@ import java.util.Map;
 
 /**
  * Reshape: a plain tensor only gets its new shape; a permuted one is safe only when the permuted
- * axis is the last and stays whole and last, so each permuted row keeps its elements together.
+ * axis is the last and stays whole and last, so each permuted row keeps its elements together. For the same reason an
+ * output can be made to carry a permutation on its last axis (ONNX Runtime's Reshape/Gemm/Reshape around a projection
+ * that writes the residual stream) by permuting the input's last axis, when the shape keeps that axis whole.
  */
 final class ReshapeRule implements OpRule {
     @Override
@@ -33,6 +35,19 @@ final class ReshapeRule implements OpRule {
         PermutationKind[] out = new PermutationKind[shape.length];
         out[shape.length - 1] = labels.get(last);
         return OpRule.first(new TensorState(dims, out, false));
+    }
+
+    @Override
+    public void pullBack(RuleContext c, int index, String tensor, Map<Integer, PermutationKind> want) {
+        NodeProto n = c.node(index);
+        TensorState s = c.state(n.getInput(0));
+        long[] shape = c.constantInts(n, 1);
+        int inLast = s.rank() - 1;
+        if (shape == null || inLast < 0 || want.size() != 1 || !want.containsKey(shape.length - 1) || s.dim(inLast) <= 0
+                || shape[shape.length - 1] != s.dim(inLast)) {
+            throw OpRule.cannotProduce(n, tensor, want);
+        }
+        c.demandInput(index, 0, Map.of(inLast, want.get(shape.length - 1)));
     }
 
     private static TensorState plainReshape(RuleContext c, NodeProto n, TensorState s, long[] shape) {

@@ -72,6 +72,11 @@ final class RuleContext {
         demands.demandInput(index, slot, want);
     }
 
+    /** Makes input {@code slot} follow {@code kind} over {@code rows} rows, also when it stores them flat, one run per row. */
+    void demandRowGroups(int index, int slot, long rows, PermutationKind kind) {
+        demands.demandInputRowGroups(index, slot, rows, kind);
+    }
+
     /**
      * Makes input {@code slot} of node {@code index}, an integer constant of token ids, hold their ciphertexts,
      * so the node compares them with ciphertext ids exactly as the plaintext model compares plaintext ones.

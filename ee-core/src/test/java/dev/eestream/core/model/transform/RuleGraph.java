@@ -126,6 +126,25 @@ final class RuleGraph {
         return add("", PRODUCER, output, op, attributes, inputs);
     }
 
+    /** A producer that is an onnxruntime contrib op (domain com.microsoft). */
+    RuleGraph contribProducer(String output, String op, List<AttributeProto> attributes, String... inputs) {
+        contrib = true;
+        return add("com.microsoft", PRODUCER, output, op, attributes, inputs);
+    }
+
+    /** A uint8 constant with random bytes, e.g. packed 4-bit weights. */
+    RuleGraph bytes(String name, long... dims) {
+        byte[] v = new byte[(int) OnnxTensors.elementCount(dims)];
+        random.nextBytes(v);
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.UINT8_VALUE)
+                .setRawData(com.google.protobuf.ByteString.copyFrom(v));
+        for (long d : dims) {
+            t.addDims(d);
+        }
+        graph.addInitializer(t);
+        return this;
+    }
+
     /** Makes {@code tensor} a graph output too, so the node under test is not its only reader. */
     RuleGraph alsoOutput(String tensor) {
         extraOutputs.add(tensor);
