@@ -134,4 +134,16 @@ class ModelInspectorTest {
         EeException foreign = assertThrows(EeException.class, () -> ModelInspector.inspect(text, Options.defaults()));
         assertTrue(foreign.getMessage().contains("is not an ONNX model"), foreign.getMessage());
     }
+
+    /** The encoder families: inspect reports the residual width (ALBERT's, not its narrow table's) and the usable length. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"roberta, 24", "albert, 24", "mpnet, 24", "bert-tf2onnx-int32, 24"})
+    void encoderFamiliesAreReportedAsTheyWillBeEncrypted(String family, int maxLength) {
+        ModelInspection inspection = ModelInspector.inspect(TinyEncoderFamilies.build(family, 5), family, Options.defaults());
+        assertEquals("encoder", inspection.architecture().family());
+        assertEquals(TinyEncoderFamilies.HIDDEN, inspection.architecture().hiddenSize());
+        assertEquals(maxLength, inspection.architecture().maxSequenceLength());
+        assertTrue(inspection.task("embed").possible());
+        assertTrue(inspection.task("classify").hidden().possible());
+    }
 }
