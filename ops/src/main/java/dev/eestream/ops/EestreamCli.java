@@ -2,6 +2,7 @@ package dev.eestream.ops;
 
 import dev.eestream.ops.commands.BenchmarkEeCommand;
 import dev.eestream.ops.commands.BenchmarkGatewayCommand;
+import dev.eestream.ops.commands.BenchmarkPrivacyCommand;
 import dev.eestream.ops.commands.BenchmarkGenerateCommand;
 import dev.eestream.ops.commands.BenchmarkGeneratePipelineCommand;
 import dev.eestream.ops.commands.BenchmarkPipelineCommand;
@@ -31,7 +32,7 @@ import picocli.CommandLine;
         subcommands = {DemoCommand.class, KeygenCommand.class, EncryptCommand.class, DecryptCommand.class,
             ExportTokenizerCommand.class, InspectCommand.class, EncryptModelCommand.class, LocalCommand.class, ProcessorCommand.class,
             ClassifyCommand.class, GenerateCommand.class, ChatCommand.class, GatewayCommand.class, ConsumeCommand.class, DecryptStreamCommand.class, BenchmarkEeCommand.class,
-            BenchmarkGenerateCommand.class, BenchmarkGeneratePipelineCommand.class, BenchmarkPipelineCommand.class, BenchmarkGatewayCommand.class,
+            BenchmarkGenerateCommand.class, BenchmarkGeneratePipelineCommand.class, BenchmarkPipelineCommand.class, BenchmarkGatewayCommand.class, BenchmarkPrivacyCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Keys and key-derived files stay on the trusted side; model directories go to the server.",
             "Run 'eestream COMMAND --help' for a command's options."})

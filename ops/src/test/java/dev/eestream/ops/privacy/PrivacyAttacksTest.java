@@ -1,0 +1,113 @@
+package dev.eestream.ops.privacy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.eestream.core.key.EeKey;
+import dev.eestream.core.key.Permutation;
+import dev.eestream.core.model.TinyModels;
+import dev.eestream.core.model.transform.ModelTransformer;
+import dev.eestream.core.model.transform.TransformSpec;
+import dev.eestream.runtime.model.Task;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The privacy benchmark's attacks on small inputs where the right answer is known. */
+class PrivacyAttacksTest {
+    private final EeKey key = EeKey.generate();
+
+    @Test
+    void weightMatchingRecoversPiAndRhoFromTheBaseModelAndNothingFromAnotherModel() {
+        ModelProto base = TinyModels.encoder(7, null);
+        ModelTransformer.Result ee = ModelTransformer.transform(base, TransformSpec.builder(Task.EMBED).key(key).build());
+        Permutation pi = key.vocabPermutation(TinyModels.ENCODER_VOCAB);
+        Permutation rho = key.hiddenPermutation(TinyModels.HIDDEN);
+        WeightMatching.Outcome outcome = WeightMatching.attack(base, ee.model(), ee.manifest().idsInput(), pi, rho);
+        assertEquals(TinyModels.ENCODER_VOCAB, outcome.piRecovered());
+        assertEquals(TinyModels.HIDDEN, outcome.rhoRecovered());
+        // Public weights of another model (another seed) say nothing about this one.
+        WeightMatching.Outcome unrelated = WeightMatching.attack(TinyModels.encoder(8, null), ee.model(),
+                ee.manifest().idsInput(), pi, rho);
+        assertEquals(0, unrelated.piRecovered());
+    }
+
+    @Test
+    void frequencyAnalysisNeedsStatisticsLikeTheTraffic() {
+        Permutation pi = key.vocabPermutation(1000);
+        List<long[]> traffic = encrypt(zipfRequests(3000, 1000, 1), pi);
+        TokenStatistics sameSource = TokenStatistics.of(zipfRequests(3000, 1000, 2), Long.MAX_VALUE);
+        TokenStatistics uniform = TokenStatistics.of(uniformRequests(3000, 1000, 3), Long.MAX_VALUE);
+        FrequencyAnalysis.Recovery informed = FrequencyAnalysis.attack(traffic, 50_000, sameSource, pi);
+        FrequencyAnalysis.Recovery blind = FrequencyAnalysis.attack(traffic, 50_000, uniform, pi);
+        assertTrue(informed.tokens() >= 50_000, informed.toString());
+        assertTrue(informed.rankShare() > 0.3, "rank attack with the traffic's own statistics: " + informed);
+        assertTrue(informed.contextShare() >= informed.rankShare() - 0.05, "neighbours do not undo the rank guesses: " + informed);
+        assertTrue(blind.rankShare() < 0.05, "rank attack with unrelated statistics: " + blind);
+    }
+
+    @Test
+    void freeLeaksCountSpecialPositionsAndRepeats() {
+        List<long[]> requests = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            requests.add(new long[] {101, 5 + i % 7, 6, 102});
+        }
+        FreeLeaks leaks = FreeLeaks.of(requests);
+        assertEquals(1.0, leaks.specialsAtFixedPositions());
+        assertEquals(0.3, leaks.repeated(), 1e-9, "requests 7, 8 and 9 repeat 0, 1 and 2");
+    }
+
+    /** Requests of 10-40 ids drawn from a Zipf law over [1, vocab), framed by 0 … vocab-1 as [CLS] … [SEP]. */
+    private static List<long[]> zipfRequests(int count, int vocab, long seed) {
+        Random r = new Random(seed);
+        double[] cumulative = new double[vocab];
+        double sum = 0;
+        for (int k = 1; k < vocab - 1; k++) {
+            sum += 1.0 / k;
+            cumulative[k] = sum;
+        }
+        List<long[]> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            long[] ids = new long[10 + r.nextInt(31)];
+            ids[0] = 0;
+            ids[ids.length - 1] = vocab - 1;
+            for (int j = 1; j < ids.length - 1; j++) {
+                double u = r.nextDouble() * sum;
+                int k = 1;
+                while (cumulative[k] < u) {
+                    k++;
+                }
+                ids[j] = k;
+            }
+            out.add(ids);
+        }
+        return out;
+    }
+
+    private static List<long[]> uniformRequests(int count, int vocab, long seed) {
+        Random r = new Random(seed);
+        List<long[]> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            long[] ids = new long[25];
+            for (int j = 0; j < ids.length; j++) {
+                ids[j] = 1 + r.nextInt(vocab - 2);
+            }
+            out.add(ids);
+        }
+        return out;
+    }
+
+    private static List<long[]> encrypt(List<long[]> plain, Permutation pi) {
+        List<long[]> out = new ArrayList<>();
+        for (long[] ids : plain) {
+            long[] c = new long[ids.length];
+            for (int i = 0; i < ids.length; i++) {
+                c[i] = pi.apply(Math.toIntExact(ids[i]));
+            }
+            out.add(c);
+        }
+        return out;
+    }
+}
