@@ -18,9 +18,7 @@ import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.core.model.transform.UnsupportedModelException;
 import dev.eestream.runtime.model.Task;
-import dev.eestream.runtime.session.ModelSession;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -64,32 +62,25 @@ class EncoderFamilyEquivalenceTest {
                 TinyEncoderFamilies.MAX_LENGTH, 23);
         Permutation pi = key.vocabPermutation(TinyEncoderFamilies.VOCAB);
         OutputDecryptor decryptor = new OutputDecryptor(key);
-        double worst = 0;
-        int compared = 0;
-        try (ModelSession eeSession = ModelSession.open(ee.modelBytes(), ee.manifest());
-             ModelSession plainSession = ModelSession.open(plain.modelBytes(), plain.manifest())) {
-            for (int from = 0; from < inputs.size(); from += BATCH) {
-                List<long[]> clear = inputs.subList(from, Math.min(inputs.size(), from + BATCH));
-                float[][] eeOut = eeSession.run(TinyTransformerEquivalenceTest.encrypt(clear, pi));
-                float[][] plainOut = plainSession.run(clear);
-                for (int i = 0; i < clear.size(); i++) {
-                    float[] decrypted = task == Task.EMBED ? decryptor.embedding(eeOut[i]) : scores(decryptor, eeOut[i]);
-                    if (task == Task.CLASSIFY) {
-                        assertEquals(Compare.argmax(plainOut[i]), Compare.argmax(decrypted));
-                    }
-                    if (hidden) {
-                        worst = Math.max(worst, Compare.maxRelativeDifference(decrypted, plainOut[i]));
-                    } else {
-                        assertArrayEquals(plainOut[i], decrypted, 0f, family + " input " + (from + i));
-                    }
-                    compared++;
-                }
+        double[] worst = {0};
+        int[] compared = {0};
+        PairedRuns.idsInBatches(ee, plain, inputs, pi, BATCH, (index, eeOut, plainOut) -> {
+            float[] decrypted = task == Task.EMBED ? decryptor.embedding(eeOut)
+                    : PairedRuns.byLabel(decryptor.classScores(eeOut, LABELS), LABELS);
+            if (task == Task.CLASSIFY) {
+                assertEquals(Compare.argmax(plainOut), Compare.argmax(decrypted));
             }
-        }
-        assertEquals(INPUTS, compared);
+            if (hidden) {
+                worst[0] = Math.max(worst[0], Compare.maxRelativeDifference(decrypted, plainOut));
+            } else {
+                assertArrayEquals(plainOut, decrypted, 0f, family + " input " + index);
+            }
+            compared[0]++;
+        });
+        assertEquals(INPUTS, compared[0]);
         System.out.printf(java.util.Locale.ROOT, "%s, %s, hidden permutation %s: %d inputs, max relative difference %.3g%n",
-                family, taskName, hidden, compared, worst);
-        assertTrue(worst <= 1e-5, family + ": max relative difference " + worst);
+                family, taskName, hidden, compared[0], worst[0]);
+        assertTrue(worst[0] <= 1e-5, family + ": max relative difference " + worst[0]);
     }
 
     @Test
@@ -163,12 +154,4 @@ class EncoderFamilyEquivalenceTest {
         return out;
     }
 
-    private static float[] scores(OutputDecryptor decryptor, float[] cipher) {
-        Map<String, Float> byLabel = decryptor.classScores(cipher, LABELS);
-        float[] out = new float[LABELS.size()];
-        for (int j = 0; j < LABELS.size(); j++) {
-            out[j] = byLabel.get(LABELS.get(j));
-        }
-        return out;
-    }
 }

@@ -13,10 +13,8 @@ import dev.eestream.core.key.Permutation;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.runtime.model.Task;
-import dev.eestream.runtime.session.ModelSession;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -55,43 +53,28 @@ class Float16EncoderEquivalenceTest {
                 ee.manifest().maxSequenceLength(), 29);
         Permutation pi = key.vocabPermutation(TinyModels.ENCODER_VOCAB);
         OutputDecryptor decryptor = new OutputDecryptor(key);
-        double worst = 0;
-        int agreeing = 0;
-        try (ModelSession eeSession = ModelSession.open(ee.modelBytes(), ee.manifest());
-             ModelSession plainSession = ModelSession.open(plain.modelBytes(), plain.manifest())) {
-            for (int from = 0; from < inputs.size(); from += 16) {
-                List<long[]> clear = inputs.subList(from, Math.min(inputs.size(), from + 16));
-                float[][] eeOut = eeSession.run(TinyTransformerEquivalenceTest.encrypt(clear, pi));
-                float[][] plainOut = plainSession.run(clear);
-                for (int i = 0; i < clear.size(); i++) {
-                    for (float v : plainOut[i]) {
-                        assertTrue(Float.isFinite(v), "the float16 model's outputs are finite");
-                    }
-                    float[] decrypted = task == Task.EMBED ? decryptor.embedding(eeOut[i]) : inOrder(decryptor.classScores(eeOut[i], LABELS));
-                    if (hidden) {
-                        worst = Math.max(worst, maxAbsoluteDifference(decrypted, plainOut[i]));
-                        agreeing += task == Task.CLASSIFY && Compare.argmax(plainOut[i]) == Compare.argmax(decrypted) ? 1 : 0;
-                    } else {
-                        assertArrayEquals(plainOut[i], decrypted, 0f, "without ρ float16 outputs are bit-identical");
-                    }
-                }
+        double[] worst = {0};
+        int[] agreeing = {0};
+        PairedRuns.idsInBatches(ee, plain, inputs, pi, 16, (index, eeOut, plainOut) -> {
+            for (float v : plainOut) {
+                assertTrue(Float.isFinite(v), "the float16 model's outputs are finite");
             }
-        }
+            float[] decrypted = task == Task.EMBED ? decryptor.embedding(eeOut)
+                    : PairedRuns.byLabel(decryptor.classScores(eeOut, LABELS), LABELS);
+            if (hidden) {
+                worst[0] = Math.max(worst[0], maxAbsoluteDifference(decrypted, plainOut));
+                agreeing[0] += task == Task.CLASSIFY && Compare.argmax(plainOut) == Compare.argmax(decrypted) ? 1 : 0;
+            } else {
+                assertArrayEquals(plainOut, decrypted, 0f, "without ρ float16 outputs are bit-identical");
+            }
+        });
         System.out.printf(Locale.ROOT, "float16 %s, %s, hidden permutation %s: %d inputs, max |EE - plaintext| %.3g%s%n",
-                family, taskName, hidden, INPUTS, worst, task == Task.CLASSIFY && hidden ? ", same top label " + agreeing : "");
+                family, taskName, hidden, INPUTS, worst[0], task == Task.CLASSIFY && hidden ? ", same top label " + agreeing[0] : "");
         // float16 keeps 11 significant bits: sums in another order differ by a few units in the last place.
-        assertTrue(worst <= 1e-3, "max absolute difference " + worst);
+        assertTrue(worst[0] <= 1e-3, "max absolute difference " + worst[0]);
         if (task == Task.CLASSIFY && hidden) {
-            assertTrue(agreeing >= INPUTS * 0.95, "same top label for " + agreeing + " of " + INPUTS);
+            assertTrue(agreeing[0] >= INPUTS * 0.95, "same top label for " + agreeing[0] + " of " + INPUTS);
         }
-    }
-
-    private static float[] inOrder(Map<String, Float> scores) {
-        float[] out = new float[LABELS.size()];
-        for (int j = 0; j < out.length; j++) {
-            out[j] = scores.get(LABELS.get(j));
-        }
-        return out;
     }
 
     private static double maxAbsoluteDifference(float[] a, float[] b) {

@@ -1,9 +1,12 @@
 package dev.eestream.core.model;
 
+import dev.eestream.core.key.Permutation;
+import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
 import dev.eestream.runtime.session.ModelSession;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /** Texts through an EE session (encrypted ids) and a plaintext session (plain ids) side by side, in equal batches. */
 final class PairedRuns {
@@ -12,7 +15,37 @@ final class PairedRuns {
         void accept(String text, float[] eeOutput, float[] plainOutput);
     }
 
+    /** What to do with one input's two outputs; {@code index} counts the inputs from 0. */
+    interface EachInput {
+        void accept(int index, float[] eeOutput, float[] plainOutput);
+    }
+
     private PairedRuns() {
+    }
+
+    /** Token-id sequences through an EE model (encrypted with π) and its plaintext twin, in equal batches. */
+    static void idsInBatches(ModelTransformer.Result ee, ModelTransformer.Result plain, List<long[]> inputs, Permutation pi,
+            int batch, EachInput each) {
+        try (ModelSession eeSession = ModelSession.open(ee.modelBytes(), ee.manifest());
+             ModelSession plainSession = ModelSession.open(plain.modelBytes(), plain.manifest())) {
+            for (int from = 0; from < inputs.size(); from += batch) {
+                List<long[]> clear = inputs.subList(from, Math.min(inputs.size(), from + batch));
+                float[][] eeOut = eeSession.run(TinyTransformerEquivalenceTest.encrypt(clear, pi));
+                float[][] plainOut = plainSession.run(clear);
+                for (int i = 0; i < clear.size(); i++) {
+                    each.accept(from + i, eeOut[i], plainOut[i]);
+                }
+            }
+        }
+    }
+
+    /** Values by label, in the labels' order. */
+    static float[] byLabel(Map<String, Float> values, List<String> labels) {
+        float[] out = new float[labels.size()];
+        for (int j = 0; j < out.length; j++) {
+            out[j] = values.get(labels.get(j));
+        }
+        return out;
     }
 
     static void inBatches(PrivateTokenizer tokenizer, ModelSession ee, ModelSession plain, List<String> texts, int batch, Each each) {

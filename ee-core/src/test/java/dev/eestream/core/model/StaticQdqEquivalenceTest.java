@@ -14,9 +14,7 @@ import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.core.model.transform.UnsupportedModelException;
 import dev.eestream.runtime.model.Task;
-import dev.eestream.runtime.session.ModelSession;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -49,28 +47,15 @@ class StaticQdqEquivalenceTest {
                 TinyModels.MAX_POSITIONS, 31);
         Permutation pi = key.vocabPermutation(TinyModels.ENCODER_VOCAB);
         OutputDecryptor decryptor = new OutputDecryptor(key);
-        int compared = 0;
-        int permuted = 0;
-        try (ModelSession eeSession = ModelSession.open(ee.modelBytes(), ee.manifest());
-             ModelSession plainSession = ModelSession.open(plain.modelBytes(), plain.manifest())) {
-            for (int from = 0; from < inputs.size(); from += 16) {
-                List<long[]> clear = inputs.subList(from, Math.min(inputs.size(), from + 16));
-                float[][] eeOut = eeSession.run(TinyTransformerEquivalenceTest.encrypt(clear, pi));
-                float[][] plainOut = plainSession.run(clear);
-                for (int i = 0; i < clear.size(); i++) {
-                    Map<String, Float> scores = decryptor.classScores(eeOut[i], LABELS);
-                    float[] decrypted = new float[LABELS.size()];
-                    for (int j = 0; j < decrypted.length; j++) {
-                        decrypted[j] = scores.get(LABELS.get(j));
-                    }
-                    assertArrayEquals(plainOut[i], decrypted, 0f, "input " + (from + i));
-                    permuted += java.util.Arrays.equals(eeOut[i], plainOut[i]) ? 0 : 1;
-                    compared++;
-                }
-            }
-        }
-        assertEquals(INPUTS, compared);
-        assertTrue(permuted > INPUTS / 2, "the server's scores come out permuted by σ (" + permuted + ")");
+        int[] compared = {0};
+        int[] permuted = {0};
+        PairedRuns.idsInBatches(ee, plain, inputs, pi, 16, (index, eeOut, plainOut) -> {
+            assertArrayEquals(plainOut, PairedRuns.byLabel(decryptor.classScores(eeOut, LABELS), LABELS), 0f, "input " + index);
+            permuted[0] += java.util.Arrays.equals(eeOut, plainOut) ? 0 : 1;
+            compared[0]++;
+        });
+        assertEquals(INPUTS, compared[0]);
+        assertTrue(permuted[0] > INPUTS / 2, "the server's scores come out permuted by σ (" + permuted[0] + ")");
     }
 
     @Test

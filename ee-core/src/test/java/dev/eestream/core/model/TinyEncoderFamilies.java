@@ -128,14 +128,7 @@ final class TinyEncoderFamilies {
     static ModelProto tf2onnxBert(long seed) {
         TinyModels.Builder b = new TinyModels.Builder(seed, 13).spelledOutLayerNorm();
         inputs(b, TensorProto.DataType.INT32_VALUE, true);
-        String x = b.node("Add", b.gather(b.random("word_embeddings", VOCAB, HIDDEN), "input_ids"),
-                b.gather(b.random("position_embeddings", MAX_LENGTH, HIDDEN), positions(b)));
-        x = b.layerNorm(b.node("Add", x, b.gather(b.random("token_type_embeddings", 2, HIDDEN), "token_type_ids")));
-        String bias = maskBias(b);
-        for (int layer = 0; layer < 2; layer++) {
-            x = TinyModels.layer(b, x, bias, null);
-        }
-        return finish(b, x);
+        return bertLayers(b, positions(b), maskBias(b));
     }
 
     static ModelProto torchScriptOpset11(long seed) {
@@ -144,24 +137,21 @@ final class TinyEncoderFamilies {
         String positions = b.nodeWith("Slice", List.of(), b.longs("position_ids", new long[] {1, MAX_LENGTH}, range(MAX_LENGTH)),
                 b.longs("zero", new long[] {1}, 0), b.unsqueeze(b.node("Gather", b.node("Shape", "input_ids"),
                         b.longs("one", new long[0], 1)), 0), b.longs("axis1", new long[] {1}, 1));
-        String x = b.node("Add", b.gather(b.random("word_embeddings", VOCAB, HIDDEN), "input_ids"),
-                b.gather(b.random("position_embeddings", MAX_LENGTH, HIDDEN), positions));
-        x = b.layerNorm(b.node("Add", x, b.gather(b.random("token_type_embeddings", 2, HIDDEN), "token_type_ids")));
-        String bias = maskBias(b);
-        for (int layer = 0; layer < 2; layer++) {
-            x = TinyModels.layer(b, x, bias, null);
-        }
-        return finish(b, x);
+        return bertLayers(b, positions, maskBias(b));
     }
 
     static ModelProto dynamoOpset18(long seed) {
         TinyModels.Builder b = new TinyModels.Builder(seed, 18).spelledOutLayerNorm();
         inputs(b, TensorProto.DataType.INT64_VALUE, true);
-        String x = b.node("Add", b.gather(b.random("word_embeddings", VOCAB, HIDDEN), "input_ids"),
-                b.gather(b.random("position_embeddings", MAX_LENGTH, HIDDEN), positions(b)));
-        x = b.layerNorm(b.node("Add", x, b.gather(b.random("token_type_embeddings", 2, HIDDEN), "token_type_ids")));
         String padded = b.node("Equal", b.unsqueeze(b.unsqueeze("attention_mask", 1), 2), b.longs("no", new long[0], 0));
-        String bias = b.node("Where", padded, b.scalar(-3.4028235e38f), b.scalar(0f));
+        return bertLayers(b, positions(b), b.node("Where", padded, b.scalar(-3.4028235e38f), b.scalar(0f)));
+    }
+
+    /** BERT's embeddings (words, the given positions, token types, LayerNorm) and two layers adding {@code bias}. */
+    private static ModelProto bertLayers(TinyModels.Builder b, String positions, String bias) {
+        String x = b.node("Add", b.gather(b.random("word_embeddings", VOCAB, HIDDEN), "input_ids"),
+                b.gather(b.random("position_embeddings", MAX_LENGTH, HIDDEN), positions));
+        x = b.layerNorm(b.node("Add", x, b.gather(b.random("token_type_embeddings", 2, HIDDEN), "token_type_ids")));
         for (int layer = 0; layer < 2; layer++) {
             x = TinyModels.layer(b, x, bias, null);
         }

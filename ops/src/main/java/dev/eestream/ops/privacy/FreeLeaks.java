@@ -1,6 +1,5 @@
 package dev.eestream.ops.privacy;
 
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -23,10 +22,10 @@ record FreeLeaks(int requests, double specialsAtFixedPositions, double repeated)
         long last = mostCommon(cipherRequests, -1);
         int fixed = 0;
         int repeated = 0;
-        Set<Request> seen = new HashSet<>();
+        Set<LongsKey> seen = new HashSet<>();
         for (long[] r : cipherRequests) {
             fixed += r.length > 0 && r[0] == first && r[r.length - 1] == last ? 1 : 0;
-            repeated += seen.add(new Request(r)) ? 0 : 1;
+            repeated += seen.add(new LongsKey(r)) ? 0 : 1;
         }
         int n = Math.max(1, cipherRequests.size());
         return new FreeLeaks(cipherRequests.size(), (double) fixed / n, (double) repeated / n);
@@ -43,20 +42,4 @@ record FreeLeaks(int requests, double specialsAtFixedPositions, double repeated)
         return counts.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(-1L);
     }
 
-    private record Request(long[] ids) {
-        @Override
-        public boolean equals(Object other) {
-            return other instanceof Request r && Arrays.equals(ids, r.ids);
-        }
-
-        @Override
-        public int hashCode() {
-            return Arrays.hashCode(ids);
-        }
-
-        @Override
-        public String toString() {
-            return ids.length + " ids";
-        }
-    }
 }

@@ -9,7 +9,6 @@ import dev.eestream.core.model.transform.ModelTransformer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,15 +47,15 @@ final class WeightMatching {
         long started = System.nanoTime();
         long[][] baseRows = rows(table(base, null));
         long[][] eeRows = rows(table(ee, eeIdsInput));
-        Map<RowKey, List<Integer>> bySortedRow = new HashMap<>();
+        Map<LongsKey, List<Integer>> bySortedRow = new HashMap<>();
         for (int t = 0; t < baseRows.length; t++) {
-            bySortedRow.computeIfAbsent(RowKey.sorted(baseRows[t]), key -> new ArrayList<>()).add(t);
+            bySortedRow.computeIfAbsent(LongsKey.sorted(baseRows[t]), key -> new ArrayList<>()).add(t);
         }
         int[] guessedPlain = new int[eeRows.length];
         int recovered = 0;
         int ambiguous = 0;
         for (int c = 0; c < eeRows.length; c++) {
-            List<Integer> candidates = bySortedRow.getOrDefault(RowKey.sorted(eeRows[c]), List.of());
+            List<Integer> candidates = bySortedRow.getOrDefault(LongsKey.sorted(eeRows[c]), List.of());
             guessedPlain[c] = candidates.isEmpty() ? -1 : candidates.get(0);
             ambiguous += candidates.size() > 1 ? 1 : 0;
             recovered += guessedPlain[c] >= 0 && pi.apply(guessedPlain[c]) == c ? 1 : 0;
@@ -66,7 +65,7 @@ final class WeightMatching {
         long rhoStarted = System.nanoTime();
         int[] probes = probeRows(guessedPlain, bySortedRow, eeRows);
         int width = baseRows[0].length;
-        Map<RowKey, Integer> eeColumns = new HashMap<>();
+        Map<LongsKey, Integer> eeColumns = new HashMap<>();
         for (int col = 0; col < width; col++) {
             eeColumns.put(column(eeRows, probes, col, null), col);
         }
@@ -80,10 +79,10 @@ final class WeightMatching {
     }
 
     /** Ciphertext ids whose sorted row matched exactly one base row, spread over the vocabulary. */
-    private static int[] probeRows(int[] guessedPlain, Map<RowKey, List<Integer>> bySortedRow, long[][] eeRows) {
+    private static int[] probeRows(int[] guessedPlain, Map<LongsKey, List<Integer>> bySortedRow, long[][] eeRows) {
         List<Integer> unique = new ArrayList<>();
         for (int c = 0; c < eeRows.length && unique.size() < COLUMN_PROBE_ROWS; c += Math.max(1, eeRows.length / (4 * COLUMN_PROBE_ROWS))) {
-            if (guessedPlain[c] >= 0 && bySortedRow.get(RowKey.sorted(eeRows[c])).size() == 1) {
+            if (guessedPlain[c] >= 0 && bySortedRow.get(LongsKey.sorted(eeRows[c])).size() == 1) {
                 unique.add(c);
             }
         }
@@ -91,13 +90,13 @@ final class WeightMatching {
     }
 
     /** Column {@code col} over the probe rows: EE rows by ciphertext id, base rows by the plaintext guessed for them. */
-    private static RowKey column(long[][] rows, int[] probes, int col, int[] plainOfCipher) {
+    private static LongsKey column(long[][] rows, int[] probes, int col, int[] plainOfCipher) {
         long[] values = new long[probes.length];
         for (int i = 0; i < probes.length; i++) {
             int row = plainOfCipher == null ? probes[i] : plainOfCipher[probes[i]];
             values[i] = rows[row][col];
         }
-        return new RowKey(values);
+        return new LongsKey(values);
     }
 
     private static TensorProto table(ModelProto model, String idsInput) {
@@ -126,27 +125,4 @@ final class WeightMatching {
         return out;
     }
 
-    /** A row or column of bit patterns as a map key. */
-    private record RowKey(long[] values) {
-        static RowKey sorted(long[] row) {
-            long[] copy = row.clone();
-            Arrays.sort(copy);
-            return new RowKey(copy);
-        }
-
-        @Override
-        public boolean equals(Object other) {
-            return other instanceof RowKey key && Arrays.equals(values, key.values);
-        }
-
-        @Override
-        public int hashCode() {
-            return Arrays.hashCode(values);
-        }
-
-        @Override
-        public String toString() {
-            return values.length + " values";
-        }
-    }
 }
