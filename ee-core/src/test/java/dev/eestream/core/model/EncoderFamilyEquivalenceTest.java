@@ -153,5 +153,4 @@ class EncoderFamilyEquivalenceTest {
         values.get(out);
         return out;
     }
-
 }

@@ -41,5 +41,4 @@ record FreeLeaks(int requests, double specialsAtFixedPositions, double repeated)
         }
         return counts.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(-1L);
     }
-
 }

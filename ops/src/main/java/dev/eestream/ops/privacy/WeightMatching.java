@@ -124,5 +124,4 @@ final class WeightMatching {
         }
         return out;
     }
-
 }
