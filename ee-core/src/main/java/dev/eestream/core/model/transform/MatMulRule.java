@@ -66,6 +66,10 @@ final class MatMulRule implements OpRule {
     public void pullBack(RuleContext c, int index, String tensor, Map<Integer, PermutationKind> want) {
         NodeProto n = c.node(index);
         int rank = c.state(tensor).rank();
+        if (rank < 0) {
+            throw UnsupportedModelException.at(n, "its output would have to be permuted by " + TensorState.describe(want)
+                    + ", but its rank is unknown: an op before it has no rule that states its output's shape");
+        }
         TensorState a = c.state(n.getInput(0));
         TensorState b = c.state(n.getInput(1));
         for (Map.Entry<Integer, PermutationKind> e : want.entrySet()) {

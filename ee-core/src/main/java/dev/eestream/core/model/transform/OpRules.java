@@ -32,6 +32,7 @@ final class OpRules {
         put(t, new SoftmaxRule(), "Softmax", "LogSoftmax", "LpNormalization");
         put(t, new MatMulRule(), "MatMul");
         put(t, new MatMulIntegerRule(), "MatMulInteger");
+        put(t, new QuantizedMatMulRule(), "DynamicQuantizeMatMul", "MatMulIntegerToFloat");
         put(t, new DequantizeLinearRule(), "DequantizeLinear");
         put(t, new DynamicQuantizeLinearRule(), "DynamicQuantizeLinear");
         put(t, new QuantizeLinearRule(), "QuantizeLinear");

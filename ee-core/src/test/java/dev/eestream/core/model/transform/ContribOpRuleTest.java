@@ -105,6 +105,9 @@ class ContribOpRuleTest {
                         .bytes("q4", 5, 1, 2).constant("scales", 5).contribNode("MatMulNBits", List.of(intAttr("K", D), intAttr("N", 5),
                                 intAttr("bits", 4), intAttr("block_size", 16)), "x", "q4", "scales"), NODE, "MatMulNBits",
                         "quantization blocks lie along the contracted axis"),
+                refuses("DynamicQuantizeMatMul reading the permuted stream", stream().bytes("b", D, 5).constant("b_scale")
+                        .contribNode("DynamicQuantizeMatMul", List.of(), "x", "b", "b_scale"), NODE, "DynamicQuantizeMatMul",
+                        "the hidden permutation cannot be exact here"),
                 refuses("FusedMatMul moving batch axes of a permuted operand", stream().constant("w", D, 5)
                         .contribNode("FusedMatMul", List.of(intAttr("transBatchA", 1)), "x", "w"), NODE, "FusedMatMul",
                         "transBatchA or transBatchB"),
