@@ -127,8 +127,13 @@ class ModelHygieneTest {
                 assertEquals("", a.getT().getName(), n.getName());
             }
         }
+        int previous = -1;
         for (TensorProto t : g.getInitializerList()) {
             assertEquals("", t.getDocString(), t.getName());
+            // Listed in the order the nodes first read them, so the transform's permuted copies do not stand out at the end.
+            int number = Integer.parseInt(t.getName().substring(1));
+            assertTrue(number > previous, t.getName() + " after t" + previous);
+            previous = number;
         }
         for (ValueInfoProto v : g.getInputList()) {
             assertEquals("", v.getDocString());

@@ -6,11 +6,9 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 
@@ -47,15 +45,21 @@ public final class OpaqueNames {
         OpaqueNames renamer = new OpaqueNames(graph);
         GraphProto.Builder g = graph.toBuilder().clearNode().clearInitializer().clearInput().clearOutput().clearValueInfo()
                 .clearQuantizationAnnotation().clearSparseInitializer().clearDocString().setName("ee");
+        // Initializers are listed in the order the nodes first read them: the transform appends its permuted copies
+        // at the end of the list, where they would stand out.
+        Map<String, TensorProto> unlisted = new LinkedHashMap<>();
+        graph.getInitializerList().forEach(t -> unlisted.put(t.getName(), t));
         for (int i = 0; i < graph.getNodeCount(); i++) {
-            g.addNode(renamer.node(graph.getNode(i), i));
+            NodeProto node = graph.getNode(i);
+            g.addNode(renamer.node(node, i));
+            for (String input : node.getInputList()) {
+                TensorProto t = unlisted.remove(input);
+                if (t != null) {
+                    g.addInitializer(renamer.initializer(t));
+                }
+            }
         }
-        List<TensorProto> initializers = new ArrayList<>();
-        for (TensorProto t : graph.getInitializerList()) {
-            initializers.add(t.toBuilder().setName(renamer.tensor(t.getName())).clearDocString().build());
-        }
-        initializers.sort(Comparator.comparing(OpaqueNames::sequence));
-        g.addAllInitializer(initializers);
+        unlisted.values().forEach(t -> g.addInitializer(renamer.initializer(t)));
         graph.getInputList().forEach(in -> g.addInput(in.toBuilder().clearDocString()));
         graph.getOutputList().forEach(out -> g.addOutput(out.toBuilder().clearDocString()));
         return model.toBuilder().setGraph(g).clearDocString().clearMetadataProps().clearTrainingInfo()
@@ -95,10 +99,7 @@ public final class OpaqueNames {
         return opaque;
     }
 
-    /** An opaque tensor name's number, for listing initializers in the order the graph first reads them. */
-    private static int sequence(TensorProto t) {
-        String name = t.getName();
-        return name.startsWith("t") && name.length() > 1 && name.substring(1).chars().allMatch(Character::isDigit)
-                ? Integer.parseInt(name.substring(1)) : -1;
+    private TensorProto initializer(TensorProto t) {
+        return t.toBuilder().setName(tensor(t.getName())).clearDocString().build();
     }
 }
