@@ -143,8 +143,7 @@ class CliTest {
     @Test
     void encryptWithAProfileUsesTheModelsTokenizerAndLengthAndRefusesAnotherKey() throws Exception {
         Path key = keygen("k");
-        Path model = dir.resolve("tiny.onnx");
-        Files.write(model, TinyModels.encoder(3, null).toByteArray());
+        Path model = tinyEncoder();
         Path tokenizer = tinyTokenizer();
         Path out = dir.resolve("models").resolve("tiny-embed");
         assertEquals(0, run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer",
@@ -339,8 +338,7 @@ class CliTest {
     @Test
     void encryptModelOnAModelGivenByPath() throws Exception {
         Path key = keygen("k");
-        Path model = dir.resolve("tiny.onnx");
-        Files.write(model, TinyModels.encoder(3, null).toByteArray());
+        Path model = tinyEncoder();
         Path tokenizer = tinyTokenizer();
         Path out = dir.resolve("models").resolve("tiny-topics");
         Run r = run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer", tokenizer.toString(),
@@ -608,6 +606,13 @@ class CliTest {
         }
         return model.getGraph().getInitializerList().stream().anyMatch(t -> t.getName().equals(n.getInput(1))
                 && t.getDimsCount() == 0 && dev.eestream.core.model.onnx.OnnxTensors.longValues(t)[0] == 0);
+    }
+
+    /** The tiny encoder (seed 3) as an .onnx file. */
+    private Path tinyEncoder() throws Exception {
+        Path model = dir.resolve("tiny.onnx");
+        Files.write(model, TinyModels.encoder(3, null).toByteArray());
+        return model;
     }
 
     /** A WordLevel tokenizer over the tiny encoder's 50 ids: "[UNK]" = 0, "w1" … "w49". */
