@@ -17,10 +17,14 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.model.onnx.OpaqueNames;
+import dev.eestream.core.model.synthetic.SyntheticDecoderSpec;
+import dev.eestream.core.model.synthetic.SyntheticDecoderSpec.Family;
+import dev.eestream.core.model.synthetic.SyntheticDecoders;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
 import dev.eestream.core.tokenizer.TokenizerJson;
+import dev.eestream.runtime.model.KvCacheNames;
 import dev.eestream.runtime.model.Task;
 import java.io.InputStream;
 import java.nio.FloatBuffer;
@@ -38,7 +42,8 @@ import org.junit.jupiter.api.TestInstance;
 /**
  * The EE model of the real all-MiniLM-L6-v2 names nothing of its source model and marks no permuted axis: every node,
  * initializer and intermediate tensor has an opaque name, only the graph inputs and the task output keep theirs, and
- * no doc string, value info or metadata survives. Renaming alone changes no output, bit for bit.
+ * no doc string, value info or metadata survives; a decoder keeps its KV-cache names. Renaming alone changes no output,
+ * bit for bit.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ModelHygieneTest {
@@ -62,7 +67,7 @@ class ModelHygieneTest {
         ModelTransformer.Result ee = ModelEncryptor.encrypt(source, tokenizer,
                 TransformSpec.builder(Task.EMBED).key(key).modelId("emb").build(), null, s -> { });
         assertTrue(ee.manifest().hiddenPermutation());
-        assertClean(ee.model(), "embed");
+        assertClean(source, ee.model(), GRAPH_PORTS, "MiniLM embed");
     }
 
     @Test
@@ -70,7 +75,7 @@ class ModelHygieneTest {
         ModelTransformer.Result ee = ModelEncryptor.encrypt(source, tokenizer,
                 TransformSpec.builder(Task.CLASSIFY).key(key).hiddenPermutation(true).modelId("cls").build(),
                 List.of("sports", "finance"), s -> { });
-        assertClean(ee.model(), "classify");
+        assertClean(source, ee.model(), GRAPH_PORTS, "MiniLM classify");
     }
 
     /** The pass on the untransformed model: every output of the source, bit-identical, from the renamed graph. */
@@ -78,7 +83,7 @@ class ModelHygieneTest {
     void renamingChangesNoOutput() throws Exception {
         ModelProto renamed = OpaqueNames.scrub(source);
         Set<String> left = namesOf(renamed);
-        left.retainAll(sourceNames());
+        left.retainAll(sourceNames(source));
         assertEquals(ports(renamed), left, "only the graph's inputs and outputs keep their names");
         try (PrivateTokenizer plain = PrivateTokenizer.open(tokenizer, null, null, null)) {
             for (String text : List.of("Private inference over Kafka.", "The quick brown fox jumps over the lazy dog.", "a")) {
@@ -94,20 +99,39 @@ class ModelHygieneTest {
         }
     }
 
-    private void assertClean(ModelProto ee, String task) {
-        Set<String> ports = ports(ee);
-        assertTrue(GRAPH_PORTS.containsAll(ports), "graph inputs and outputs: " + ports);
+    /** A decoder keeps the names of its KV cache, which the processor feeds and reads by name, and nothing else. */
+    @Test
+    void aDecoderKeepsItsCacheNamesAndNothingElse() {
+        ModelProto decoder = SyntheticDecoders.build(SyntheticDecoderSpec.builder(Family.LLAMA).vocabSize(64).hiddenSize(32)
+                .layers(2).heads(4).kvHeads(2).contextLength(48).seed(11).build());
+        ModelTransformer.Result ee = ModelTransformer.transform(decoder,
+                TransformSpec.builder(Task.GENERATE).key(key).modelId("decoder").build());
+        Set<String> cache = new HashSet<>(List.of("input_ids", "attention_mask", KvCacheNames.POSITION_IDS, KvCacheNames.LOGITS));
+        for (int layer = 0; layer < 2; layer++) {
+            for (boolean isKey : new boolean[] {true, false}) {
+                cache.add(KvCacheNames.past(layer, isKey));
+                cache.add(KvCacheNames.present(layer, isKey));
+            }
+        }
+        assertEquals(cache, ports(ee.model()));
+        assertClean(decoder, ee.model(), cache, "decoder generate");
+    }
 
+    private static void assertClean(ModelProto source, ModelProto ee, Set<String> allowedPorts, String task) {
+        Set<String> ports = ports(ee);
+        assertTrue(allowedPorts.containsAll(ports), "graph inputs and outputs: " + ports);
+
+        Set<String> sourceNames = sourceNames(source);
         Set<String> eeNames = namesOf(ee);
-        Set<String> surviving = new TreeSet<>(sourceNames());
+        Set<String> surviving = new TreeSet<>(sourceNames);
         surviving.retainAll(eeNames);
         surviving.removeAll(ports);
         assertEquals(Set.of(), surviving, task + ": source names left in the EE model");
         for (String name : eeNames) {
             assertTrue(ports.contains(name) || OPAQUE.matcher(name).matches(), task + ": name '" + name + "' is not opaque");
         }
-        System.out.printf("MiniLM %s: %d names in the source model, %d in the EE model, %d of the source's survive (%s)%n",
-                task, sourceNames().size(), eeNames.size(), eeNames.stream().filter(sourceNames()::contains).count(),
+        System.out.printf("%s: %d names in the source model, %d in the EE model, %d of the source's survive (%s)%n",
+                task, sourceNames.size(), eeNames.size(), eeNames.stream().filter(sourceNames::contains).count(),
                 new TreeSet<>(ports));
 
         assertEquals("", ee.getDocString());
@@ -141,7 +165,7 @@ class ModelHygieneTest {
     }
 
     /** Every name the source model uses: initializers, nodes, the tensors nodes write and read, inputs and outputs. */
-    private Set<String> sourceNames() {
+    private static Set<String> sourceNames(ModelProto source) {
         Set<String> names = namesOf(source);
         source.getGraph().getValueInfoList().forEach(v -> names.add(v.getName()));
         names.remove("");
