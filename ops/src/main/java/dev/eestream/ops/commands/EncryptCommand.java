@@ -85,7 +85,7 @@ public final class EncryptCommand implements Callable<Integer> {
         ClientProfile p = ClientProfile.read(profile);
         p.requireKey(k);
         TokenizerJson json = Tokenizers.load(p.tokenizer());
-        return maxLength == null ? p.openTokenizer(json, k) : PrivateTokenizer.open(json, k, p.vocabSize(), maxLength);
+        return PrivateTokenizer.open(json, k, p.vocabSize(), maxLength != null ? maxLength : p.requestLength(json));
     }
 
     /** The input, opened before anything is printed, so a missing or unreadable file prints nothing. */

@@ -8,8 +8,9 @@ import java.io.PrintWriter;
 /**
  * Bulk encryption as a stream: one text per input line in, one JSON array of ciphertext ids per output line out, in
  * order, so line i of the output belongs to line i of the input (an empty line encrypts as the empty text does: the
- * special tokens alone). Only one line is held at a time, so a file of any length fits in memory; each output line is
- * written whole, and output is flushed whenever the input has nothing more ready, so a pipe sees results as they come.
+ * special tokens alone). Only one line is held at a time, so memory grows with the longest line, never with the file;
+ * each output line is written whole, and output is flushed whenever the input has nothing more ready, so a pipe sees
+ * results as they come.
  */
 public final class CiphertextLines {
     private final PrivateTokenizer tokenizer;
