@@ -108,6 +108,115 @@ class CliTest {
     }
 
     @Test
+    void encryptInputPrintsOneArrayPerLineInOrderAndEachDecryptsBack() throws Exception {
+        Path key = keygen("k");
+        List<String> lines = List.of("Private inference over Kafka.", "The second line, longer than the first one.", "",
+                "Third line with ünïcode and numbers 42.");
+        Path input = dir.resolve("texts.txt");
+        Files.write(input, lines, StandardCharsets.UTF_8);
+        Run enc = run("encrypt", "--key", key.toString(), "--input", input.toString());
+        assertEquals(0, enc.exit(), enc.err());
+        assertEquals("", enc.err());
+        List<String> arrays = enc.out().lines().toList();
+        assertEquals(lines.size(), arrays.size(), enc.out());
+        for (int i = 0; i < lines.size(); i++) {
+            // Line i is what --text gives for line i (an empty line: the special tokens alone), and decrypts back to it.
+            assertEquals(run("encrypt", "--key", key.toString(), "--text", lines.get(i)).out().trim(), arrays.get(i));
+            Run dec = run("decrypt", "--key", key.toString(), "--ids", arrays.get(i));
+            assertEquals(0, dec.exit(), dec.err());
+            assertEquals(lines.get(i).toLowerCase(java.util.Locale.ROOT).replace("ü", "u").replace("ï", "i"), dec.out().trim());
+        }
+        assertEquals(2, JsonParser.parseString(arrays.get(2)).getAsJsonArray().size(), "[CLS] and [SEP], encrypted");
+
+        // Standard input, as in: producer | eestream encrypt --input - | consumer
+        java.io.InputStream stdin = System.in;
+        try {
+            System.setIn(new java.io.ByteArrayInputStream(Files.readAllBytes(input)));
+            Run piped = run("encrypt", "--key", key.toString(), "--input", "-");
+            assertEquals(0, piped.exit(), piped.err());
+            assertEquals(enc.out(), piped.out());
+        } finally {
+            System.setIn(stdin);
+        }
+    }
+
+    @Test
+    void encryptWithAProfileUsesTheModelsTokenizerAndLengthAndRefusesAnotherKey() throws Exception {
+        Path key = keygen("k");
+        Path model = tinyEncoder();
+        Path tokenizer = tinyTokenizer();
+        Path out = dir.resolve("models").resolve("tiny-embed");
+        assertEquals(0, run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer",
+                tokenizer.toString(), "--task", "embed", "--out", out.toString()).exit());
+        Path profile = ClientProfile.besides(out);
+        StringBuilder longLine = new StringBuilder();
+        for (int i = 0; i < TinyModels.MAX_POSITIONS + 8; i++) {
+            longLine.append(" w").append(1 + i % (TinyModels.ENCODER_VOCAB - 1));
+        }
+        Path input = dir.resolve("words.txt");
+        Files.write(input, List.of("w3 w4 w5", "w7", longLine.toString().trim()), StandardCharsets.UTF_8);
+        Run enc = run("encrypt", "--key", key.toString(), "--profile", profile.toString(), "--input", input.toString());
+        assertEquals(0, enc.exit(), enc.err());
+        List<String> arrays = enc.out().lines().toList();
+        assertEquals(3, arrays.size());
+        assertEquals("w3 w4 w5", run("decrypt", "--key", key.toString(), "--tokenizer", tokenizer.toString(), "--ids",
+                arrays.get(0)).out().trim());
+        assertEquals("w7", run("decrypt", "--key", key.toString(), "--tokenizer", tokenizer.toString(), "--ids",
+                arrays.get(1)).out().trim());
+        assertEquals(TinyModels.MAX_POSITIONS, JsonParser.parseString(arrays.get(2)).getAsJsonArray().size(),
+                "cut at the model's maximum length from the profile");
+        assertEquals(5, JsonParser.parseString(run("encrypt", "--key", key.toString(), "--profile", profile.toString(),
+                "--max-length", "5", "--text", longLine.toString()).out()).getAsJsonArray().size());
+
+        Run otherKey = run("encrypt", "--key", keygen("other").toString(), "--profile", profile.toString(), "--text", "w3");
+        assertEquals(EestreamCli.EXIT_USER_ERROR, otherKey.exit());
+        assertTrue(otherKey.err().startsWith("eestream: error: model 'tiny-embed' was encrypted with key "), otherKey.err());
+        assertEquals("", otherKey.out());
+        assertRefused("either --tokenizer or --profile", "encrypt", "--key", key.toString(), "--profile", profile.toString(),
+                "--tokenizer", tokenizer.toString(), "--text", "w3");
+        assertRefused("client profile " + dir.resolve("none.client.json") + " does not exist", "encrypt", "--key",
+                key.toString(), "--profile", dir.resolve("none.client.json").toString(), "--text", "w3");
+    }
+
+    @Test
+    void encryptInputErrorsAreOneLineAndPrintNothingHalfWay() throws Exception {
+        Path key = keygen("k");
+        Run missing = run("encrypt", "--key", key.toString(), "--input", dir.resolve("no-such.txt").toString());
+        assertEquals(EestreamCli.EXIT_USER_ERROR, missing.exit());
+        assertEquals("eestream: error: input file " + dir.resolve("no-such.txt") + " does not exist", missing.err().trim());
+        assertEquals("", missing.out());
+        assertRefused("is a directory", "encrypt", "--key", key.toString(), "--input", dir.toString());
+
+        Path unreadable = dir.resolve("secret.txt");
+        Files.writeString(unreadable, "text\n");
+        Files.setPosixFilePermissions(unreadable, PosixFilePermissions.fromString("-w-------"));
+        if (!Files.isReadable(unreadable)) { // root reads anything
+            assertRefused("cannot read input file " + unreadable + ": permission denied", "encrypt", "--key", key.toString(),
+                    "--input", unreadable.toString());
+        }
+
+        // Two good lines, then bytes that are not UTF-8: the two arrays are printed whole, then one error line.
+        Path bad = dir.resolve("latin1.txt");
+        byte[] good = "first line\nsecond line\n".getBytes(StandardCharsets.UTF_8);
+        byte[] latin1 = "caf\u00e9\n".getBytes(StandardCharsets.ISO_8859_1);
+        byte[] bytes = java.util.Arrays.copyOf(good, good.length + latin1.length);
+        System.arraycopy(latin1, 0, bytes, good.length, latin1.length);
+        Files.write(bad, bytes);
+        Run r = run("encrypt", "--key", key.toString(), "--input", bad.toString());
+        assertEquals(EestreamCli.EXIT_USER_ERROR, r.exit());
+        assertEquals("eestream: error: " + bad + " line 3 is not UTF-8 text (2 lines were encrypted)", r.err().trim());
+        assertEquals(2, r.out().lines().count(), r.out());
+        assertTrue(r.out().endsWith("]\n"), r.out());
+
+        Run both = run("encrypt", "--key", key.toString(), "--text", "x", "--input", bad.toString());
+        assertEquals(2, both.exit());
+        assertTrue(both.err().contains("mutually exclusive"), both.err());
+        Run neither = run("encrypt", "--key", key.toString());
+        assertEquals(2, neither.exit());
+        assertTrue(neither.err().contains("--text") && neither.err().contains("--input"), neither.err());
+    }
+
+    @Test
     void passphraseProtectedKeysNeedTheRightPassphrase() {
         // The passphrase is read from a named environment variable; PATH and HOME exist in every test run.
         Path key = keygen("sealed.key", "--passphrase-env", "PATH");
@@ -229,8 +338,7 @@ class CliTest {
     @Test
     void encryptModelOnAModelGivenByPath() throws Exception {
         Path key = keygen("k");
-        Path model = dir.resolve("tiny.onnx");
-        Files.write(model, TinyModels.encoder(3, null).toByteArray());
+        Path model = tinyEncoder();
         Path tokenizer = tinyTokenizer();
         Path out = dir.resolve("models").resolve("tiny-topics");
         Run r = run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer", tokenizer.toString(),
@@ -249,6 +357,10 @@ class CliTest {
         assertFalse(Files.readString(ModelBundle.at(out).manifestFile()).contains("w5 w6"), "label names stay with the client");
         OnnxMl.ModelProto written = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(ModelBundle.at(out).modelFile()));
         assertEquals(List.of("scores"), written.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName).toList());
+        // The written model names nothing of its source: opaque node and tensor names beside its inputs and output.
+        assertTrue(written.getGraph().getInitializerList().stream().allMatch(t -> t.getName().matches("t[0-9]+")));
+        assertTrue(written.getGraph().getNodeList().stream().allMatch(n -> n.getName().matches("n[0-9]+")));
+        assertEquals("", written.getDocString());
 
         Run again = run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer", tokenizer.toString(),
                 "--task", "embed", "--out", out.toString());
@@ -263,7 +375,7 @@ class CliTest {
         assertEquals(0, run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer",
                 tokenizer.toString(), "--task", "embed", "--pooling", "cls", "--out", out.toString(), "--force").exit());
         OnnxMl.ModelProto cls = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(ModelBundle.at(out).modelFile()));
-        assertTrue(cls.getGraph().getNodeList().stream().anyMatch(n -> n.getName().contains("cls_state")));
+        assertTrue(cls.getGraph().getNodeList().stream().anyMatch(n -> readsFirstPosition(cls, n)), "a Gather of position 0");
         assertRefused("unknown pooling 'max': use mean or cls", "encrypt-model", "--key", key.toString(), "--model",
                 model.toString(), "--tokenizer", tokenizer.toString(), "--task", "embed", "--pooling", "max", "--out",
                 out.toString(), "--force");
@@ -485,6 +597,22 @@ class CliTest {
         Run r = run(args);
         assertEquals(EestreamCli.EXIT_USER_ERROR, r.exit(), String.join(" ", args) + " -> " + r.out() + r.err());
         assertTrue(r.err().contains(why), "expected '" + why + "' in: " + r.err());
+    }
+
+    /** Whether {@code n} gathers index 0 along axis 1 ([CLS] pooling: the first position's state). */
+    private static boolean readsFirstPosition(OnnxMl.ModelProto model, OnnxMl.NodeProto n) {
+        if (!n.getOpType().equals("Gather") || n.getAttributeList().stream().noneMatch(a -> a.getName().equals("axis") && a.getI() == 1)) {
+            return false;
+        }
+        return model.getGraph().getInitializerList().stream().anyMatch(t -> t.getName().equals(n.getInput(1))
+                && t.getDimsCount() == 0 && dev.eestream.core.model.onnx.OnnxTensors.longValues(t)[0] == 0);
+    }
+
+    /** The tiny encoder (seed 3) as an .onnx file. */
+    private Path tinyEncoder() throws Exception {
+        Path model = dir.resolve("tiny.onnx");
+        Files.write(model, TinyModels.encoder(3, null).toByteArray());
+        return model;
     }
 
     /** A WordLevel tokenizer over the tiny encoder's 50 ids: "[UNK]" = 0, "w1" … "w49". */

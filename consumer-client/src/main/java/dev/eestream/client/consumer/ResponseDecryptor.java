@@ -5,7 +5,6 @@ import dev.eestream.core.decrypt.Softmax;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.model.ClassifierKind;
 import dev.eestream.core.model.ClientProfile;
-import dev.eestream.runtime.EeException;
 import dev.eestream.runtime.model.Task;
 import dev.eestream.schemas.InferenceResponse;
 import dev.eestream.schemas.ResponseStatus;
@@ -29,10 +28,7 @@ public final class ResponseDecryptor {
         this.profiles = Map.copyOf(profiles);
         this.keyId = key.keyId();
         for (ClientProfile p : profiles.values()) {
-            if (p.keyId() != null && !p.keyId().equals(key.keyId())) {
-                throw new EeException("model '" + p.modelId() + "' was encrypted with key " + p.keyId()
-                        + ", but the key given is " + key.keyId());
-            }
+            p.requireKey(key);
         }
     }
 

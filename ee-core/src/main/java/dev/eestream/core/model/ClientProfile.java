@@ -3,10 +3,14 @@ package dev.eestream.core.model;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonParseException;
+import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.KeyFiles;
+import dev.eestream.core.tokenizer.PrivateTokenizer;
 import dev.eestream.core.tokenizer.TokenizerConfig;
+import dev.eestream.core.tokenizer.TokenizerJson;
 import dev.eestream.runtime.EeException;
 import dev.eestream.runtime.model.ModelManifest;
+import dev.eestream.runtime.model.Task;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -75,6 +79,30 @@ public record ClientProfile(String format, int version, String modelId, String k
     public static Path besides(Path modelDir) {
         Path abs = modelDir.toAbsolutePath().normalize();
         return abs.resolveSibling(abs.getFileName() + ".client.json");
+    }
+
+    /**
+     * The longest request a client sends with this profile, in tokens. A generation prompt cut short would be
+     * continued from the wrong place, so it is cut only at the context length (the processor refuses a longer one
+     * with its reason); other requests are cut at the model's or the tokenizer's limit, whichever is shorter.
+     */
+    public int requestLength(TokenizerJson tokenizerJson) {
+        Integer own = tokenizerJson.truncationLength();
+        return Task.parse(task) == Task.GENERATE || own == null ? maxSequenceLength : Math.min(maxSequenceLength, own);
+    }
+
+    /** Refuses a key other than the one the model was encrypted with: its ciphertexts would be noise to the model. */
+    public void requireKey(EeKey key) {
+        if (keyId != null && !keyId.equals(key.keyId())) {
+            throw new EeException("model '" + modelId + "' was encrypted with key " + keyId + ", but the key given is "
+                    + key.keyId());
+        }
+    }
+
+    /** The private tokenizer a client of this model encrypts with: the model's vocabulary, {@link #requestLength}. */
+    public PrivateTokenizer openTokenizer(TokenizerJson tokenizerJson, EeKey key) throws IOException {
+        requireKey(key);
+        return PrivateTokenizer.open(tokenizerJson, key, vocabSize, requestLength(tokenizerJson));
     }
 
     public void write(Path file, boolean overwrite) throws IOException {

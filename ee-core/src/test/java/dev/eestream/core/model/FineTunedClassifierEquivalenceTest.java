@@ -2,7 +2,6 @@ package dev.eestream.core.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -60,8 +59,10 @@ class FineTunedClassifierEquivalenceTest {
         assertEquals(TinyModels.HIDDEN, ee.manifest().hiddenSize());
         List<String> outputs = ee.model().getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
         assertEquals(List.of(ClassifierHead.LOGITS), outputs);
-        assertFalse(ee.model().getGraph().getNodeList().stream().map(NodeProto::getName).anyMatch(name -> name.contains("prototypes")),
-                "no zero-shot head is added to a model with its own");
+        // A zero-shot head would add pooling, normalisation and a MatMul against the prototypes (names are opaque now).
+        assertTrue(ee.model().getGraph().getNodeCount() <= source.getGraph().getNodeCount(),
+                "no zero-shot head is added to a model with its own: " + ee.model().getGraph().getNodeCount() + " nodes, "
+                        + source.getGraph().getNodeCount() + " in the source");
 
         List<String> labels = IntStream.range(0, classes).mapToObj(i -> "label" + i).toList();
         List<long[]> inputs = TinyTransformerEquivalenceTest.randomSequences(INPUTS, TinyModels.ENCODER_VOCAB, 1,

@@ -111,11 +111,7 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         this.timeout = b.timeout;
         this.maxInFlight = b.maxInFlight;
         TokenizerJson tokenizerJson = b.tokenizer != null ? b.tokenizer : tokenizerOf(profile);
-        // A generation prompt cut short would be continued from the wrong place: cut only at the context
-        // length, which the processor then refuses with its reason.
-        int maxLength = Task.parse(profile.task()) == Task.GENERATE ? profile.maxSequenceLength()
-                : Math.min(profile.maxSequenceLength(), Optional.ofNullable(tokenizerJson.truncationLength()).orElse(profile.maxSequenceLength()));
-        this.tokenizer = PrivateTokenizer.open(tokenizerJson, b.key, profile.vocabSize(), maxLength);
+        this.tokenizer = profile.openTokenizer(tokenizerJson, b.key);
         this.vocab = b.key.vocabPermutation(profile.vocabSize());
         this.decryptor = new ResponseDecryptor(b.key, profile);
         MeterRegistry meters = b.meterRegistry;
@@ -677,10 +673,7 @@ public final class EncryptedInferenceClient implements AutoCloseable {
             Objects.requireNonNull(bootstrapServers, "bootstrapServers");
             Objects.requireNonNull(key, "key");
             Objects.requireNonNull(profile, "profile");
-            if (profile.keyId() != null && !profile.keyId().equals(key.keyId())) {
-                throw new EeException("model '" + profile.modelId() + "' was encrypted with key " + profile.keyId()
-                        + ", but the key given is " + key.keyId());
-            }
+            profile.requireKey(key);
             return new EncryptedInferenceClient(this);
         }
     }

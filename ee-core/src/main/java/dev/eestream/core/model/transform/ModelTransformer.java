@@ -12,6 +12,7 @@ import dev.eestream.core.key.PermutationKind;
 import dev.eestream.core.model.onnx.ExternalData;
 import dev.eestream.core.model.onnx.MutableGraph;
 import dev.eestream.core.model.onnx.OnnxTensors;
+import dev.eestream.core.model.onnx.OpaqueNames;
 import dev.eestream.runtime.EeException;
 import dev.eestream.runtime.model.KvCacheNames;
 import dev.eestream.runtime.model.ModelManifest;
@@ -34,7 +35,8 @@ import java.util.Set;
  * classifier's class axis, the task head appended in-graph, and every other output removed. For
  * classify, a model with its own classifier head ({@link ClassifierHead}: a fine-tuned
  * {@code logits} [batch, C] output) keeps it, with σ on its class rows and bias; any other model gets
- * the zero-shot head (cosine against label prototypes).
+ * the zero-shot head (cosine against label prototypes). The model comes out with opaque names ({@link OpaqueNames}):
+ * nothing in it names the source model's tensors or says which of them were permuted.
  */
 public final class ModelTransformer {
     private static final Set<Integer> ID_TYPES = Set.of(TensorProto.DataType.INT64_VALUE, TensorProto.DataType.INT32_VALUE);
@@ -232,7 +234,8 @@ public final class ModelTransformer {
                 output, width, vocab, hidden, maxLength, hiddenPerm, task == Task.CLASSIFY ? width : 0,
                 decoder == null ? 0 : decoder.layers(), decoder == null ? 0 : decoder.kvHeads(),
                 decoder == null ? 0 : decoder.headSize(), padId(g, ids, perms.get(PermutationKind.VOCAB)));
-        return new Result(g.build(), manifest);
+        // Names go only now: every refusal above names the source model's nodes, as its owner knows them.
+        return new Result(OpaqueNames.scrub(g.build()), manifest);
     }
 
     /**

@@ -1,0 +1,105 @@
+package dev.eestream.core.model.onnx;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Makes an EE model say nothing but its computation. A transformed graph still carries the source model's names
+ * ({@code embeddings.word_embeddings.weight}, {@code /encoder/layer.0/attention/...}), which tell a server operator which
+ * public model to match it against, and the transform's own names ({@code ee/…}), which say which tensors were permuted
+ * along which axis. This pass gives every node, initializer and intermediate tensor an opaque sequential name
+ * ({@code n0}, {@code t0}: numbered in the order the nodes run, so the numbers carry nothing the graph's shape does not)
+ * and drops doc strings, value-info hints, metadata, quantization annotations and the producer's identity. The graph's
+ * inputs and outputs keep their names: the manifest and the processor find the model's inputs, its task output and a
+ * decoder's {@code past_key_values.*} / {@code present.*} by them. Opset imports and the IR version stay.
+ *
+ * <p>Run it on the finished graph, after the analysis: the analysis' refusals name the source model's nodes, which is
+ * what the person who owns that model needs to read.
+ */
+public final class OpaqueNames {
+    /** The producer an EE model names: the server knows what an EE model is, not where it came from. */
+    public static final String PRODUCER = "eestream";
+
+    private final Map<String, String> names = new HashMap<>();
+    private final Set<String> kept = new HashSet<>();
+    private int tensors;
+
+    private OpaqueNames(GraphProto graph) {
+        names.put("", "");
+        graph.getInputList().forEach(this::keep);
+        graph.getOutputList().forEach(this::keep);
+    }
+
+    /** {@code model} with opaque names and no descriptive fields; the same computation. */
+    public static ModelProto scrub(ModelProto model) {
+        GraphProto graph = model.getGraph();
+        OpaqueNames renamer = new OpaqueNames(graph);
+        GraphProto.Builder g = graph.toBuilder().clearNode().clearInitializer().clearInput().clearOutput().clearValueInfo()
+                .clearQuantizationAnnotation().clearSparseInitializer().clearDocString().setName("ee");
+        // Initializers are listed in the order the nodes first read them: the transform appends its permuted copies
+        // at the end of the list, where they would stand out.
+        Map<String, TensorProto> unlisted = new LinkedHashMap<>();
+        graph.getInitializerList().forEach(t -> unlisted.put(t.getName(), t));
+        for (int i = 0; i < graph.getNodeCount(); i++) {
+            NodeProto node = graph.getNode(i);
+            g.addNode(renamer.node(node, i));
+            for (String input : node.getInputList()) {
+                TensorProto t = unlisted.remove(input);
+                if (t != null) {
+                    g.addInitializer(renamer.initializer(t));
+                }
+            }
+        }
+        unlisted.values().forEach(t -> g.addInitializer(renamer.initializer(t)));
+        graph.getInputList().forEach(in -> g.addInput(in.toBuilder().clearDocString()));
+        graph.getOutputList().forEach(out -> g.addOutput(out.toBuilder().clearDocString()));
+        return model.toBuilder().setGraph(g).clearDocString().clearMetadataProps().clearTrainingInfo()
+                .setProducerName(PRODUCER).clearProducerVersion().clearDomain().clearModelVersion().build();
+    }
+
+    private void keep(ValueInfoProto value) {
+        names.put(value.getName(), value.getName());
+        kept.add(value.getName());
+    }
+
+    private NodeProto node(NodeProto n, int index) {
+        NodeProto.Builder b = n.toBuilder().setName("n" + index).clearDocString().clearInput().clearOutput().clearAttribute();
+        n.getInputList().forEach(in -> b.addInput(tensor(in)));
+        n.getOutputList().forEach(out -> b.addOutput(tensor(out)));
+        n.getAttributeList().forEach(a -> b.addAttribute(attribute(a)));
+        return b.build();
+    }
+
+    /** An attribute without its doc string; a tensor held in it (ConstantOfShape's value) loses its name too. */
+    private static AttributeProto attribute(AttributeProto a) {
+        AttributeProto.Builder b = a.toBuilder().clearDocString();
+        if (a.hasT()) {
+            b.setT(a.getT().toBuilder().clearName().clearDocString());
+        }
+        return b.build();
+    }
+
+    private String tensor(String name) {
+        String opaque = names.get(name);
+        if (opaque == null) {
+            do {
+                opaque = "t" + tensors++;
+            } while (kept.contains(opaque));
+            names.put(name, opaque);
+        }
+        return opaque;
+    }
+
+    private TensorProto initializer(TensorProto t) {
+        return t.toBuilder().setName(tensor(t.getName())).clearDocString().build();
+    }
+}
