@@ -77,7 +77,15 @@ class LocalKafkaClusterTest {
                 () -> LocalKafka.builder().dataDirectory(dir).build().start());
         assertTrue(single.getMessage().contains("was made for 3 brokers, not 1"), single.getMessage());
         try (LocalKafka again = LocalKafka.builder().brokers(3).dataDirectory(dir).build().start()) {
-            assertEquals(10, LocalKafkaTest.readCommitted(again, "kept").size(), "records kept across a restart of the cluster");
+            // A restarted leader starts from its last checkpointed high watermark (written every 5 s), so the records
+            // become readable once the followers have caught up again: wait for that, but not for ever.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            int kept = LocalKafkaTest.readCommitted(again, "kept").size();
+            while (kept < 10 && System.nanoTime() < deadline) {
+                Thread.sleep(500);
+                kept = LocalKafkaTest.readCommitted(again, "kept").size();
+            }
+            assertEquals(10, kept, "records kept across a restart of the cluster");
         }
     }
 
