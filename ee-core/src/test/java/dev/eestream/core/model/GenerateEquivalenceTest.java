@@ -90,21 +90,9 @@ class GenerateEquivalenceTest {
                 }
             }
             // Logits step by step along the plaintext generation: EE un-permuted equals plaintext.
-            for (int p = 0; p < PROMPTS; p++) {
-                long[] generated = expected.get(p).ids();
-                DecoderState plainState = plainSession.prefill(List.of(prompts.get(p))).get(0);
-                DecoderState eeState = eeSession.prefill(List.of(encrypted.get(p))).get(0);
-                for (int t = 0; t < generated.length; t++) {
-                    float[] decrypted = decryptor.vocabLogits(eeState.nextLogits());
-                    if (hidden) {
-                        worst = Math.max(worst, Compare.maxRelativeDifference(decrypted, plainState.nextLogits()));
-                    } else {
-                        assertArrayEquals(plainState.nextLogits(), decrypted, 0f, "prompt " + p + " step " + t);
-                    }
-                    plainState = plainSession.step(List.of(plainState), new long[] {generated[t]}).get(0);
-                    eeState = eeSession.step(List.of(eeState), new long[] {pi.apply((int) generated[t])}).get(0);
-                }
-            }
+            LogitSteps.Outcome logits = LogitSteps.compare(plainSession, eeSession, prompts, encrypted, expected, decryptor, pi,
+                    hidden);
+            worst = logits.worst();
         }
         System.out.printf("generate %s tied=%s rho=%s: %d prompts x %d tokens equal; %d distinct tokens; worst relative "
                 + "logit difference %.3g%n", family, tied, hidden, PROMPTS, NEW_TOKENS, distinct.size(), worst);

@@ -12,7 +12,6 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import com.google.protobuf.ByteString;
-import dev.eestream.core.Compare;
 import dev.eestream.core.decrypt.OutputDecryptor;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.Permutation;
@@ -23,7 +22,6 @@ import dev.eestream.core.model.transform.UnsupportedModelException;
 import dev.eestream.runtime.model.KvCacheNames;
 import dev.eestream.runtime.model.Task;
 import dev.eestream.runtime.session.DecoderSession;
-import dev.eestream.runtime.session.DecoderState;
 import dev.eestream.runtime.session.Generation;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -91,22 +89,10 @@ class OrtOptimizedDecoderTest {
                             family + " prompt " + (from + i));
                 }
             }
-            for (int p = 0; p < PROMPTS; p++) {
-                long[] generated = expected.get(p).ids();
-                DecoderState plainState = plainSession.prefill(List.of(prompts.get(p))).get(0);
-                DecoderState eeState = eeSession.prefill(List.of(encrypted.get(p))).get(0);
-                for (int t = 0; t < generated.length; t++) {
-                    float[] decrypted = decryptor.vocabLogits(eeState.nextLogits());
-                    if (hidden) {
-                        worst = Math.max(worst, Compare.maxRelativeDifference(decrypted, plainState.nextLogits()));
-                    } else {
-                        assertArrayEquals(plainState.nextLogits(), decrypted, 0f, "prompt " + p + " step " + t);
-                    }
-                    steps++;
-                    plainState = plainSession.step(List.of(plainState), new long[] {generated[t]}).get(0);
-                    eeState = eeSession.step(List.of(eeState), new long[] {pi.apply((int) generated[t])}).get(0);
-                }
-            }
+            LogitSteps.Outcome logits = LogitSteps.compare(plainSession, eeSession, prompts, encrypted, expected, decryptor, pi,
+                    hidden);
+            worst = logits.worst();
+            steps = logits.steps();
         }
         System.out.printf("generate on ORT-optimized %s, ρ %s: %d prompts x %d tokens equal in batches of %d; %d logit steps %s, "
                 + "max relative difference %.3g%n", family, hidden ? "on" : "off", PROMPTS, NEW_TOKENS, BATCH, steps,

@@ -3,14 +3,11 @@ package dev.eestream.ops.commands;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.KeyFiles;
-import dev.eestream.core.model.BundledModel;
-import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.ops.privacy.Corpus;
 import dev.eestream.ops.privacy.PrivacyBenchmark;
 import dev.eestream.ops.support.Passphrases;
+import dev.eestream.ops.support.SourceModels;
 import dev.eestream.ops.support.Tokenizers;
-import dev.eestream.runtime.EeException;
-import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -58,21 +55,8 @@ public final class BenchmarkPrivacyCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         EeKey k = key != null ? KeyFiles.read(key, Passphrases.fromEnv(passphraseEnv)) : EeKey.generate();
-        ModelProto base;
-        String tokenizerName;
-        var bundled = BundledModel.byId(baseModel);
-        if (bundled.isPresent()) {
-            try (InputStream in = bundled.get().openModel()) {
-                base = ModelTransformer.read(in, bundled.get().id());
-            }
-            tokenizerName = tokenizer != null ? tokenizer : bundled.get().id();
-        } else {
-            if (tokenizer == null) {
-                throw new EeException("--tokenizer is required for a base model given by path");
-            }
-            base = ModelTransformer.read(Path.of(baseModel));
-            tokenizerName = tokenizer;
-        }
+        ModelProto base = SourceModels.read(baseModel);
+        String tokenizerName = SourceModels.tokenizerFor(baseModel, tokenizer);
         PrivacyBenchmark.Setup setup = new PrivacyBenchmark.Setup(k, base, Tokenizers.load(tokenizerName),
                 Corpus.read(corpus), Corpus.read(referenceCorpus),
                 corpus.toString(), referenceCorpus.toString());

@@ -16,17 +16,16 @@ import dev.eestream.core.tokenizer.TokenizerConfig;
 import dev.eestream.core.tokenizer.TokenizerJson;
 import dev.eestream.ops.support.KeyOptions;
 import dev.eestream.ops.support.ModelReadingOptions;
+import dev.eestream.ops.support.SourceModels;
 import dev.eestream.ops.support.StageProgress;
 import dev.eestream.ops.support.Tokenizers;
 import dev.eestream.runtime.EeException;
 import dev.eestream.runtime.model.ModelBundle;
 import dev.eestream.runtime.model.ModelManifest;
 import dev.eestream.runtime.model.Task;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
@@ -140,9 +139,7 @@ public final class EncryptModelCommand implements Callable<Integer> {
             throw new EeException("--tokenizer-config only applies to --task generate");
         }
         EeKey k = key.load();
-        Optional<BundledModel> bundled = BundledModel.byId(model);
-        String tokenizerName = tokenizer != null ? tokenizer : bundled.map(BundledModel::id).orElseThrow(
-                () -> new EeException("--tokenizer is required for a model given by path"));
+        String tokenizerName = SourceModels.tokenizerFor(model, tokenizer);
         ModelTransformer.Result result;
         try (StageProgress progress = new StageProgress("encrypt-model", t == Task.CLASSIFY ? 4 : 3)) {
             progress.stage("reading model");
@@ -150,14 +147,7 @@ public final class EncryptModelCommand implements Callable<Integer> {
             // Read before the transform, so that a bad config fails fast and nothing is written.
             ClientProfile.Generation generation = tokenizerConfig == null ? null
                     : ClientProfile.Generation.of(TokenizerConfig.read(tokenizerConfig, tokenizerJson));
-            ModelProto source;
-            if (bundled.isPresent()) {
-                try (InputStream in = bundled.get().openModel()) {
-                    source = ModelTransformer.read(in, "bundled model " + model);
-                }
-            } else {
-                source = ModelTransformer.read(Path.of(model));
-            }
+            ModelProto source = SourceModels.read(model);
             long weights = ExternalData.weightBytes(source);
             TransformSpec transform = reading.applyTo(TransformSpec.builder(t).key(k).hiddenPermutation(hiddenPermutation)
                     .modelId(id).pooling(poolingMode)).build();
@@ -171,8 +161,9 @@ public final class EncryptModelCommand implements Callable<Integer> {
             }
             progress.stage("writing " + out);
             ModelWriter.write(bundle, result, dataMode, true);
-            String tokenizerRef = bundled.isPresent() && tokenizer == null ? tokenizerName
-                    : BundledModel.byId(tokenizerName).isPresent() ? tokenizerName : Path.of(tokenizerName).toAbsolutePath().toString();
+            // A bundled tokenizer stays a name; a file becomes an absolute path, so the profile works from anywhere.
+            String tokenizerRef = BundledModel.byId(tokenizerName).isPresent() ? tokenizerName
+                    : Path.of(tokenizerName).toAbsolutePath().toString();
             ClientProfile.of(result.manifest(), labelList, tokenizerRef, generation).write(ClientProfile.besides(out), true);
         }
         ModelManifest m = result.manifest();

@@ -33,15 +33,20 @@ final class FrequencyAnalysis {
     private FrequencyAnalysis() {
     }
 
+    /** The attack on requests' first {@code budget} inner tokens. */
     static Recovery attack(List<long[]> cipherRequests, long budget, TokenStatistics reference, Permutation pi) {
-        TokenStatistics observed = TokenStatistics.of(cipherRequests, budget);
+        return attack(TokenStatistics.of(cipherRequests, budget), reference, pi);
+    }
+
+    /** The attack on what was observed, with statistics from {@code reference}. */
+    static Recovery attack(TokenStatistics observed, TokenStatistics reference, Permutation pi) {
         long[] cipherRank = observed.byFrequency();
         long[] plainRank = reference.byFrequency();
         Map<Long, Long> guess = new HashMap<>();
         for (int i = 0; i < cipherRank.length && i < plainRank.length; i++) {
             guess.put(cipherRank[i], plainRank[i]);
         }
-        double rankShare = score(observed, guess, pi);
+        double rankShare = score(observed, cipherRank, guess, pi);
         Map<Long, Double> referenceNorms = new HashMap<>();
         for (int round = 0; round < ROUNDS; round++) {
             Map<Long, Long> next = new HashMap<>(guess);
@@ -69,7 +74,7 @@ final class FrequencyAnalysis {
             }
             guess = next;
         }
-        return new Recovery(observed.tokens(), observed.distinct(), rankShare, score(observed, guess, pi));
+        return new Recovery(observed.tokens(), observed.distinct(), rankShare, score(observed, cipherRank, guess, pi));
     }
 
     /** The ciphertext id's neighbours, each replaced by the plaintext currently guessed for it. */
@@ -107,9 +112,9 @@ final class FrequencyAnalysis {
     }
 
     /** Share of observed inner tokens whose guessed plaintext is the true one. */
-    private static double score(TokenStatistics observed, Map<Long, Long> guess, Permutation pi) {
+    private static double score(TokenStatistics observed, long[] seen, Map<Long, Long> guess, Permutation pi) {
         long right = 0;
-        for (long cipher : observed.byFrequency()) {
+        for (long cipher : seen) {
             Long plain = guess.get(cipher);
             if (plain != null && pi.invert(Math.toIntExact(cipher)) == plain) {
                 right += observed.count(cipher);

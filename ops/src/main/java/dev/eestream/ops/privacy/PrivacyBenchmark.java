@@ -87,8 +87,9 @@ public final class PrivacyBenchmark {
                         + "the traffic holds %,d |%n", budget, available);
                 continue;
             }
-            FrequencyAnalysis.Recovery other = FrequencyAnalysis.attack(traffic, budget, unrelatedStats, pi);
-            FrequencyAnalysis.Recovery same = FrequencyAnalysis.attack(traffic, budget, sameDomainStats, pi);
+            TokenStatistics observed = TokenStatistics.of(traffic, budget);
+            FrequencyAnalysis.Recovery other = FrequencyAnalysis.attack(observed, unrelatedStats, pi);
+            FrequencyAnalysis.Recovery same = FrequencyAnalysis.attack(observed, sameDomainStats, pi);
             out.printf(Locale.ROOT, "| request-topic reader, no weights | frequency analysis at %,d tokens (%,d distinct ids) "
                     + "| by rank %.1f %%, by neighbours %.1f %% (unrelated statistics); by rank %.1f %%, by neighbours %.1f %% "
                     + "(same-domain statistics) |%n", other.tokens(), other.distinct(), 100 * other.rankShare(),

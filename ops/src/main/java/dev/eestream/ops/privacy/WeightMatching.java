@@ -52,18 +52,20 @@ final class WeightMatching {
             bySortedRow.computeIfAbsent(LongsKey.sorted(baseRows[t]), key -> new ArrayList<>()).add(t);
         }
         int[] guessedPlain = new int[eeRows.length];
+        int[] candidateCount = new int[eeRows.length];
         int recovered = 0;
         int ambiguous = 0;
         for (int c = 0; c < eeRows.length; c++) {
             List<Integer> candidates = bySortedRow.getOrDefault(LongsKey.sorted(eeRows[c]), List.of());
             guessedPlain[c] = candidates.isEmpty() ? -1 : candidates.get(0);
+            candidateCount[c] = candidates.size();
             ambiguous += candidates.size() > 1 ? 1 : 0;
             recovered += guessedPlain[c] >= 0 && pi.apply(guessedPlain[c]) == c ? 1 : 0;
         }
         double piSeconds = (System.nanoTime() - started) / 1e9;
 
         long rhoStarted = System.nanoTime();
-        int[] probes = probeRows(guessedPlain, bySortedRow, eeRows);
+        int[] probes = probeRows(candidateCount);
         int width = baseRows[0].length;
         Map<LongsKey, Integer> eeColumns = new HashMap<>();
         for (int col = 0; col < width; col++) {
@@ -79,10 +81,11 @@ final class WeightMatching {
     }
 
     /** Ciphertext ids whose sorted row matched exactly one base row, spread over the vocabulary. */
-    private static int[] probeRows(int[] guessedPlain, Map<LongsKey, List<Integer>> bySortedRow, long[][] eeRows) {
+    private static int[] probeRows(int[] candidateCount) {
         List<Integer> unique = new ArrayList<>();
-        for (int c = 0; c < eeRows.length && unique.size() < COLUMN_PROBE_ROWS; c += Math.max(1, eeRows.length / (4 * COLUMN_PROBE_ROWS))) {
-            if (guessedPlain[c] >= 0 && bySortedRow.get(LongsKey.sorted(eeRows[c])).size() == 1) {
+        int step = Math.max(1, candidateCount.length / (4 * COLUMN_PROBE_ROWS));
+        for (int c = 0; c < candidateCount.length && unique.size() < COLUMN_PROBE_ROWS; c += step) {
+            if (candidateCount[c] == 1) {
                 unique.add(c);
             }
         }

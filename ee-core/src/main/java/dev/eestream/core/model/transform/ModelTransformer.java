@@ -109,7 +109,8 @@ public final class ModelTransformer {
             throw new EeException("the tokenizer has " + spec.tokenizerVocabSize() + " token ids but the model's embedding "
                     + "table '" + table.getName() + "' has " + vocab + " rows: this tokenizer does not belong to this model");
         }
-        int maxLength = maxSequenceLength(g, spec, table.getName(), tableWidth, paddingIdCompared(g, ids));
+        long paddingId = paddingIdCompared(g, ids);
+        int maxLength = maxSequenceLength(g, spec, table.getName(), tableWidth, paddingId);
         if (spec.task() != Task.GENERATE && g.input(KvCacheNames.past(0, true)).isPresent()) {
             throw new EeException("the model has a KV cache (" + KvCacheNames.past(0, true) + "): it is a decoder, "
                     + "to be encrypted for the generate task");
@@ -233,7 +234,7 @@ public final class ModelTransformer {
                 spec.key() == null ? null : spec.key().keyId(), ids, g.input(mask).isPresent() ? mask : null, typeIds,
                 output, width, vocab, hidden, maxLength, hiddenPerm, task == Task.CLASSIFY ? width : 0,
                 decoder == null ? 0 : decoder.layers(), decoder == null ? 0 : decoder.kvHeads(),
-                decoder == null ? 0 : decoder.headSize(), padId(g, ids, perms.get(PermutationKind.VOCAB)));
+                decoder == null ? 0 : decoder.headSize(), padId(g, paddingId, perms.get(PermutationKind.VOCAB)));
         // Names go only now: every refusal above names the source model's nodes, as its owner knows them.
         return new Result(OpaqueNames.scrub(g.build()), manifest);
     }
@@ -243,9 +244,9 @@ public final class ModelTransformer {
      * scale from the whole batch) or the graph reads the ids' values (RoBERTa's position ids), the EE model pads with
      * the ciphertext of 0, so its pad rows are the plaintext ones.
      */
-    private static long padId(MutableGraph g, String ids, Permutation vocab) {
+    private static long padId(MutableGraph g, long paddingIdCompared, Permutation vocab) {
         boolean batchWide = g.nodes().stream().anyMatch(node -> node.getOpType().equals("DynamicQuantizeLinear"));
-        return batchWide || paddingIdCompared(g, ids) >= 0 ? vocab.apply(0) : 0;
+        return batchWide || paddingIdCompared >= 0 ? vocab.apply(0) : 0;
     }
 
     /**
