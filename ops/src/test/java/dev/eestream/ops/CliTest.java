@@ -379,6 +379,35 @@ class CliTest {
         assertRefused("unknown pooling 'max': use mean or cls", "encrypt-model", "--key", key.toString(), "--model",
                 model.toString(), "--tokenizer", tokenizer.toString(), "--task", "embed", "--pooling", "max", "--out",
                 out.toString(), "--force");
+
+        // Homophones: allotted by a corpus, the counts in the client profile only; encrypt --profile draws them afresh.
+        Path corpus = dir.resolve("corpus.txt");
+        Files.writeString(corpus, "w3 w3 w3 w4\nw3 w5\n\nw3 w3 w6\n");
+        Run h = run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--task", "embed", "--homophones", "4", "--homophone-corpus", corpus.toString(), "--out", out.toString(), "--force");
+        assertEquals(0, h.exit(), h.err());
+        assertTrue(h.out().contains("4.00 ids per token") && h.err().contains("allotted by 9 tokens of 3 texts"),
+                h.out() + h.err());
+        ClientProfile withHomophones = ClientProfile.read(ClientProfile.besides(out));
+        assertEquals(withHomophones.homophones().slotCount(), ModelBundle.at(out).readManifest().vocabSize());
+        assertTrue(withHomophones.homophones().count(3) > withHomophones.homophones().count(9), "w3 is the corpus's commonest");
+        assertFalse(Files.readString(ModelBundle.at(out).manifestFile()).contains(withHomophones.homophoneCounts()));
+        Run first = run("encrypt", "--key", key.toString(), "--profile", ClientProfile.besides(out).toString(), "--text", "w3 w3 w3");
+        Run second = run("encrypt", "--key", key.toString(), "--profile", ClientProfile.besides(out).toString(), "--text", "w3 w3 w3");
+        assertEquals(0, first.exit(), first.err());
+        assertNotEquals(first.out(), second.out(), "homophones: one text, two ciphertexts");
+        Run back = run("decrypt", "--key", key.toString(), "--profile", ClientProfile.besides(out).toString(), "--ids",
+                first.out().strip());
+        assertEquals("w3 w3 w3", back.out().strip(), back.err());
+        assertRefused("--homophones must be between 1 and 64 ids per token, got 65", "encrypt-model", "--key", key.toString(),
+                "--model", model.toString(), "--tokenizer", tokenizer.toString(), "--task", "embed", "--homophones", "65",
+                "--out", out.toString(), "--force");
+        assertRefused("--homophone-corpus only applies with --homophones N", "encrypt-model", "--key", key.toString(),
+                "--model", model.toString(), "--tokenizer", tokenizer.toString(), "--task", "embed", "--homophone-corpus",
+                corpus.toString(), "--out", out.toString(), "--force");
+        assertRefused("corpus " + dir.resolve("none.txt") + " does not exist", "encrypt-model", "--key", key.toString(),
+                "--model", model.toString(), "--tokenizer", tokenizer.toString(), "--task", "embed", "--homophones", "2",
+                "--homophone-corpus", dir.resolve("none.txt").toString(), "--out", out.toString(), "--force");
     }
 
     /** A fine-tuned classifier as Hugging Face exports it (model.onnx with its own logits head, config.json with id2label). */

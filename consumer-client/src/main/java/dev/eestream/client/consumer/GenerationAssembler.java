@@ -1,6 +1,6 @@
 package dev.eestream.client.consumer;
 
-import dev.eestream.core.key.Permutation;
+import dev.eestream.core.key.CipherVocabulary;
 import dev.eestream.core.tokenizer.IncrementalDetokenizer;
 import dev.eestream.core.tokenizer.TokenDecoder;
 import dev.eestream.runtime.EeException;
@@ -15,13 +15,13 @@ import java.util.function.Consumer;
 
 /**
  * Puts one generation back together from its response records: takes them in chunk order (holding any that
- * arrive early, dropping repeats), decrypts each chunk's ciphertext ids with π⁻¹, hands the text they complete
+ * arrive early, dropping repeats), decrypts each chunk's ciphertext ids (π⁻¹, and a homophone to its token), hands the text they complete
  * to a listener as it arrives, and builds the {@link DecryptedResult.Generation} once the final record and
  * every chunk before it are in. One per request; not thread-safe.
  */
 public final class GenerationAssembler {
     private final String requestId;
-    private final Permutation vocab;
+    private final CipherVocabulary vocab;
     private final TokenDecoder decoder;
     private final Set<Long> plainStopIds;
     private final Consumer<String> onTextDelta;
@@ -36,13 +36,13 @@ public final class GenerationAssembler {
     private DecryptedResult.Generation result;
 
     /**
-     * @param vocab        the key's vocabulary permutation π
+     * @param vocab        the key's map between tokens and the model's ciphertext ids
      * @param decoder      plaintext ids to text, special tokens skipped
      * @param plainStopIds the stop ids sent with the request, in plaintext: a final one is left out of the text
      * @param onTextDelta  receives text as it completes; null when nobody listens
      * @param sentAtNanos  {@link System#nanoTime()} when the request was sent
      */
-    public GenerationAssembler(String requestId, Permutation vocab, TokenDecoder decoder, Set<Long> plainStopIds,
+    public GenerationAssembler(String requestId, CipherVocabulary vocab, TokenDecoder decoder, Set<Long> plainStopIds,
             Consumer<String> onTextDelta, long sentAtNanos) {
         this.requestId = requestId;
         this.vocab = vocab;
@@ -97,7 +97,7 @@ public final class GenerationAssembler {
                     throw new UnusableResponseException(BadRecordKind.UNDECRYPTABLE, "generation " + requestId
                             + " returned ciphertext id " + c + ", outside the vocabulary [0, " + vocab.size() + ")");
                 }
-                long plain = vocab.invert((int) c);
+                long plain = vocab.decrypt((int) c);
                 append(plain);
                 // The processor stops at the first stop id, so a stop id is always the last one: never text.
                 if (!plainStopIds.contains(plain)) {

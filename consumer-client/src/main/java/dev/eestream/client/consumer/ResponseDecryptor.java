@@ -99,7 +99,7 @@ public final class ResponseDecryptor {
             }
             case GENERATE -> {
                 long[] cipher = required(r.getTokenIds(), r).stream().mapToLong(Long::longValue).toArray();
-                long[] plain = decryptor.tokenIds(cipher, profile.vocabSize());
+                long[] plain = decryptor.tokenIds(cipher, profile.homophones());
                 // Plaintext ids only: turning them into text is the tokenizer's job, which this class does not hold.
                 return new DecryptedResult.Tokens(r.getRequestId(), r.getModelId(), plain, null, attributes, timings);
             }

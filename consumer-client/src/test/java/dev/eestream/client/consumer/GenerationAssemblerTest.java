@@ -6,8 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.eestream.core.key.CipherVocabulary;
 import dev.eestream.core.key.EeKey;
-import dev.eestream.core.key.Permutation;
+import dev.eestream.core.key.Homophones;
 import dev.eestream.core.tokenizer.TokenDecoder;
 import dev.eestream.runtime.EeException;
 import dev.eestream.schemas.FinishReason;
@@ -24,7 +25,8 @@ import org.junit.jupiter.api.Test;
 class GenerationAssemblerTest {
     private static final int VOCAB = 50;
     private static final long STOP = 2;
-    private final Permutation pi = EeKey.generate().vocabPermutation(VOCAB);
+    /** With homophones: each token arrives as any of its three ids, drawn afresh. */
+    private final CipherVocabulary pi = EeKey.generate().vocabulary(Homophones.uniform(VOCAB, 3));
 
     /** Plaintext id t is the word "w{t}"; words are joined by spaces; id 1 is a special token and skipped. */
     private static final TokenDecoder WORDS = ids -> {
@@ -40,7 +42,7 @@ class GenerationAssemblerTest {
     private InferenceResponse record(int chunk, boolean last, long... plain) {
         List<Long> cipher = new ArrayList<>();
         for (long t : plain) {
-            cipher.add((long) pi.apply((int) t));
+            cipher.add(pi.encrypt((int) t));
         }
         return raw("r", chunk, last, cipher);
     }
@@ -127,7 +129,7 @@ class GenerationAssemblerTest {
     void refusesIdsOutsideTheVocabularyAndOtherRequestsRecords() {
         GenerationAssembler a = assembler(new ArrayList<>());
         UnusableResponseException outside = assertThrows(UnusableResponseException.class,
-                () -> a.accept(raw("r", 0, true, List.of((long) VOCAB))));
+                () -> a.accept(raw("r", 0, true, List.of((long) pi.size()))));
         assertEquals(BadRecordKind.UNDECRYPTABLE, outside.kind(), "a reply the client fails with a typed error, not garbage");
         InferenceResponse other = raw("q", 0, true, List.of(3L));
         assertThrows(EeException.class, () -> assembler(new ArrayList<>()).accept(other));

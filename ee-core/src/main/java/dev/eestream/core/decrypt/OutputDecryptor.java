@@ -1,6 +1,8 @@
 package dev.eestream.core.decrypt;
 
+import dev.eestream.core.key.CipherVocabulary;
 import dev.eestream.core.key.EeKey;
+import dev.eestream.core.key.Homophones;
 import dev.eestream.core.key.Permutation;
 import dev.eestream.core.key.PermutationKind;
 import dev.eestream.runtime.EeException;
@@ -17,6 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class OutputDecryptor {
     private final EeKey key;
     private final Map<String, Permutation> cache = new ConcurrentHashMap<>();
+    private final Map<Homophones, CipherVocabulary> vocabularies = new ConcurrentHashMap<>();
 
     public OutputDecryptor(EeKey key) {
         this.key = key;
@@ -47,6 +50,22 @@ public final class OutputDecryptor {
     /** {@code l[t] = l'[π(t)]}: logits over plaintext token ids. */
     public float[] vocabLogits(float[] cipherLogits) {
         return unpermute(cipherLogits, permutation(PermutationKind.VOCAB, cipherLogits.length));
+    }
+
+    /** Plaintext ids of ciphertext ids from a model whose tokens have the given homophones (π⁻¹ without). */
+    public long[] tokenIds(long[] cipherIds, Homophones homophones) {
+        if (!homophones.any()) {
+            return tokenIds(cipherIds, homophones.slotCount());
+        }
+        CipherVocabulary vocab = vocabularies.computeIfAbsent(homophones, key::vocabulary);
+        long[] out = new long[cipherIds.length];
+        for (int i = 0; i < out.length; i++) {
+            if (cipherIds[i] < 0 || cipherIds[i] >= vocab.size()) {
+                throw new EeException("ciphertext id " + cipherIds[i] + " is outside the vocabulary [0, " + vocab.size() + ")");
+            }
+            out[i] = vocab.decrypt((int) cipherIds[i]);
+        }
+        return out;
     }
 
     /** {@code t = π⁻¹(c)}: plaintext ids of ciphertext ids from a vocabulary of {@code vocabSize}. */

@@ -56,6 +56,14 @@ public final class EeKey {
         return permutation(PermutationKind.HIDDEN, hiddenSize);
     }
 
+    /**
+     * The map between tokens and ciphertext ids: Π over the {@link Homophones#slotCount()} slots. Without
+     * homophones (one slot per token) Π is {@link #vocabPermutation}, so such models and clients keep their ids.
+     */
+    public CipherVocabulary vocabulary(Homophones homophones) {
+        return new CipherVocabulary(vocabPermutation(homophones.slotCount()), homophones, new SecureRandom());
+    }
+
     public Permutation labelPermutation(int labelCount) {
         return permutation(PermutationKind.LABELS, labelCount);
     }

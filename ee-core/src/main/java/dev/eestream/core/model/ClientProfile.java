@@ -3,7 +3,9 @@ package dev.eestream.core.model;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonParseException;
+import dev.eestream.core.key.CipherVocabulary;
 import dev.eestream.core.key.EeKey;
+import dev.eestream.core.key.Homophones;
 import dev.eestream.core.key.KeyFiles;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
 import dev.eestream.core.tokenizer.TokenizerConfig;
@@ -12,10 +14,13 @@ import dev.eestream.runtime.EeException;
 import dev.eestream.runtime.model.ModelManifest;
 import dev.eestream.runtime.model.Task;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Base64;
 import java.util.List;
 
 /**
@@ -28,10 +33,13 @@ import java.util.List;
  * @param generation for generate models given a tokenizer config: BOS/EOS/stop ids and the chat template; else null
  * @param classifier for classify, whether the scores are the model's own logits or zero-shot cosines (a profile
  *                   written before there were two kinds reads as zero-shot); null for other tasks
+ * @param homophoneCounts for a model with homophones, how many ciphertext ids each token has (base64 of
+ *                   little-endian int32, one per token: a vocabulary's worth of numbers stays one line); else null.
+ *                   They follow a corpus's token frequencies, which is one more reason the profile is owner-only
  */
 public record ClientProfile(String format, int version, String modelId, String keyId, String task, List<String> labels,
         String tokenizer, int vocabSize, int hiddenSize, int maxSequenceLength, Generation generation,
-        ClassifierKind classifier) {
+        ClassifierKind classifier, String homophoneCounts) {
 
     public ClientProfile {
         if (classifier == null && "classify".equals(task)) {
@@ -42,7 +50,8 @@ public record ClientProfile(String format, int version, String modelId, String k
     /** A profile of a model that is not a classifier with its own head. */
     public ClientProfile(String format, int version, String modelId, String keyId, String task, List<String> labels,
             String tokenizer, int vocabSize, int hiddenSize, int maxSequenceLength, Generation generation) {
-        this(format, version, modelId, keyId, task, labels, tokenizer, vocabSize, hiddenSize, maxSequenceLength, generation, null);
+        this(format, version, modelId, keyId, task, labels, tokenizer, vocabSize, hiddenSize, maxSequenceLength, generation, null,
+                null);
     }
 
     /**
@@ -71,8 +80,52 @@ public record ClientProfile(String format, int version, String modelId, String k
 
     /** @param generation for a generate model, from its tokenizer config; null otherwise */
     public static ClientProfile of(ModelManifest m, List<String> labels, String tokenizer, Generation generation) {
+        return of(m, labels, tokenizer, generation, null);
+    }
+
+    /** @param homophones the model's homophones (the transform's); null or one per token for none */
+    public static ClientProfile of(ModelManifest m, List<String> labels, String tokenizer, Generation generation,
+            Homophones homophones) {
+        if (homophones != null && homophones.any() && homophones.slotCount() != m.vocabSize()) {
+            throw new IllegalArgumentException("the model has " + m.vocabSize() + " ciphertext ids, the homophones "
+                    + homophones.slotCount());
+        }
         return new ClientProfile(FORMAT, 1, m.modelId(), m.keyId(), m.task(), labels == null ? List.of() : List.copyOf(labels),
-                tokenizer, m.vocabSize(), m.hiddenSize(), m.maxSequenceLength(), generation, ClassifierKind.of(m));
+                tokenizer, m.vocabSize(), m.hiddenSize(), m.maxSequenceLength(), generation, ClassifierKind.of(m),
+                homophones != null && homophones.any() ? encode(homophones) : null);
+    }
+
+    /** The model's homophones: how many ciphertext ids each token has (one each for a model without). */
+    public Homophones homophones() {
+        if (homophoneCounts == null) {
+            return Homophones.none(vocabSize);
+        }
+        try {
+            ByteBuffer bytes = ByteBuffer.wrap(Base64.getDecoder().decode(homophoneCounts)).order(ByteOrder.LITTLE_ENDIAN);
+            int[] counts = new int[bytes.remaining() / Integer.BYTES];
+            bytes.asIntBuffer().get(counts);
+            Homophones h = Homophones.of(counts);
+            if (h.slotCount() != vocabSize) {
+                throw new EeException("the client profile of model '" + modelId + "' gives its tokens " + h.slotCount()
+                        + " ciphertext ids in all, but the model has " + vocabSize);
+            }
+            return h;
+        } catch (IllegalArgumentException e) {
+            throw new EeException("the client profile of model '" + modelId + "' has unreadable homophone counts: "
+                    + e.getMessage());
+        }
+    }
+
+    /** The key's map between tokens and this model's ciphertext ids. */
+    public CipherVocabulary vocabulary(EeKey key) {
+        requireKey(key);
+        return key.vocabulary(homophones());
+    }
+
+    private static String encode(Homophones h) {
+        ByteBuffer bytes = ByteBuffer.allocate(h.vocabSize() * Integer.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.asIntBuffer().put(h.counts());
+        return Base64.getEncoder().encodeToString(bytes.array());
     }
 
     /** Where the profile of the model written to {@code modelDir} goes: {@code <modelDir>.client.json}. */
@@ -102,7 +155,7 @@ public record ClientProfile(String format, int version, String modelId, String k
     /** The private tokenizer a client of this model encrypts with: the model's vocabulary, {@link #requestLength}. */
     public PrivateTokenizer openTokenizer(TokenizerJson tokenizerJson, EeKey key) throws IOException {
         requireKey(key);
-        return PrivateTokenizer.open(tokenizerJson, key, vocabSize, requestLength(tokenizerJson));
+        return PrivateTokenizer.open(tokenizerJson, key, vocabSize, requestLength(tokenizerJson), homophones());
     }
 
     public void write(Path file, boolean overwrite) throws IOException {

@@ -1,8 +1,9 @@
 package dev.eestream.core.tokenizer;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import dev.eestream.core.key.CipherVocabulary;
 import dev.eestream.core.key.EeKey;
-import dev.eestream.core.key.Permutation;
+import dev.eestream.core.key.Homophones;
 import dev.eestream.runtime.EeException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -10,16 +11,17 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 /**
- * A Hugging Face tokenizer composed with the key's vocabulary permutation π: {@link #encrypt} gives
- * ciphertext ids (special tokens included, truncated, never padded), {@link #decrypt} gives text back.
+ * A Hugging Face tokenizer composed with the key's {@link CipherVocabulary}: {@link #encrypt} gives ciphertext
+ * ids (special tokens included, truncated, never padded; with homophones a random one of each token's ids),
+ * {@link #decrypt} gives text back.
  * Holds a native tokenizer: close it.
  */
 public final class PrivateTokenizer implements AutoCloseable {
     private final HuggingFaceTokenizer tokenizer;
-    private final Permutation vocab;
+    private final CipherVocabulary vocab;
     private final int maxLength;
 
-    private PrivateTokenizer(HuggingFaceTokenizer tokenizer, Permutation vocab, int maxLength) {
+    private PrivateTokenizer(HuggingFaceTokenizer tokenizer, CipherVocabulary vocab, int maxLength) {
         this.tokenizer = tokenizer;
         this.vocab = vocab;
         this.maxLength = maxLength;
@@ -32,7 +34,23 @@ public final class PrivateTokenizer implements AutoCloseable {
      * @param maxLength truncation length in tokens, special tokens included; null for the file's own, else 512
      */
     public static PrivateTokenizer open(TokenizerJson json, EeKey key, Integer vocabSize, Integer maxLength) throws IOException {
-        int v = vocabSize != null ? vocabSize : json.vocabSize();
+        return open(json, key, vocabSize, maxLength, null);
+    }
+
+    /**
+     * @param vocabSize  with homophones, the model's ciphertext vocabulary V′ (checked against them); else as above
+     * @param homophones the model's homophones (from the client profile); null for one id per token
+     */
+    public static PrivateTokenizer open(TokenizerJson json, EeKey key, Integer vocabSize, Integer maxLength,
+            Homophones homophones) throws IOException {
+        if (homophones != null && homophones.any() && key == null) {
+            throw new EeException("homophones need a key");
+        }
+        if (homophones != null && vocabSize != null && homophones.slotCount() != vocabSize) {
+            throw new EeException("the model has " + vocabSize + " ciphertext ids, but its homophones make "
+                    + homophones.slotCount() + ": the profile does not belong to this model");
+        }
+        int v = homophones != null ? homophones.vocabSize() : vocabSize != null ? vocabSize : json.vocabSize();
         if (json.vocabSize() > v) {
             throw new EeException("the tokenizer " + json.source() + " has " + json.vocabSize() + " token ids but the model's "
                     + "vocabulary has " + v + ": they do not belong together");
@@ -44,14 +62,20 @@ public final class PrivateTokenizer implements AutoCloseable {
         HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(
                 new ByteArrayInputStream(json.text().getBytes(StandardCharsets.UTF_8)),
                 Map.of("addSpecialTokens", "true", "truncation", "true", "padding", "false", "maxLength", Integer.toString(max)));
-        return new PrivateTokenizer(tokenizer, key != null ? key.vocabPermutation(v) : Permutation.identity(v), max);
+        return new PrivateTokenizer(tokenizer, key != null ? key.vocabulary(homophones != null ? homophones : Homophones.none(v))
+                : CipherVocabulary.identity(v), max);
     }
 
-    /** Ciphertext ids c = π(t) of the text's tokens. */
+    /** Ciphertext ids of the text's tokens: c = π(t), or with homophones one of t's ids, drawn afresh each time. */
     public long[] encrypt(String text) {
-        long[] ids = encodePlain(text);
+        return encryptIds(encodePlain(text));
+    }
+
+    /** Ciphertext ids of plaintext ids, drawn as {@link #encrypt} draws them. */
+    public long[] encryptIds(long[] plainIds) {
+        long[] ids = new long[plainIds.length];
         for (int i = 0; i < ids.length; i++) {
-            ids[i] = vocab.apply((int) ids[i]);
+            ids[i] = vocab.encrypt(Math.toIntExact(plainIds[i]));
         }
         return ids;
     }
@@ -82,13 +106,19 @@ public final class PrivateTokenizer implements AutoCloseable {
             if (c < 0 || c >= vocab.size()) {
                 throw new EeException("ciphertext id " + c + " at position " + i + " is outside the vocabulary [0, " + vocab.size() + ")");
             }
-            ids[i] = vocab.invert((int) c);
+            ids[i] = vocab.decrypt((int) c);
         }
         return ids;
     }
 
+    /** The ciphertext vocabulary's size V′ (V without homophones). */
     public int vocabSize() {
         return vocab.size();
+    }
+
+    /** The key's map between tokens and ciphertext ids. */
+    public CipherVocabulary vocabulary() {
+        return vocab;
     }
 
     public int maxLength() {

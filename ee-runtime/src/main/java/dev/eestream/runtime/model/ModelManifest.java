@@ -5,9 +5,12 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonParseException;
 import dev.eestream.runtime.EeException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Base64;
 import java.util.Objects;
 
 /**
@@ -22,6 +25,11 @@ import java.util.Objects;
  * default). A model that quantizes its activations dynamically takes one scale over the whole batch, padding
  * included: there the pad rows must be the plaintext model's, so the id is the ciphertext of plaintext id 0 (the
  * pad token, which clients never send).
+ *
+ * <p>{@code idMultiplicities} is set for a generate model with homophones: for each ciphertext id, how many ids its
+ * token has (base64 of little-endian int32, one per id), so the sampler can draw tokens, not ids, with the plaintext
+ * model's probabilities. It says which ids belong together no more than the model file does, whose copied rows are
+ * equal; it never says which token they are.
  */
 public record ModelManifest(
         String format,
@@ -42,7 +50,8 @@ public record ModelManifest(
         int layerCount,
         int kvHeads,
         int headSize,
-        long padId) {
+        long padId,
+        String idMultiplicities) {
 
     public static final String FORMAT = "eestream-model";
     public static final int VERSION = 1;
@@ -72,11 +81,53 @@ public record ModelManifest(
                 vocabSize, hiddenSize, maxSequenceLength, hiddenPermutation, labelCount, layerCount, kvHeads, headSize, 0L);
     }
 
+    /** A manifest of a model without homophones in its generation head. */
+    public ModelManifest(String format, int version, String modelId, String task, String keyId, String idsInput,
+            String attentionMaskInput, String tokenTypeIdsInput, String output, int outputWidth, int vocabSize,
+            int hiddenSize, int maxSequenceLength, boolean hiddenPermutation, int labelCount, int layerCount, int kvHeads,
+            int headSize, long padId) {
+        this(format, version, modelId, task, keyId, idsInput, attentionMaskInput, tokenTypeIdsInput, output, outputWidth,
+                vocabSize, hiddenSize, maxSequenceLength, hiddenPermutation, labelCount, layerCount, kvHeads, headSize, padId,
+                null);
+    }
+
+    /** Per ciphertext id, how many ids share its token; null when every token has one id. */
+    public int[] multiplicities() {
+        if (idMultiplicities == null) {
+            return null;
+        }
+        ByteBuffer bytes;
+        try {
+            bytes = ByteBuffer.wrap(Base64.getDecoder().decode(idMultiplicities)).order(ByteOrder.LITTLE_ENDIAN);
+        } catch (IllegalArgumentException e) {
+            throw new EeException("model '" + modelId + "': idMultiplicities is not base64: " + e.getMessage());
+        }
+        int[] out = new int[bytes.remaining() / Integer.BYTES];
+        bytes.asIntBuffer().get(out);
+        if (out.length != vocabSize) {
+            throw new EeException("model '" + modelId + "': idMultiplicities has " + out.length + " entries for " + vocabSize
+                    + " ids");
+        }
+        for (int m : out) {
+            if (m < 1) {
+                throw new EeException("model '" + modelId + "': idMultiplicities holds " + m + "; each is at least 1");
+            }
+        }
+        return out;
+    }
+
+    /** The base64 form of {@link #multiplicities()}. */
+    public static String encodeMultiplicities(int[] multiplicities) {
+        ByteBuffer bytes = ByteBuffer.allocate(multiplicities.length * Integer.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.asIntBuffer().put(multiplicities);
+        return Base64.getEncoder().encodeToString(bytes.array());
+    }
+
     /** The same manifest under another model id. */
     public ModelManifest withModelId(String id) {
         return new ModelManifest(format, version, id, task, keyId, idsInput, attentionMaskInput, tokenTypeIdsInput, output,
                 outputWidth, vocabSize, hiddenSize, maxSequenceLength, hiddenPermutation, labelCount, layerCount, kvHeads,
-                headSize, padId);
+                headSize, padId, idMultiplicities);
     }
 
     public Task taskKind() {

@@ -1,7 +1,9 @@
 package dev.eestream.ops.bench;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.eestream.core.key.CipherVocabulary;
 import dev.eestream.core.key.EeKey;
+import dev.eestream.core.key.Homophones;
 import dev.eestream.core.key.Permutation;
 import dev.eestream.core.model.BundledModel;
 import dev.eestream.core.model.ModelEncryptor;
@@ -14,6 +16,7 @@ import dev.eestream.runtime.session.SessionSettings;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -27,6 +30,7 @@ public final class EeBenchmark {
     private final double secondsPerPoint;
     private final SessionSettings settings;
     private final boolean control;
+    private final int homophones;
     private final PrintWriter out;
 
     /**
@@ -35,6 +39,16 @@ public final class EeBenchmark {
      */
     public EeBenchmark(Task task, int minPairs, double secondsPerPoint, SessionSettings settings, boolean control,
             PrintWriter out) {
+        this(task, minPairs, secondsPerPoint, settings, control, 1, out);
+    }
+
+    /**
+     * @param homophones above 1, compare the EE model without homophones (first) against the EE model with this many
+     *                   ids per token (second), each fed ids as its clients would send them
+     */
+    public EeBenchmark(Task task, int minPairs, double secondsPerPoint, SessionSettings settings, boolean control,
+            int homophones, PrintWriter out) {
+        this.homophones = homophones;
         this.task = task;
         this.minPairs = minPairs;
         this.secondsPerPoint = secondsPerPoint;
@@ -61,20 +75,35 @@ public final class EeBenchmark {
                 TransformSpec.builder(task).key(key).modelId("ee").build(), task == Task.CLASSIFY ? labels : null, s -> { });
         byte[] eeBytes = ee.modelBytes();
         long t2 = System.nanoTime();
-        ModelTransformer.Result plain = ModelEncryptor.encrypt(source, tokenizer,
-                TransformSpec.builder(task).modelId("plain").build(), task == Task.CLASSIFY ? labels : null, s -> { });
+        // With homophones the baseline is the EE model without them, the same key: what homophones cost.
+        ModelTransformer.Result plain = ModelEncryptor.encrypt(source, tokenizer, homophones > 1
+                ? TransformSpec.builder(task).key(key).modelId("ee-1").build() : TransformSpec.builder(task).modelId("plain").build(),
+                task == Task.CLASSIFY ? labels : null, s -> { });
+        if (homophones > 1) {
+            ee = ModelEncryptor.encrypt(source, tokenizer, TransformSpec.builder(task).key(key).modelId("ee")
+                    .homophones(Homophones.uniform(tokenizer.vocabSize(), homophones)).build(),
+                    task == Task.CLASSIFY ? labels : null, s -> { });
+            eeBytes = ee.modelBytes();
+        }
         out.printf("model all-MiniLM-L6-v2, task %s, hidden permutation %s; read %.2f s, EE transform + serialise %.2f s "
                 + "(%.1f MB)%n", task.id(), ee.manifest().hiddenPermutation() ? "on" : "off", (t1 - t0) / 1e9, (t2 - t1) / 1e9,
                 eeBytes.length / 1e6);
-        out.printf("per point: >= %d pairs and >= %.0f s of single runs, plaintext and %s alternating; ONNX Runtime on %s, "
-                + "intra-op threads %s, spinning %s%n", minPairs, secondsPerPoint, control ? "a second plaintext session (A/A control)" : "EE",
+        out.printf("per point: >= %d pairs and >= %.0f s of single runs, %s and %s alternating; ONNX Runtime on %s, "
+                + "intra-op threads %s, spinning %s%n", minPairs, secondsPerPoint, homophones > 1 ? "EE" : "plaintext",
+                control ? "a second plaintext session (A/A control)" : homophones > 1 ? "EE with homophones" : "EE",
                 settings.device().id(), settings.intraOpThreads() == 0 ? "default" : Integer.toString(settings.intraOpThreads()),
                 settings.spinning() ? "on" : "off");
-        String second = control ? "plaintext#2" : "EE";
-        out.printf("%6s %6s %16s %16s %14s %6s%n", "batch", "length", "plaintext seq/s", second + " seq/s",
-                second + "/plaintext", "pairs");
+        String first = homophones > 1 ? "EE" : "plaintext";
+        String second = control ? "plaintext#2" : homophones > 1 ? "EE+h" + homophones : "EE";
+        if (homophones > 1) {
+            out.printf("homophones: %d ids per token (%,d ids; model %.1f MB against %.1f MB without)%n", homophones,
+                    ee.manifest().vocabSize(), eeBytes.length / 1e6, plain.modelBytes().length / 1e6);
+        }
+        out.printf("%6s %6s %16s %16s %14s %6s%n", "batch", "length", first + " seq/s", second + " seq/s",
+                second + "/" + first, "pairs");
         out.flush();
-        Permutation pi = key.vocabPermutation(ee.manifest().vocabSize());
+        Permutation pi = key.vocabPermutation(tokenizer.vocabSize());
+        CipherVocabulary withHomophones = homophones > 1 ? key.vocabulary(Homophones.uniform(tokenizer.vocabSize(), homophones)) : null;
         List<Point> points = new ArrayList<>();
         try (ModelSession plainSession = ModelSession.open(plain.modelBytes(), plain.manifest(), settings);
              ModelSession eeSession = control ? ModelSession.open(plain.modelBytes(), plain.manifest(), settings)
@@ -96,7 +125,11 @@ public final class EeBenchmark {
                         }
                         long[] c = new long[length];
                         for (int i = 0; i < length; i++) {
-                            c[i] = control ? ids[i] : pi.apply((int) ids[i]);
+                            c[i] = control ? ids[i] : withHomophones != null ? withHomophones.encrypt((int) ids[i])
+                                    : pi.apply((int) ids[i]);
+                        }
+                        if (withHomophones != null) {
+                            ids = Arrays.stream(ids).map(t -> pi.apply((int) t)).toArray();
                         }
                         clear.add(ids);
                         cipher.add(c);
@@ -117,7 +150,7 @@ public final class EeBenchmark {
             min = Math.min(min, p.ratio());
             max = Math.max(max, p.ratio());
         }
-        out.printf((control ? "A/A control" : "EE/plaintext") + " throughput ratio: geometric mean %.3f, range %.3f–%.3f over %d points%n",
+        out.printf((control ? "A/A control" : second + "/" + first) + " throughput ratio: geometric mean %.3f, range %.3f–%.3f over %d points%n",
                 Math.exp(logSum / points.size()), min, max, points.size());
         out.flush();
         return points;

@@ -36,6 +36,11 @@ public final class BenchmarkEeCommand implements Callable<Integer> {
             description = "Keep pairing for at least S seconds per point (default: ${DEFAULT-VALUE}).")
     double seconds;
 
+    @Option(names = "--homophones", defaultValue = "1", paramLabel = "N",
+            description = "Above 1: compare the EE model without homophones against the EE model with N ids per token, "
+                    + "each fed ids as its clients send them (default: ${DEFAULT-VALUE}, EE against plaintext).")
+    int homophones;
+
     @Mixin
     BenchmarkSessionOptions session;
 
@@ -61,8 +66,15 @@ public final class BenchmarkEeCommand implements Callable<Integer> {
         if (t == Task.GENERATE) {
             throw new EeException("all-MiniLM-L6-v2 is an encoder: benchmark embed or classify");
         }
+        if (homophones < 1 || homophones > 64) {
+            throw new EeException("--homophones must be between 1 and 64, got " + homophones);
+        }
+        if (homophones > 1 && session.control()) {
+            throw new EeException("--homophones compares two EE models; the A/A control compares two plaintext ones: give one");
+        }
         SessionSettings settings = session.sessionSettings();
-        new EeBenchmark(t, minPairs, seconds, settings, session.control(), spec.commandLine().getOut()).run(batchSizes, lengths);
+        new EeBenchmark(t, minPairs, seconds, settings, session.control(), homophones, spec.commandLine().getOut())
+                .run(batchSizes, lengths);
         return 0;
     }
 }

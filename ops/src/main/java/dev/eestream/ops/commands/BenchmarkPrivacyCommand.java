@@ -8,7 +8,9 @@ import dev.eestream.ops.privacy.PrivacyBenchmark;
 import dev.eestream.ops.support.Passphrases;
 import dev.eestream.ops.support.SourceModels;
 import dev.eestream.ops.support.Tokenizers;
+import dev.eestream.runtime.EeException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -25,8 +27,8 @@ import picocli.CommandLine.Option;
 public final class BenchmarkPrivacyCommand implements Callable<Integer> {
     @Option(names = "--corpus", required = true, paramLabel = "PATH",
             description = "The traffic: a file or directory of text (HTML paragraphs, fortune cookies or blank-line "
-                    + "paragraphs; .gz read too). Half of its texts are sent as requests, the other half serve as "
-                    + "same-domain statistics.")
+                    + "paragraphs; .gz read too). A third of its texts are sent as requests, a third serve as the attacker's "
+                    + "same-domain statistics, and a third as the client's sample that homophones are allotted by.")
     Path corpus;
 
     @Option(names = "--reference-corpus", required = true, paramLabel = "PATH",
@@ -49,17 +51,35 @@ public final class BenchmarkPrivacyCommand implements Callable<Integer> {
             description = "The base model's tokenizer.json (not needed for the bundled model).")
     String tokenizer;
 
+    @Option(names = "--homophones", paramLabel = "N[,N…]", split = ",", defaultValue = "1",
+            description = "Homophone budgets to measure, each against the same traffic: 1 is none, N gives about N ciphertext "
+                    + "ids per token (default: ${DEFAULT-VALUE}).")
+    List<Integer> homophones;
+
+    @Option(names = "--allotment", paramLabel = "RULE", defaultValue = "proportional",
+            description = "How homophones are shared out: proportional (by the token counts of a held-out third of the "
+                    + "traffic's corpus, as encrypt-model --homophone-corpus does) or uniform (default: ${DEFAULT-VALUE}).")
+    String allotment;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
+        if (!allotment.equals("proportional") && !allotment.equals("uniform")) {
+            throw new EeException("--allotment must be proportional or uniform, got '" + allotment + "'");
+        }
+        for (int n : homophones) {
+            if (n < 1 || n > 64) {
+                throw new EeException("--homophones takes budgets from 1 to 64, got " + n);
+            }
+        }
         EeKey k = key != null ? KeyFiles.read(key, Passphrases.fromEnv(passphraseEnv)) : EeKey.generate();
         ModelProto base = SourceModels.read(baseModel);
         String tokenizerName = SourceModels.tokenizerFor(baseModel, tokenizer);
         PrivacyBenchmark.Setup setup = new PrivacyBenchmark.Setup(k, base, Tokenizers.load(tokenizerName),
                 Corpus.read(corpus), Corpus.read(referenceCorpus),
-                corpus.toString(), referenceCorpus.toString());
+                corpus.toString(), referenceCorpus.toString(), homophones, allotment.equals("proportional"));
         new PrivacyBenchmark(spec.commandLine().getOut()).run(setup);
         return 0;
     }

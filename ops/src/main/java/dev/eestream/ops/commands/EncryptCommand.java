@@ -85,7 +85,8 @@ public final class EncryptCommand implements Callable<Integer> {
         ClientProfile p = ClientProfile.read(profile);
         p.requireKey(k);
         TokenizerJson json = Tokenizers.load(p.tokenizer());
-        return PrivateTokenizer.open(json, k, p.vocabSize(), maxLength != null ? maxLength : p.requestLength(json));
+        return PrivateTokenizer.open(json, k, p.vocabSize(), maxLength != null ? maxLength : p.requestLength(json),
+                p.homophones());
     }
 
     /** The input, opened before anything is printed, so a missing or unreadable file prints nothing. */

@@ -2,6 +2,7 @@ package dev.eestream.ops.commands;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.eestream.core.key.EeKey;
+import dev.eestream.core.key.Homophones;
 import dev.eestream.core.model.BundledModel;
 import dev.eestream.core.model.ClassLabels;
 import dev.eestream.core.model.ClassifierKind;
@@ -12,6 +13,7 @@ import dev.eestream.core.model.onnx.ExternalData;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.Pooling;
 import dev.eestream.core.model.transform.TransformSpec;
+import dev.eestream.core.tokenizer.TokenFrequencies;
 import dev.eestream.core.tokenizer.TokenizerConfig;
 import dev.eestream.core.tokenizer.TokenizerJson;
 import dev.eestream.ops.support.KeyOptions;
@@ -87,6 +89,19 @@ public final class EncryptModelCommand implements Callable<Integer> {
                     + "trained: mean (masked mean: all-MiniLM, e5) or cls (the first token: BGE) (default: mean).")
     String pooling;
 
+    @Option(names = "--homophones", paramLabel = "N",
+            description = "Give each token about N ciphertext ids on average (2-64), drawn at random per occurrence, so the same "
+                    + "text never encrypts the same way twice; the embedding rows (and a generation head's rows) are copied to "
+                    + "match and outputs stay exact. With --homophone-corpus frequent tokens get more ids, which flattens "
+                    + "the ids' frequencies; without it every token gets N. The counts go to the client profile only "
+                    + "(default: 1, no homophones).")
+    Integer homophones;
+
+    @Option(names = "--homophone-corpus", paramLabel = "FILE",
+            description = "UTF-8 text, one text per line, like the traffic the model will see: token frequencies for "
+                    + "--homophones.")
+    Path homophoneCorpus;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
     Path out;
 
@@ -138,8 +153,15 @@ public final class EncryptModelCommand implements Callable<Integer> {
         if (t != Task.GENERATE && tokenizerConfig != null) {
             throw new EeException("--tokenizer-config only applies to --task generate");
         }
+        if (homophoneCorpus != null && homophones == null) {
+            throw new EeException("--homophone-corpus only applies with --homophones N");
+        }
+        if (homophones != null && (homophones < 1 || homophones > 64)) {
+            throw new EeException("--homophones must be between 1 and 64 ids per token, got " + homophones);
+        }
         EeKey k = key.load();
         String tokenizerName = SourceModels.tokenizerFor(model, tokenizer);
+        Homophones allotted = null;
         ModelTransformer.Result result;
         try (StageProgress progress = new StageProgress("encrypt-model", t == Task.CLASSIFY ? 4 : 3)) {
             progress.stage("reading model");
@@ -147,10 +169,23 @@ public final class EncryptModelCommand implements Callable<Integer> {
             // Read before the transform, so that a bad config fails fast and nothing is written.
             ClientProfile.Generation generation = tokenizerConfig == null ? null
                     : ClientProfile.Generation.of(TokenizerConfig.read(tokenizerConfig, tokenizerJson));
+            if (homophones != null && homophones > 1) {
+                if (homophoneCorpus != null) {
+                    TokenFrequencies frequencies = TokenFrequencies.of(tokenizerJson, homophoneCorpus);
+                    allotted = Homophones.proportional(frequencies.counts(), homophones);
+                    spec.commandLine().getErr().printf("homophones: %d ids for %d tokens, allotted by %,d tokens of %,d texts "
+                            + "in %s%n", allotted.slotCount(), allotted.vocabSize(), frequencies.tokens(), frequencies.texts(),
+                            homophoneCorpus);
+                } else {
+                    allotted = Homophones.uniform(tokenizerJson.vocabSize(), homophones);
+                    spec.commandLine().getErr().printf("homophones: %d ids for each token, without a corpus: repeats are "
+                            + "hidden but frequent tokens still have frequent ids (give --homophone-corpus)%n", homophones);
+                }
+            }
             ModelProto source = SourceModels.read(model);
             long weights = ExternalData.weightBytes(source);
             TransformSpec transform = reading.applyTo(TransformSpec.builder(t).key(k).hiddenPermutation(hiddenPermutation)
-                    .modelId(id).pooling(poolingMode)).build();
+                    .modelId(id).pooling(poolingMode).homophones(allotted)).build();
             try {
                 result = ModelEncryptor.encrypt(source, tokenizerJson, transform, labelList, progress::stage);
             } catch (OutOfMemoryError e) {
@@ -164,15 +199,18 @@ public final class EncryptModelCommand implements Callable<Integer> {
             // A bundled tokenizer stays a name; a file becomes an absolute path, so the profile works from anywhere.
             String tokenizerRef = BundledModel.byId(tokenizerName).isPresent() ? tokenizerName
                     : Path.of(tokenizerName).toAbsolutePath().toString();
-            ClientProfile.of(result.manifest(), labelList, tokenizerRef, generation).write(ClientProfile.besides(out), true);
+            ClientProfile.of(result.manifest(), labelList, tokenizerRef, generation, allotted)
+                    .write(ClientProfile.besides(out), true);
         }
         ModelManifest m = result.manifest();
         double seconds = (System.nanoTime() - started) / 1e9;
         ClassifierKind classifier = ClassifierKind.of(m);
         String taskDescription = classifier == null ? m.task()
                 : m.task() + (classifier == ClassifierKind.OWN_HEAD ? ", the model's own head" : ", zero-shot");
-        spec.commandLine().getOut().printf("wrote EE model '%s' (%s, %d outputs, hidden permutation %s, key %s) to %s in %.1f s%n",
-                m.modelId(), taskDescription, m.outputWidth(), m.hiddenPermutation() ? "on" : "off", m.keyId(), out, seconds);
+        spec.commandLine().getOut().printf("wrote EE model '%s' (%s, %d outputs, hidden permutation %s, %s, key %s) to %s in "
+                + "%.1f s%n", m.modelId(), taskDescription, m.outputWidth(), m.hiddenPermutation() ? "on" : "off",
+                allotted == null ? "no homophones" : String.format(java.util.Locale.ROOT, "%.2f ids per token",
+                        (double) allotted.slotCount() / allotted.vocabSize()), m.keyId(), out, seconds);
         String serverFiles = bundle.hasData() ? bundle.modelFile() + " + " + bundle.dataFile().getFileName() : bundle.modelFile().toString();
         spec.commandLine().getOut().printf("  server files: %s (%.1f MB), %s%n  client profile (owner-only, keep with the key): %s%n",
                 serverFiles, bundle.modelSize() / 1e6, bundle.manifestFile(), ClientProfile.besides(out));

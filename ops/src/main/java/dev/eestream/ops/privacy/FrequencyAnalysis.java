@@ -4,6 +4,7 @@ import dev.eestream.core.key.Permutation;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongUnaryOperator;
 
 /**
  * The attack of whoever reads the request topic and holds no weights: ciphertext-only frequency analysis with
@@ -11,6 +12,10 @@ import java.util.Map;
  * frequent token of the reference corpus. By neighbours: each guess is then replaced, for a few rounds, by the
  * token of nearby rank whose left and right neighbours in the reference corpus best match the guessed neighbours
  * of the ciphertext id (cosine). Scored on the inner tokens ([CLS] and [SEP] excluded) against the true π.
+ *
+ * <p>Against homophones the plaintext ranks can be the attacker's expected slots instead of tokens (a token with k
+ * ids expected k times, each at 1/k of its frequency: {@link #expectedSlots}), and the ids can first be grouped
+ * ({@link HomophoneGrouping}); the guesses are then per group.
  */
 final class FrequencyAnalysis {
     /** How far in rank a neighbour-context guess may move from the rank guess. */
@@ -33,6 +38,10 @@ final class FrequencyAnalysis {
     private FrequencyAnalysis() {
     }
 
+    /** What the attack guessed for each id it observed: by rank, and after the neighbour rounds. */
+    record Guesses(Map<Long, Long> byRank, Map<Long, Long> byNeighbours) {
+    }
+
     /** The attack on requests' first {@code budget} inner tokens. */
     static Recovery attack(List<long[]> cipherRequests, long budget, TokenStatistics reference, Permutation pi) {
         return attack(TokenStatistics.of(cipherRequests, budget), reference, pi);
@@ -40,13 +49,57 @@ final class FrequencyAnalysis {
 
     /** The attack on what was observed, with statistics from {@code reference}. */
     static Recovery attack(TokenStatistics observed, TokenStatistics reference, Permutation pi) {
+        return attack(observed, reference, reference.byFrequency(), c -> pi.invert(Math.toIntExact(c)));
+    }
+
+    /**
+     * The attack with {@code plainRank} as the plaintext side's ranking (tokens, or expected slots), scored with
+     * {@code truth} (ciphertext id → its token).
+     */
+    static Recovery attack(TokenStatistics observed, TokenStatistics reference, long[] plainRank, LongUnaryOperator truth) {
+        Guesses g = guesses(observed, reference, plainRank);
+        return new Recovery(observed.tokens(), observed.distinct(), score(observed, g.byRank(), truth),
+                score(observed, g.byNeighbours(), truth));
+    }
+
+    /**
+     * The plaintext ranking an attacker who knows homophones are in use expects: every token t of the reference repeated
+     * k_t times (k from the allotment rule applied to the reference's counts), ordered by the frequency f_t/k_t each of
+     * t's ids is expected to have.
+     */
+    static long[] expectedSlots(TokenStatistics reference, int[] slotsPerToken) {
+        long[] tokens = reference.byFrequency();
+        int total = 0;
+        for (long t : tokens) {
+            total += slotsPerToken[Math.toIntExact(t)];
+        }
+        long[][] entries = new long[total][];
+        int n = 0;
+        for (long t : tokens) {
+            int k = slotsPerToken[Math.toIntExact(t)];
+            for (int j = 0; j < k; j++) {
+                entries[n++] = new long[] {t, reference.count(t), k};
+            }
+        }
+        // By expected frequency f/k, descending; compared as f1·k2 vs f2·k1 to stay exact.
+        java.util.Arrays.sort(entries, (a, b) -> {
+            int byFrequency = Long.compare(b[1] * a[2], a[1] * b[2]);
+            return byFrequency != 0 ? byFrequency : Long.compare(a[0], b[0]);
+        });
+        long[] out = new long[total];
+        for (int i = 0; i < total; i++) {
+            out[i] = entries[i][0];
+        }
+        return out;
+    }
+
+    static Guesses guesses(TokenStatistics observed, TokenStatistics reference, long[] plainRank) {
         long[] cipherRank = observed.byFrequency();
-        long[] plainRank = reference.byFrequency();
         Map<Long, Long> guess = new HashMap<>();
         for (int i = 0; i < cipherRank.length && i < plainRank.length; i++) {
             guess.put(cipherRank[i], plainRank[i]);
         }
-        double rankShare = score(observed, cipherRank, guess, pi);
+        Map<Long, Long> byRank = guess;
         Map<Long, Double> referenceNorms = new HashMap<>();
         for (int round = 0; round < ROUNDS; round++) {
             Map<Long, Long> next = new HashMap<>(guess);
@@ -74,14 +127,14 @@ final class FrequencyAnalysis {
             }
             guess = next;
         }
-        return new Recovery(observed.tokens(), observed.distinct(), rankShare, score(observed, cipherRank, guess, pi));
+        return new Guesses(byRank, guess);
     }
 
     /** The ciphertext id's neighbours, each replaced by the plaintext currently guessed for it. */
     private static Map<Long, Integer> translate(Map<Long, Integer> neighbours, Map<Long, Long> guess) {
         Map<Long, Integer> out = new HashMap<>();
         neighbours.forEach((key, count) -> {
-            Long plain = guess.get(key >> 1);
+            Long plain = key >> 1 == TokenStatistics.EDGE ? Long.valueOf(TokenStatistics.EDGE) : guess.get(key >> 1);
             if (plain != null) {
                 out.merge(plain * 2 + (key & 1), count, Integer::sum);
             }
@@ -112,11 +165,11 @@ final class FrequencyAnalysis {
     }
 
     /** Share of observed inner tokens whose guessed plaintext is the true one. */
-    private static double score(TokenStatistics observed, long[] seen, Map<Long, Long> guess, Permutation pi) {
+    static double score(TokenStatistics observed, Map<Long, Long> guess, LongUnaryOperator truth) {
         long right = 0;
-        for (long cipher : seen) {
+        for (long cipher : observed.byFrequency()) {
             Long plain = guess.get(cipher);
-            if (plain != null && pi.invert(Math.toIntExact(cipher)) == plain) {
+            if (plain != null && truth.applyAsLong(cipher) == plain) {
                 right += observed.count(cipher);
             }
         }

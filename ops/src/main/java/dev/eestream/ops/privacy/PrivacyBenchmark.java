@@ -1,7 +1,9 @@
 package dev.eestream.ops.privacy;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.eestream.core.key.CipherVocabulary;
 import dev.eestream.core.key.EeKey;
+import dev.eestream.core.key.Homophones;
 import dev.eestream.core.key.Permutation;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
@@ -14,7 +16,9 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
+import java.util.function.LongUnaryOperator;
 
 /**
  * The privacy benchmark: what each party recovers, measured by running the attacks of {@link WeightMatching}
@@ -25,10 +29,21 @@ public final class PrivacyBenchmark {
     private static final long[] BUDGETS = {1_000, 10_000, 100_000, 1_000_000};
     private static final long SHUFFLE_SEED = 20_261_130L;
 
-    /** What to attack. */
+    /**
+     * What to attack.
+     *
+     * @param homophones   the homophone budgets to measure (1: none), each against the same traffic
+     * @param proportional whether homophones are allotted by token frequency (else the same number for every token)
+     */
     public record Setup(EeKey key, ModelProto base, TokenizerJson tokenizer, List<String> traffic, List<String> reference,
-            String trafficName, String referenceName) {
+            String trafficName, String referenceName, List<Integer> homophones, boolean proportional) {
+        public Setup {
+            homophones = List.copyOf(homophones);
+        }
     }
+
+    /** Grouping thresholds tried; the best is reported, as an attacker who could tell would pick it. */
+    private static final double[] GROUPING_THRESHOLDS = {0.2, 0.35, 0.5};
 
     private final PrintWriter out;
 
@@ -48,20 +63,19 @@ public final class PrivacyBenchmark {
         out.printf(Locale.ROOT, "EE model made for the attack (embed, π and ρ) in %.1f s%n", (System.nanoTime() - started) / 1e9);
         WeightMatching.Outcome weights = WeightMatching.attack(setup.base(), ee.model(), ee.manifest().idsInput(), pi, rho);
 
-        List<long[]> traffic = new ArrayList<>();
+        List<long[]> trafficPlain = new ArrayList<>();
         List<long[]> sameDomain = new ArrayList<>();
+        List<long[]> clientSample = new ArrayList<>();
         List<long[]> unrelated = new ArrayList<>();
-        try (PrivateTokenizer tokenizer = PrivateTokenizer.open(setup.tokenizer(), key, table.vocabSize(), null)) {
+        try (PrivateTokenizer tokenizer = PrivateTokenizer.open(setup.tokenizer(), null, table.vocabSize(), null)) {
             // Texts in a fixed random order, so that the first N tokens are a sample of the whole domain, not of the
-            // first files; then alternately traffic and same-domain statistics the attacker might find.
+            // first files; then by turns: the traffic, same-domain statistics the attacker might find, and the client's
+            // own sample of its domain that homophones are allotted by (held out from both).
             List<String> texts = new ArrayList<>(setup.traffic());
             Collections.shuffle(texts, new Random(SHUFFLE_SEED));
             for (int i = 0; i < texts.size(); i++) {
-                if (i % 2 == 1) {
-                    traffic.add(tokenizer.encrypt(texts.get(i)));
-                } else {
-                    sameDomain.add(tokenizer.encodePlain(texts.get(i)));
-                }
+                List<long[]> to = i % 3 == 1 ? trafficPlain : i % 3 == 0 ? sameDomain : clientSample;
+                to.add(tokenizer.encodePlain(texts.get(i)));
             }
             for (String text : setup.reference()) {
                 unrelated.add(tokenizer.encodePlain(text));
@@ -69,10 +83,12 @@ public final class PrivacyBenchmark {
         }
         TokenStatistics unrelatedStats = TokenStatistics.of(unrelated, Long.MAX_VALUE);
         TokenStatistics sameDomainStats = TokenStatistics.of(sameDomain, Long.MAX_VALUE);
-        long available = TokenStatistics.of(traffic, Long.MAX_VALUE).tokens();
-        out.printf(Locale.ROOT, "traffic: %s, %,d requests, %,d inner tokens; statistics: %s (%,d tokens) and the other "
-                + "half of the traffic's corpus (%,d tokens)%n", setup.trafficName(), traffic.size(), available,
-                setup.referenceName(), unrelatedStats.tokens(), sameDomainStats.tokens());
+        long available = TokenStatistics.of(trafficPlain, Long.MAX_VALUE).tokens();
+        out.printf(Locale.ROOT, "traffic: %s, %,d requests, %,d inner tokens; statistics: %s (%,d tokens) and a third of the "
+                + "traffic's corpus (%,d tokens); homophones allotted %s%n", setup.trafficName(), trafficPlain.size(), available,
+                setup.referenceName(), unrelatedStats.tokens(), sameDomainStats.tokens(),
+                setup.proportional() ? "by the token counts of another third (" + String.format(Locale.ROOT, "%,d",
+                        TokenStatistics.of(clientSample, Long.MAX_VALUE).tokens()) + " tokens)" : "evenly");
         out.println();
         out.println("| party | attack | recovered |");
         out.println("|---|---|---|");
@@ -81,28 +97,125 @@ public final class PrivacyBenchmark {
                 100.0 * weights.piRecovered() / weights.vocab(), weights.piSeconds(), weights.piAmbiguous());
         out.printf(Locale.ROOT, "| | column matching over matched rows: ρ | %d of %d (%.1f %%) in %.3f s more |%n",
                 weights.rhoRecovered(), weights.width(), 100.0 * weights.rhoRecovered() / weights.width(), weights.rhoSeconds());
-        for (long budget : BUDGETS) {
+        long[] clientCounts = counts(clientSample, table.vocabSize());
+        for (int n : setup.homophones()) {
+            Homophones homophones = n == 1 ? Homophones.none(table.vocabSize())
+                    : setup.proportional() ? Homophones.proportional(clientCounts, n) : Homophones.uniform(table.vocabSize(), n);
+            CipherVocabulary vocab = key.vocabulary(homophones);
+            List<long[]> traffic = new ArrayList<>(trafficPlain.size());
+            for (long[] plain : trafficPlain) {
+                long[] cipher = new long[plain.length];
+                for (int i = 0; i < plain.length; i++) {
+                    cipher[i] = vocab.encrypt(Math.toIntExact(plain[i]));
+                }
+                traffic.add(cipher);
+            }
+            measure(n, homophones, vocab, traffic, unrelatedStats, sameDomainStats, available);
+        }
+        out.println();
+        out.println("Shares of tokens are of inner tokens ([CLS] and [SEP] excluded), scored against the true key, which the "
+                + "attacks never read. With homophones, 'expected ids' ranks each token k times at 1/k of its frequency, "
+                + "k by the allotment rule applied to the attacker's statistics (the attacker knows the rule and N); "
+                + "'grouped' first merges ids whose neighbours agree (HomophoneGrouping; the best of thresholds "
+                + java.util.Arrays.toString(GROUPING_THRESHOLDS) + ", as chosen with hindsight), then attacks the groups "
+                + "as tokens.");
+        out.flush();
+    }
+
+    private void measure(int n, Homophones homophones, CipherVocabulary vocab, List<long[]> traffic,
+            TokenStatistics unrelatedStats, TokenStatistics sameDomainStats, long available) {
+        String who = n == 1 ? "request-topic reader, no weights" : "request-topic reader, " + n + " homophones per token ("
+                + String.format(Locale.ROOT, "%,d", homophones.slotCount()) + " ids)";
+        LongUnaryOperator truth = c -> vocab.decrypt(Math.toIntExact(c));
+        long[] unrelatedRank = unrelatedStats.byFrequency();
+        long[] sameRank = sameDomainStats.byFrequency();
+        long[] expectedIds = null;
+        if (n > 1) {
+            long[] referenceCounts = new long[homophones.vocabSize()];
+            for (long t : sameRank) {
+                referenceCounts[Math.toIntExact(t)] = sameDomainStats.count(t);
+            }
+            Homophones attackerGuess = homophones.equals(Homophones.uniform(homophones.vocabSize(), n))
+                    ? homophones : Homophones.proportional(referenceCounts, n);
+            expectedIds = FrequencyAnalysis.expectedSlots(sameDomainStats, attackerGuess.counts());
+        }
+        // With homophones, also all the traffic there is: grouping gets better with more observations per id.
+        long[] budgets = n > 1 && available > BUDGETS[BUDGETS.length - 1]
+                ? java.util.stream.LongStream.concat(java.util.Arrays.stream(BUDGETS), java.util.stream.LongStream.of(available))
+                        .toArray() : BUDGETS;
+        for (long budget : budgets) {
             if (budget > available) {
-                out.printf(Locale.ROOT, "| request-topic reader, no weights | frequency analysis at %,d tokens | not run: "
-                        + "the traffic holds %,d |%n", budget, available);
+                out.printf(Locale.ROOT, "| %s | frequency analysis at %,d tokens | not run: the traffic holds %,d |%n", who,
+                        budget, available);
                 continue;
             }
+            long started = System.nanoTime();
             TokenStatistics observed = TokenStatistics.of(traffic, budget);
-            FrequencyAnalysis.Recovery other = FrequencyAnalysis.attack(observed, unrelatedStats, pi);
-            FrequencyAnalysis.Recovery same = FrequencyAnalysis.attack(observed, sameDomainStats, pi);
-            out.printf(Locale.ROOT, "| request-topic reader, no weights | frequency analysis at %,d tokens (%,d distinct ids) "
-                    + "| by rank %.1f %%, by neighbours %.1f %% (unrelated statistics); by rank %.1f %%, by neighbours %.1f %% "
-                    + "(same-domain statistics) |%n", other.tokens(), other.distinct(), 100 * other.rankShare(),
-                    100 * other.contextShare(), 100 * same.rankShare(), 100 * same.contextShare());
+            FrequencyAnalysis.Recovery other = FrequencyAnalysis.attack(observed, unrelatedStats, unrelatedRank, truth);
+            FrequencyAnalysis.Recovery same = FrequencyAnalysis.attack(observed, sameDomainStats, sameRank, truth);
+            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "| %s | frequency analysis at %,d tokens (%,d "
+                    + "distinct ids) | by rank %.1f %%, by neighbours %.1f %% (unrelated statistics); by rank %.1f %%, by "
+                    + "neighbours %.1f %% (same-domain statistics)", who, other.tokens(), other.distinct(),
+                    100 * other.rankShare(), 100 * other.contextShare(), 100 * same.rankShare(), 100 * same.contextShare()));
+            if (expectedIds != null) {
+                FrequencyAnalysis.Recovery aware = FrequencyAnalysis.attack(observed, sameDomainStats, expectedIds, truth);
+                row.append(String.format(Locale.ROOT, "; expected ids: by rank %.1f %%, by neighbours %.1f %%",
+                        100 * aware.rankShare(), 100 * aware.contextShare()));
+                if (budget >= 100_000) {
+                    row.append(grouped(traffic, budget, observed, sameDomainStats, truth, 2 * n + 8));
+                }
+            }
+            out.println(row.append(String.format(Locale.ROOT, " (%.0f s) |", (System.nanoTime() - started) / 1e9)));
             out.flush();
         }
         FreeLeaks leaks = FreeLeaks.of(traffic);
-        out.printf(Locale.ROOT, "| anyone reading the topic | for free | special tokens at fixed positions in %.1f %% of "
-                + "requests; every request's exact length; %.1f %% of requests repeat an earlier one byte for byte |%n",
-                100 * leaks.specialsAtFixedPositions(), 100 * leaks.repeated());
-        out.println();
-        out.println("Shares of tokens are of inner tokens ([CLS] and [SEP] excluded), scored against the true key, which the "
-                + "attacks never read.");
+        out.printf(Locale.ROOT, "| anyone reading the topic%s | for free | the most common first and last ids open and "
+                + "close %.1f %% of requests; every request's exact length; %.1f %% of requests repeat an earlier one byte "
+                + "for byte (%.1f %% repeat one in plaintext) |%n", n == 1 ? "" : ", " + n + " homophones",
+                100 * leaks.specialsAtFixedPositions(), 100 * leaks.repeated(),
+                100 * FreeLeaks.of(decrypted(traffic, truth)).repeated());
         out.flush();
+    }
+
+    /** The grouping attack at the best threshold: ", grouped (…): by rank …, by neighbours …". */
+    private String grouped(List<long[]> traffic, long budget, TokenStatistics observed, TokenStatistics reference,
+            LongUnaryOperator truth, int maxGroup) {
+        double bestRank = 0;
+        double bestContext = -1;
+        String detail = "";
+        for (double threshold : GROUPING_THRESHOLDS) {
+            Map<Long, Long> groups = HomophoneGrouping.group(observed, 3, threshold, maxGroup, 3);
+            TokenStatistics groupStats = TokenStatistics.of(HomophoneGrouping.relabel(traffic, groups), budget);
+            FrequencyAnalysis.Guesses g = FrequencyAnalysis.guesses(groupStats, reference, reference.byFrequency());
+            double rank = FrequencyAnalysis.score(observed, HomophoneGrouping.perId(g.byRank(), groups), truth);
+            double context = FrequencyAnalysis.score(observed, HomophoneGrouping.perId(g.byNeighbours(), groups), truth);
+            if (Math.max(rank, context) > Math.max(bestRank, bestContext)) {
+                bestRank = rank;
+                bestContext = context;
+                HomophoneGrouping.Quality q = HomophoneGrouping.quality(groups, truth);
+                detail = String.format(Locale.ROOT, "threshold %.2f: %,d of %,d ids grouped, %.0f %% of them rightly",
+                        threshold, q.grouped(), q.ids(), 100 * q.pure());
+            }
+        }
+        return String.format(Locale.ROOT, "; grouped (%s): by rank %.1f %%, by neighbours %.1f %%", detail, 100 * bestRank,
+                100 * bestContext);
+    }
+
+    private static List<long[]> decrypted(List<long[]> traffic, LongUnaryOperator truth) {
+        List<long[]> out = new ArrayList<>(traffic.size());
+        for (long[] r : traffic) {
+            out.add(java.util.Arrays.stream(r).map(truth).toArray());
+        }
+        return out;
+    }
+
+    private static long[] counts(List<long[]> requests, int vocab) {
+        long[] counts = new long[vocab];
+        for (long[] r : requests) {
+            for (long t : r) {
+                counts[Math.toIntExact(t)]++;
+            }
+        }
+        return counts;
     }
 }

@@ -10,7 +10,9 @@ import java.util.Map;
  */
 final class TokenStatistics {
     private final Map<Long, Long> counts = new HashMap<>();
-    /** id → (neighbour id × 2 + side, left 0 / right 1) → count. */
+    /** The neighbour of a request's first and last inner token: the request's edge ([CLS] or [SEP]). */
+    static final long EDGE = -1;
+    /** id → (neighbour id × 2 + side, left 0 / right 1) → count; the edge is neighbour {@link #EDGE}. */
     private final Map<Long, Map<Long, Integer>> neighbours = new HashMap<>();
     private long tokens;
 
@@ -32,12 +34,9 @@ final class TokenStatistics {
             counts.merge(id, 1L, Long::sum);
             tokens++;
             Map<Long, Integer> around = neighbours.computeIfAbsent(id, key -> new HashMap<>());
-            if (i > 1) {
-                around.merge(request[i - 1] * 2, 1, Integer::sum);
-            }
-            if (i < request.length - 2) {
-                around.merge(request[i + 1] * 2 + 1, 1, Integer::sum);
-            }
+            // Next to [CLS] or [SEP], the neighbour is the request's edge, id -1: known by position to anyone.
+            around.merge((i > 1 ? request[i - 1] : EDGE) * 2, 1, Integer::sum);
+            around.merge((i < request.length - 2 ? request[i + 1] : EDGE) * 2 + 1, 1, Integer::sum);
         }
     }
 

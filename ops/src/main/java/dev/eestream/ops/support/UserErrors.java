@@ -22,6 +22,7 @@ public final class UserErrors {
             Map.entry("maxSequenceLength", "give it with --max-length"),
             Map.entry("sourceOutput", "name it with --source-output"),
             Map.entry("externalData", "pass --external-data auto (or always)"),
+            Map.entry("homophones", "give --key KEY with --homophones N"),
             Map.entry("apiKeys", "give --api-keys FILE, or keep --host 127.0.0.1"),
             Map.entry("tokenizerConfig", "encrypt the model again with --tokenizer-config tokenizer_config.json"));
 

@@ -66,8 +66,7 @@ class ClientGenerationIntegrationTest {
 
     @Test
     void generatedTextEqualsThePlaintextModelsGreedyContinuation() throws Exception {
-        var source = SyntheticDecoders.build(SyntheticDecoderSpec.builder(SyntheticDecoderSpec.Family.LLAMA).vocabSize(VOCAB)
-                .hiddenSize(32).layers(2).heads(4).kvHeads(2).intermediateSize(64).contextLength(CONTEXT).seed(11).build());
+        var source = decoder(11);
         Path modelFile = work.resolve("decoder.onnx");
         Files.write(modelFile, source.toByteArray());
         Path tokenizerFile = writeTokenizer();
@@ -180,6 +179,12 @@ class ClientGenerationIntegrationTest {
         }
     }
 
+    /** A small Llama-style decoder with random weights, for the word-level tokenizer of {@link SyntheticTokenizers}. */
+    static ai.onnx.proto.OnnxMl.ModelProto decoder(long seed) {
+        return SyntheticDecoders.build(SyntheticDecoderSpec.builder(SyntheticDecoderSpec.Family.LLAMA).vocabSize(VOCAB)
+                .hiddenSize(32).layers(2).heads(4).kvHeads(2).intermediateSize(64).contextLength(CONTEXT).seed(seed).build());
+    }
+
     /** The plaintext model's greedy continuation of plaintext prompt ids, as the plaintext tokenizer's text. */
     private static String continuation(DecoderSession session, PrivateTokenizer tok, long[] promptIds) {
         long[] ids = session.greedy(promptIds, NEW_TOKENS, Set.of(EOS)).ids();
@@ -199,7 +204,7 @@ class ClientGenerationIntegrationTest {
     record Run(int exit, String out, String err) {
     }
 
-    private static Run cli(String... args) {
+    static Run cli(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         CommandLine cl = EestreamCli.commandLine();

@@ -4,15 +4,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.eestream.core.key.CipherVocabulary;
 import dev.eestream.core.key.EeKey;
+import dev.eestream.core.key.Homophones;
 import dev.eestream.core.key.Permutation;
 import dev.eestream.core.model.TinyModels;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.runtime.model.Task;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.function.LongUnaryOperator;
 import org.junit.jupiter.api.Test;
 
 /** The privacy benchmark's attacks on small inputs where the right answer is known. */
@@ -46,6 +51,62 @@ class PrivacyAttacksTest {
         assertTrue(informed.rankShare() > 0.3, "rank attack with the traffic's own statistics: " + informed);
         assertTrue(informed.contextShare() >= informed.rankShare() - 0.05, "neighbours do not undo the rank guesses: " + informed);
         assertTrue(blind.rankShare() < 0.05, "rank attack with unrelated statistics: " + blind);
+    }
+
+    @Test
+    void homophonesFlattenTheRanksAndOnlyAGroupingOfTheirIdsWouldUndoThem() {
+        int vocab = 1000;
+        List<long[]> plain = zipfRequests(3000, vocab, 1);
+        TokenStatistics sameSource = TokenStatistics.of(zipfRequests(3000, vocab, 2), Long.MAX_VALUE);
+        // The client allots by its own held-out sample; the attacker applies the same rule to its statistics.
+        Homophones homophones = Homophones.proportional(counts(zipfRequests(3000, vocab, 4), vocab), 4);
+        CipherVocabulary cipher = key.vocabulary(homophones);
+        List<long[]> traffic = encrypt(plain, cipher);
+        TokenStatistics observed = TokenStatistics.of(traffic, 50_000);
+        LongUnaryOperator truth = c -> cipher.decrypt(Math.toIntExact(c));
+
+        FrequencyAnalysis.Recovery naive = FrequencyAnalysis.attack(observed, sameSource, sameSource.byFrequency(), truth);
+        long[] referenceCounts = new long[vocab];
+        for (long t : sameSource.byFrequency()) {
+            referenceCounts[(int) t] = sameSource.count(t);
+        }
+        FrequencyAnalysis.Recovery aware = FrequencyAnalysis.attack(observed, sameSource, FrequencyAnalysis.expectedSlots(
+                sameSource, Homophones.proportional(referenceCounts, 4).counts()), truth);
+        // Grouped by the truth: what a perfect grouping attack would reach, the traffic without homophones.
+        Map<Long, Long> perfect = new HashMap<>();
+        java.util.Arrays.stream(observed.byFrequency()).forEach(c -> perfect.put(c, cipher.encryptFirst((int) truth.applyAsLong(c))));
+        TokenStatistics grouped = TokenStatistics.of(HomophoneGrouping.relabel(traffic, perfect), 50_000);
+        FrequencyAnalysis.Guesses g = FrequencyAnalysis.guesses(grouped, sameSource, sameSource.byFrequency());
+        double perfectShare = FrequencyAnalysis.score(observed, HomophoneGrouping.perId(g.byRank(), perfect), truth);
+        System.out.printf("homophones on a Zipf source: rank %.1f %%, expected ids %.1f %%, perfectly grouped %.1f %%%n",
+                100 * naive.rankShare(), 100 * aware.rankShare(), 100 * perfectShare);
+        assertTrue(naive.rankShare() < 0.05 && aware.rankShare() < 0.1, naive + " " + aware);
+        assertTrue(perfectShare > 0.3, "grouping the ids perfectly gives the rank attack back: " + perfectShare);
+    }
+
+    @Test
+    void groupingFindsHomophonesWhereNeighboursTellThem() {
+        // Each token is followed by one of two fixed successors: homophones of a token share their neighbours.
+        int vocab = 60;
+        Random r = new Random(5);
+        List<long[]> plain = new ArrayList<>();
+        for (int i = 0; i < 4000; i++) {
+            long[] ids = new long[12];
+            ids[0] = 0;
+            ids[11] = vocab - 1;
+            ids[1] = 1 + r.nextInt(vocab - 2);
+            for (int j = 2; j < 11; j++) {
+                ids[j] = 1 + (ids[j - 1] * (r.nextBoolean() ? 7 : 13)) % (vocab - 2);
+            }
+            plain.add(ids);
+        }
+        CipherVocabulary cipher = key.vocabulary(Homophones.uniform(vocab, 3));
+        TokenStatistics observed = TokenStatistics.of(encrypt(plain, cipher), Long.MAX_VALUE);
+        Map<Long, Long> groups = HomophoneGrouping.group(observed, 3, 0.5, 3, 3);
+        HomophoneGrouping.Quality q = HomophoneGrouping.quality(groups, c -> cipher.decrypt(Math.toIntExact(c)));
+        System.out.printf("grouping where neighbours tell: %d of %d ids grouped, %.0f %% rightly%n", q.grouped(), q.ids(),
+                100 * q.pure());
+        assertTrue(q.grouped() > 0.8 * q.ids() && q.pure() > 0.9, q.toString());
     }
 
     @Test
@@ -95,6 +156,24 @@ class PrivacyAttacksTest {
                 ids[j] = 1 + r.nextInt(vocab - 2);
             }
             out.add(ids);
+        }
+        return out;
+    }
+
+    private static long[] counts(List<long[]> requests, int vocab) {
+        long[] counts = new long[vocab];
+        for (long[] r : requests) {
+            for (long t : r) {
+                counts[(int) t]++;
+            }
+        }
+        return counts;
+    }
+
+    private static List<long[]> encrypt(List<long[]> plain, CipherVocabulary vocab) {
+        List<long[]> out = new ArrayList<>();
+        for (long[] ids : plain) {
+            out.add(java.util.Arrays.stream(ids).map(t -> vocab.encrypt(Math.toIntExact(t))).toArray());
         }
         return out;
     }

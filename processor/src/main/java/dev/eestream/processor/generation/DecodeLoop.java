@@ -33,6 +33,8 @@ final class DecodeLoop {
     private final DecodeObserver observer;
     private final String model;
     private final long bytesPerToken;
+    /** A model with homophones: per id, how many ids share its token (the sampler draws tokens); else null. */
+    private final int[] multiplicities;
     private final Queue<GenerationJob> admitted = new ConcurrentLinkedQueue<>();
     private final List<RunningSequence> running = new ArrayList<>();
     private final AtomicBoolean scheduled = new AtomicBoolean();
@@ -53,6 +55,7 @@ final class DecodeLoop {
         this.observer = observer;
         this.model = session.manifest().modelId();
         this.bytesPerToken = KvCacheBudget.bytesPerToken(session.manifest());
+        this.multiplicities = session.manifest().multiplicities();
     }
 
     void submit(GenerationJob job) {
@@ -114,7 +117,7 @@ final class DecodeLoop {
             if (job.cancelled()) {
                 leave(job);
             } else {
-                joining.add(new RunningSequence(job, System.nanoTime()));
+                joining.add(new RunningSequence(job, System.nanoTime(), multiplicities));
             }
         }
         if (!joining.isEmpty()) {

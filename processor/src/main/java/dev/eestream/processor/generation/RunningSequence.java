@@ -19,9 +19,10 @@ final class RunningSequence {
     private long lastTokenNanos = -1;
     private long lastInterTokenNanos = -1;
 
-    RunningSequence(GenerationJob job, long startNanos) {
+    /** @param multiplicities the model's homophone multiplicities per id, or null */
+    RunningSequence(GenerationJob job, long startNanos, int[] multiplicities) {
         this.job = job;
-        this.sampler = new TokenSampler(job.params());
+        this.sampler = new TokenSampler(job.params(), multiplicities);
         this.startNanos = startNanos;
     }
 

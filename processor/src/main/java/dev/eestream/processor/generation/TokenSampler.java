@@ -9,20 +9,63 @@ import java.util.SplittableRandom;
  * multiset of logits, never on the order of the vocabulary, so in an EE model's ciphertext space it
  * draws from the plaintext model's distribution. One sampler per request, seeded: the same request
  * draws the same ids, whatever it is batched with.
+ *
+ * <p>A model with homophones gives each token several ids with bit-identical logits, and its manifest says how many
+ * ids share each id's token (the multiplicities m). The sampler then draws tokens, not ids: an id weighs
+ * exp(l/T)/m, so a token's ids together weigh what the token does in the plaintext model; top-k counts an id as 1/m
+ * of a token; a top-p cut takes the last token's ids whole; greedy picks one of the top token's ids at random. The
+ * only departure from plaintext: distinct tokens with bit-equal logits at a top-k or top-p cut are both kept.
  */
 final class TokenSampler {
     private final DecodingParams params;
     private final SplittableRandom random;
+    private final int[] multiplicities;
+    private final int maxMultiplicity;
 
     TokenSampler(DecodingParams params) {
+        this(params, null);
+    }
+
+    /** @param multiplicities per id, how many ids share its token (a model with homophones); null for one each */
+    TokenSampler(DecodingParams params, int[] multiplicities) {
         this.params = params;
+        this.multiplicities = multiplicities;
+        this.maxMultiplicity = multiplicities == null ? 1 : java.util.Arrays.stream(multiplicities).max().orElse(1);
         // Not java.util.Random: its first draws for nearby seeds (1, 2, 3 …) are nearly equal, so requests
         // with consecutive seeds would all draw alike. SplittableRandom mixes the seed first.
         this.random = new SplittableRandom(params.seed());
     }
 
     long next(float[] logits) {
-        return params.greedy() ? argmax(logits) : sample(logits);
+        if (params.greedy()) {
+            return multiplicities != null ? anyArgmax(logits) : argmax(logits);
+        }
+        return sample(logits);
+    }
+
+    /** One of the ids with the largest logit, at random: the top token, by one of its homophones. */
+    private long anyArgmax(float[] logits) {
+        float max = logits[argmax(logits)];
+        int ties = 0;
+        for (float l : logits) {
+            ties += l == max ? 1 : 0;
+        }
+        int pick = ties == 1 ? 0 : random.nextInt(ties);
+        for (int i = 0; i < logits.length; i++) {
+            if (logits[i] == max && pick-- == 0) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("no maximum among " + logits.length + " logits");
+    }
+
+    /** {@code kept} extended over the ids with the same logit as the last kept one: a token's ids go together. */
+    private static int completeToken(float[] logits, int[] order, int kept) {
+        int end = kept;
+        while (end > 0 && end < order.length && logits[order[end]] == logits[order[kept - 1]]) {
+            end++;
+        }
+        return end;
     }
 
     /** The first of equal maxima, as {@code DecoderState.argmax} picks. */
@@ -36,14 +79,26 @@ final class TokenSampler {
         return best;
     }
 
+    /** A draw at the temperature among the top-k and top-p; with homophones over tokens (see the class comment). */
     private long sample(float[] logits) {
-        int[] order = mostLikelyFirst(logits, params.topK());
+        int topK = params.topK();
+        boolean tokens = multiplicities != null;
+        int[] order = mostLikelyFirst(logits, tokens && topK > 0 ? (int) Math.min(logits.length, (long) topK * maxMultiplicity)
+                : topK);
         int kept = order.length;
+        if (tokens && topK > 0) {
+            double counted = 0;
+            int r = 0;
+            while (r < order.length && counted < topK - 1e-9) {
+                counted += 1.0 / multiplicities[order[r++]];
+            }
+            kept = completeToken(logits, order, r);
+        }
         double max = logits[order[0]];
         double[] weights = new double[kept];
         double total = 0;
         for (int r = 0; r < kept; r++) {
-            weights[r] = Math.exp((logits[order[r]] - max) / params.temperature());
+            weights[r] = Math.exp((logits[order[r]] - max) / params.temperature()) / (tokens ? multiplicities[order[r]] : 1);
             total += weights[r];
         }
         if (params.topP() < 1f) {
@@ -52,7 +107,11 @@ final class TokenSampler {
             while (nucleus < kept && cumulative < params.topP() * total) {
                 cumulative += weights[nucleus++];
             }
-            kept = Math.max(1, nucleus);
+            int end = tokens ? Math.min(kept, completeToken(logits, order, Math.max(1, nucleus))) : Math.max(1, nucleus);
+            for (int r = nucleus; r < end; r++) {
+                cumulative += weights[r];
+            }
+            kept = end;
             total = cumulative > 0 ? cumulative : weights[0];
         }
         double u = random.nextDouble() * total;

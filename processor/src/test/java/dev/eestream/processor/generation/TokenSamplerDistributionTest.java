@@ -53,10 +53,10 @@ class TokenSamplerDistributionTest {
                 sameToken++;
             }
         }
-        double statistic = chiSquare(plainCounts, eeCounts);
-        int bins = binsWithExpectedAtLeast5(plainCounts, eeCounts);
-        double critical = chiSquareQuantile999(bins - 1);
-        double undecrypted = chiSquare(plainCounts, eeCountsUndecrypted);
+        double statistic = ChiSquare.statistic(plainCounts, eeCounts);
+        int bins = ChiSquare.bins(plainCounts, eeCounts);
+        double critical = ChiSquare.quantile999(bins - 1);
+        double undecrypted = ChiSquare.statistic(plainCounts, eeCountsUndecrypted);
         System.out.printf("sampling: %d draws per side over %d ids (%d bins): chi-square %.1f, critical (p = 0.001) %.1f; "
                 + "undecrypted %.1f; same seed, same token after π: %d of %d%n", DRAWS, vocab, bins, statistic, critical,
                 undecrypted, sameToken, DRAWS);
@@ -69,32 +69,5 @@ class TokenSamplerDistributionTest {
 
     private static TokenSampler sampler(long seed) {
         return new TokenSampler(new DecodingParams(16, 1.0f, 0.95f, 40, seed, Set.of(), false));
-    }
-
-    /** Pearson's chi-square of homogeneity for two samples of equal size, over bins with an expected count of 5 or more. */
-    private static double chiSquare(long[] a, long[] b) {
-        double statistic = 0;
-        for (int i = 0; i < a.length; i++) {
-            double expected = (a[i] + b[i]) / 2.0;
-            if (expected >= 5) {
-                statistic += Math.pow(a[i] - expected, 2) / expected + Math.pow(b[i] - expected, 2) / expected;
-            }
-        }
-        return statistic;
-    }
-
-    private static int binsWithExpectedAtLeast5(long[] a, long[] b) {
-        int n = 0;
-        for (int i = 0; i < a.length; i++) {
-            n += (a[i] + b[i]) / 2.0 >= 5 ? 1 : 0;
-        }
-        return n;
-    }
-
-    /** Wilson–Hilferty: the chi-square quantile at 0.999 from the normal one (z = 3.0902), close for df of 3 or more. */
-    private static double chiSquareQuantile999(int df) {
-        double z = 3.090232;
-        double h = 2.0 / (9.0 * df);
-        return df * Math.pow(1 - h + z * Math.sqrt(h), 3);
     }
 }

@@ -10,8 +10,8 @@ import dev.eestream.client.consumer.Rewind;
 import dev.eestream.client.consumer.UnusableResponseException;
 import dev.eestream.core.chat.ChatMessage;
 import dev.eestream.core.chat.ChatTemplate;
+import dev.eestream.core.key.CipherVocabulary;
 import dev.eestream.core.key.EeKey;
-import dev.eestream.core.key.Permutation;
 import dev.eestream.core.model.BundledModel;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
@@ -37,6 +37,7 @@ import java.time.Duration;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -85,7 +86,7 @@ public final class EncryptedInferenceClient implements AutoCloseable {
 
     private final ClientProfile profile;
     private final PrivateTokenizer tokenizer;
-    private final Permutation vocab;
+    private final CipherVocabulary vocab;
     private final ResponseDecryptor decryptor;
     private final KafkaProducer<String, InferenceRequest> producer;
     private final KafkaConsumer<String, byte[]> consumer;
@@ -112,7 +113,7 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         this.maxInFlight = b.maxInFlight;
         TokenizerJson tokenizerJson = b.tokenizer != null ? b.tokenizer : tokenizerOf(profile);
         this.tokenizer = profile.openTokenizer(tokenizerJson, b.key);
-        this.vocab = b.key.vocabPermutation(profile.vocabSize());
+        this.vocab = tokenizer.vocabulary();
         this.decryptor = new ResponseDecryptor(b.key, profile);
         MeterRegistry meters = b.meterRegistry;
         this.sentCounter = Counter.builder("eestream.client.requests.sent").tag("model", profile.modelId()).register(meters);
@@ -273,13 +274,11 @@ public final class EncryptedInferenceClient implements AutoCloseable {
         for (String stop : options.stopStrings()) {
             extraStops.add(PromptIds.stopStringId(stop, tokenizer.encodePlain(stop), profile.generation()));
         }
-        Set<Long> plainStops = PromptIds.stops(profile.generation(), extraStops, vocab.size());
+        Set<Long> plainStops = PromptIds.stops(profile.generation(), extraStops, vocab.plainSize());
+        // Every ciphertext id of a stop token stops: with homophones the model may emit any of them.
         List<Long> cipherStops = new ArrayList<>(plainStops.size());
-        plainStops.forEach(id -> cipherStops.add((long) vocab.apply(id.intValue())));
-        long[] cipherPrompt = new long[plainPrompt.length];
-        for (int i = 0; i < plainPrompt.length; i++) {
-            cipherPrompt[i] = vocab.apply((int) plainPrompt[i]);
-        }
+        plainStops.forEach(id -> Arrays.stream(vocab.cipherIdsOf(id.intValue())).forEach(cipherStops::add));
+        long[] cipherPrompt = tokenizer.encryptIds(plainPrompt);
         GenerationParams params = GenerationParams.newBuilder().setMaxNewTokens(options.maxNewTokens())
                 .setTemperature(options.temperature()).setTopP(options.topP()).setTopK(options.topK())
                 .setSeed(options.seed().orElse(null)).setStopTokenIds(cipherStops).setStream(options.stream()).build();

@@ -97,8 +97,24 @@ public final class OnnxTensors {
             throw new IllegalArgumentException("cannot permute axis " + axis + " of '" + t.getName() + "' " + java.util.Arrays.toString(dims)
                     + " by a permutation of size " + perm.size());
         }
+        // v'[apply(k)] = v[k]: entry j of the new axis is entry invert(j) of the old one.
+        int[] sourceOf = new int[perm.size()];
+        for (int j = 0; j < sourceOf.length; j++) {
+            sourceOf[j] = perm.invert(j);
+        }
+        return gatherAxis(t, newName, axis, sourceOf);
+    }
+
+    /**
+     * A copy with axis {@code axis} resized to {@code sourceOf.length}: entry j of the new axis is entry
+     * {@code sourceOf[j]} of the old one (rows copied, e.g. an embedding table's row per homophone).
+     */
+    public static TensorProto gatherAxis(TensorProto t, String newName, int axis, int[] sourceOf) {
+        long[] dims = dims(t);
+        if (axis < 0 || axis >= dims.length) {
+            throw new IllegalArgumentException("no axis " + axis + " in '" + t.getName() + "' " + java.util.Arrays.toString(dims));
+        }
         byte[] in = rawBytes(t);
-        byte[] out = new byte[in.length];
         int n = (int) dims[axis];
         long inner = elementSize(t.getDataType());
         for (int i = axis + 1; i < dims.length; i++) {
@@ -106,14 +122,21 @@ public final class OnnxTensors {
         }
         long outer = in.length / (inner * n);
         int chunk = Math.toIntExact(inner);
+        byte[] out = new byte[Math.toIntExact(outer * sourceOf.length * inner)];
         for (long o = 0; o < outer; o++) {
-            long base = o * n * inner;
-            for (int k = 0; k < n; k++) {
-                System.arraycopy(in, Math.toIntExact(base + k * inner), out, Math.toIntExact(base + perm.apply(k) * inner), chunk);
+            long inBase = o * n * inner;
+            long outBase = o * sourceOf.length * inner;
+            for (int j = 0; j < sourceOf.length; j++) {
+                if (sourceOf[j] < 0 || sourceOf[j] >= n) {
+                    throw new IllegalArgumentException("entry " + sourceOf[j] + " is outside axis " + axis + " of size " + n);
+                }
+                System.arraycopy(in, Math.toIntExact(inBase + sourceOf[j] * inner), out, Math.toIntExact(outBase + j * inner), chunk);
             }
         }
-        return t.toBuilder().setName(newName).clearFloatData().clearDoubleData().clearInt32Data().clearInt64Data()
-                .clearUint64Data().setRawData(ByteString.copyFrom(out)).build();
+        long[] newDims = dims.clone();
+        newDims[axis] = sourceOf.length;
+        return t.toBuilder().setName(newName).clearDims().addAllDims(toList(newDims)).clearFloatData().clearDoubleData()
+                .clearInt32Data().clearInt64Data().clearUint64Data().setRawData(ByteString.copyFrom(out)).build();
     }
 
     public static TensorProto floatTensor(String name, long[] dims, float[] values) {

@@ -34,12 +34,16 @@ final class DemandRewriter {
     private final Map<String, String> copyBase = new HashMap<>();
     /** Constant and permutation signature → its permuted copy, so a copy is made once. */
     private final Map<String, String> copies = new HashMap<>();
+    /** With homophones, the token of each slot: a vocabulary axis of V entries becomes V′ before π; else null. */
+    private final int[] vocabExpansion;
 
-    DemandRewriter(MutableGraph graph, Map<PermutationKind, Permutation> perms, TensorStates states, Producers producers) {
+    DemandRewriter(MutableGraph graph, Map<PermutationKind, Permutation> perms, TensorStates states, Producers producers,
+            int[] vocabExpansion) {
         this.graph = graph;
         this.perms = new EnumMap<>(perms);
         this.states = states;
         this.producers = producers;
+        this.vocabExpansion = vocabExpansion;
     }
 
     /** Makes input {@code slot} of node {@code index} carry {@code want}, rewiring the node if a copy is made. */
@@ -71,6 +75,10 @@ final class DemandRewriter {
             return; // already this node's permuted copy
         }
         Permutation p = perms.get(kind);
+        if (kind == PermutationKind.VOCAB && vocabExpansion != null) {
+            throw new UnsupportedModelException(null, "tensor '" + name + "' stores the vocabulary's rows in runs (for "
+                    + forWhom + "); eestream cannot give such a tensor homophones");
+        }
         if (!graph.isInitializer(name) || s.labeled() || p == null || p.size() != rows) {
             throw new UnsupportedModelException(null, "tensor '" + name + "' cannot be permuted by " + kind.symbol()
                     + " in groups per row (for " + forWhom + "): it is not a plain constant with one run of values per row");
@@ -145,6 +153,10 @@ final class DemandRewriter {
         if (existing != null) {
             return existing;
         }
+        if (vocabExpansion != null) {
+            throw new UnsupportedModelException(null, forWhom + " compares token ids with constant '" + tensor + "': with "
+                    + "homophones a token has several ciphertext ids, so such a comparison cannot be kept exact");
+        }
         TensorProto t = graph.initializer(tensor);
         long[] values = OnnxTensors.longValues(t);
         Permutation pi = perms.get(PermutationKind.VOCAB);
@@ -180,6 +192,18 @@ final class DemandRewriter {
         for (Map.Entry<Integer, PermutationKind> e : labels.entrySet()) {
             Permutation p = perms.get(e.getValue());
             int axis = e.getKey();
+            if (e.getValue() == PermutationKind.VOCAB && vocabExpansion != null && p != null && axis < dims.length
+                    && dims[axis] != p.size()) {
+                // Homophones: row t is copied to each of t's slots, then the slots are permuted like any vocabulary.
+                int tokens = vocabExpansion[vocabExpansion.length - 1] + 1;
+                if (dims[axis] != tokens) {
+                    throw new UnsupportedModelException(null, "constant '" + base + "' " + Arrays.toString(dims) + " would "
+                            + "need homophones on axis " + axis + " for " + forWhom + ", but that axis does not have the "
+                            + "vocabulary's " + tokens + " entries");
+                }
+                t = OnnxTensors.gatherAxis(t, name, axis, vocabExpansion);
+                dims = OnnxTensors.dims(t);
+            }
             if (p == null) {
                 throw new UnsupportedModelException(null, "constant '" + base + "' would need " + e.getValue().symbol()
                         + ", which this transform does not apply (for " + forWhom + ")");

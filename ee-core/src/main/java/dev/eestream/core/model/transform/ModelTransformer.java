@@ -7,6 +7,7 @@ import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.eestream.core.key.Homophones;
 import dev.eestream.core.key.Permutation;
 import dev.eestream.core.key.PermutationKind;
 import dev.eestream.core.model.onnx.ExternalData;
@@ -191,8 +192,24 @@ public final class ModelTransformer {
             }
         }
 
+        Homophones homophones = spec.homophones() != null && spec.homophones().any() ? spec.homophones() : null;
+        if (homophones != null) {
+            if (spec.key() == null) {
+                throw EeException.fixedBy("homophones", "homophones need a key");
+            }
+            if (homophones.vocabSize() != vocab) {
+                throw new EeException("the homophones are for " + homophones.vocabSize() + " tokens, but the model's "
+                        + "embedding table '" + table.getName() + "' has " + vocab + " rows");
+            }
+        }
+        // With homophones the model's ids are the V′ slots: every vocabulary row is copied to its token's slots, then π-permuted.
+        int cipherVocab = homophones != null ? homophones.slotCount() : vocab;
+        if (task == Task.GENERATE) {
+            width = cipherVocab;
+        }
         Map<PermutationKind, Permutation> perms = new EnumMap<>(PermutationKind.class);
-        perms.put(PermutationKind.VOCAB, spec.key() != null ? spec.key().vocabPermutation(vocab) : Permutation.identity(vocab));
+        perms.put(PermutationKind.VOCAB, spec.key() != null ? spec.key().vocabPermutation(cipherVocab)
+                : Permutation.identity(cipherVocab));
         if (hiddenPerm) {
             perms.put(PermutationKind.HIDDEN, spec.key().hiddenPermutation(hidden));
             if (tableWidth != hidden) {
@@ -202,13 +219,17 @@ public final class ModelTransformer {
         if (task == Task.CLASSIFY) {
             perms.put(PermutationKind.LABELS, spec.key() != null ? spec.key().labelPermutation(width) : Permutation.identity(width));
         }
-        PermutationPropagation analysis = new PermutationPropagation(g, perms, hiddenPerm, ids);
+        PermutationPropagation analysis = new PermutationPropagation(g, perms, hiddenPerm, ids,
+                homophones != null ? homophones.tokenOfSlot() : null);
         analysis.run();
         analysis.requireOutput(output, required);
         if (decoder != null) {
             decoder.presentOutputs().forEach(analysis::requireOffResidualStream);
         }
         g.prune();
+        if (homophones != null && decoder != null) {
+            TaskHeads.resizeOutput(g, output, 2, cipherVocab);
+        }
 
         String typeIds = null;
         for (ValueInfoProto in : g.inputs()) {
@@ -232,11 +253,23 @@ public final class ModelTransformer {
         }
         ModelManifest manifest = new ModelManifest(ModelManifest.FORMAT, ModelManifest.VERSION, spec.modelId(), task.id(),
                 spec.key() == null ? null : spec.key().keyId(), ids, g.input(mask).isPresent() ? mask : null, typeIds,
-                output, width, vocab, hidden, maxLength, hiddenPerm, task == Task.CLASSIFY ? width : 0,
+                output, width, cipherVocab, hidden, maxLength, hiddenPerm, task == Task.CLASSIFY ? width : 0,
                 decoder == null ? 0 : decoder.layers(), decoder == null ? 0 : decoder.kvHeads(),
-                decoder == null ? 0 : decoder.headSize(), padId(g, paddingId, perms.get(PermutationKind.VOCAB)));
+                decoder == null ? 0 : decoder.headSize(), padId(g, paddingId, perms.get(PermutationKind.VOCAB)),
+                homophones != null && decoder != null ? ModelManifest.encodeMultiplicities(
+                        multiplicities(homophones, perms.get(PermutationKind.VOCAB))) : null);
         // Names go only now: every refusal above names the source model's nodes, as its owner knows them.
         return new Result(OpaqueNames.scrub(g.build()), manifest);
+    }
+
+    /** For each ciphertext id Π(s), the number of slots of its token. */
+    private static int[] multiplicities(Homophones h, Permutation slots) {
+        int[] tokenOfSlot = h.tokenOfSlot();
+        int[] out = new int[tokenOfSlot.length];
+        for (int s = 0; s < out.length; s++) {
+            out[slots.apply(s)] = h.count(tokenOfSlot[s]);
+        }
+        return out;
     }
 
     /**

@@ -37,12 +37,26 @@ final class PermutationPropagation {
      * @param idsInput the graph input holding token ids
      */
     PermutationPropagation(MutableGraph graph, Map<PermutationKind, Permutation> perms, boolean hidden, String idsInput) {
-        this(graph, perms, hidden, TensorStates.initial(graph, idsInput));
+        this(graph, perms, hidden, TensorStates.initial(graph, idsInput), null);
+    }
+
+    /**
+     * @param vocabExpansion with homophones, the token of each of the V′ slots π permutes (vocabulary constants are
+     *                       expanded to V′ entries first); null for none
+     */
+    PermutationPropagation(MutableGraph graph, Map<PermutationKind, Permutation> perms, boolean hidden, String idsInput,
+            int[] vocabExpansion) {
+        this(graph, perms, hidden, TensorStates.initial(graph, idsInput), vocabExpansion);
     }
 
     /** Starts from the given states of the graph's inputs and constants. */
     PermutationPropagation(MutableGraph graph, Map<PermutationKind, Permutation> perms, boolean hidden,
             TensorStates initial) {
+        this(graph, perms, hidden, initial, null);
+    }
+
+    private PermutationPropagation(MutableGraph graph, Map<PermutationKind, Permutation> perms, boolean hidden,
+            TensorStates initial, int[] vocabExpansion) {
         this.graph = graph;
         this.states = initial;
         this.demands = new DemandRewriter(graph, perms, states, new DemandRewriter.Producers() {
@@ -55,7 +69,7 @@ final class PermutationPropagation {
             public void forward(int index) {
                 PermutationPropagation.this.forward(index);
             }
-        });
+        }, vocabExpansion);
         Permutation rho = perms.get(PermutationKind.HIDDEN);
         this.context = new RuleContext(graph, states, demands, hidden, hidden && rho != null ? rho.size() : -1);
     }

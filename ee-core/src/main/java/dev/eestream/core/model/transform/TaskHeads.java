@@ -98,6 +98,19 @@ final class TaskHeads {
         g.outputs().addAll(kept);
     }
 
+    /** Sets axis {@code axis} of graph output {@code name} to {@code size} where its declared shape fixes it. */
+    static void resizeOutput(MutableGraph g, String name, int axis, long size) {
+        for (int i = 0; i < g.outputs().size(); i++) {
+            ValueInfoProto o = g.outputs().get(i);
+            if (o.getName().equals(name) && o.getType().getTensorType().getShape().getDimCount() > axis
+                    && o.getType().getTensorType().getShape().getDim(axis).hasDimValue()) {
+                ValueInfoProto.Builder b = o.toBuilder();
+                b.getTypeBuilder().getTensorTypeBuilder().getShapeBuilder().getDimBuilder(axis).setDimValue(size);
+                g.outputs().set(i, b.build());
+            }
+        }
+    }
+
     /** Renames {@code tensor} to {@code outputName} with an Identity and makes it the graph's only output. */
     static void exposeOnly(MutableGraph g, String tensor, String outputName, Object... dims) {
         if (!tensor.equals(outputName)) {

@@ -1,6 +1,7 @@
 package dev.eestream.core.model.transform;
 
 import dev.eestream.core.key.EeKey;
+import dev.eestream.core.key.Homophones;
 import dev.eestream.runtime.model.Task;
 import java.util.List;
 import java.util.Objects;
@@ -23,6 +24,7 @@ public final class TransformSpec {
     private final Integer tokenizerVocabSize;
     private final Integer fallbackMaxSequenceLength;
     private final Pooling pooling;
+    private final Homophones homophones;
 
     private TransformSpec(Builder b) {
         this.task = b.task;
@@ -37,6 +39,7 @@ public final class TransformSpec {
         this.tokenizerVocabSize = b.tokenizerVocabSize;
         this.fallbackMaxSequenceLength = b.fallbackMaxSequenceLength;
         this.pooling = b.pooling;
+        this.homophones = b.homophones;
     }
 
     public static Builder builder(Task task) {
@@ -56,12 +59,18 @@ public final class TransformSpec {
         b.tokenizerVocabSize = tokenizerVocabSize;
         b.fallbackMaxSequenceLength = fallbackMaxSequenceLength;
         b.pooling = pooling;
+        b.homophones = homophones;
         return b;
     }
 
     /** How embed and zero-shot classify pool token states (default: the masked mean). */
     public Pooling pooling() {
         return pooling;
+    }
+
+    /** How many ciphertext ids each token gets; null for one each. */
+    public Homophones homophones() {
+        return homophones;
     }
 
     public Task task() {
@@ -113,6 +122,7 @@ public final class TransformSpec {
         private final Task task;
         private EeKey key;
         private Pooling pooling = Pooling.MEAN;
+        private Homophones homophones;
         private Boolean hiddenPermutation;
         private String modelId = "model";
         private float[][] labelPrototypes;
@@ -134,6 +144,15 @@ public final class TransformSpec {
         }
 
         /** Apply ρ over the hidden width; defaults to on for embed, off otherwise. */
+        /**
+         * Gives token t {@code homophones.count(t)} ciphertext ids: the embedding rows (and a generation head's rows)
+         * are copied to match, so every id of t computes exactly what t did. Needs a key; null for one id per token.
+         */
+        public Builder homophones(Homophones homophones) {
+            this.homophones = homophones;
+            return this;
+        }
+
         public Builder pooling(Pooling pooling) {
             this.pooling = Objects.requireNonNull(pooling, "pooling");
             return this;
