@@ -52,15 +52,7 @@ class HomophoneEquivalenceTest {
     }
 
     static List<long[]> encrypt(List<long[]> clear, CipherVocabulary vocab) {
-        List<long[]> out = new ArrayList<>();
-        for (long[] s : clear) {
-            long[] c = new long[s.length];
-            for (int i = 0; i < s.length; i++) {
-                c[i] = vocab.encrypt((int) s[i]);
-            }
-            out.add(c);
-        }
-        return out;
+        return TinyTransformerEquivalenceTest.encrypt(clear, vocab::encrypt);
     }
 
     @ParameterizedTest(name = "{0}, hidden permutation {1}")

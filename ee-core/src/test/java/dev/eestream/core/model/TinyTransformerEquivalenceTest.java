@@ -128,11 +128,16 @@ class TinyTransformerEquivalenceTest {
     }
 
     static List<long[]> encrypt(List<long[]> clear, Permutation pi) {
+        return encrypt(clear, t -> pi.apply(t));
+    }
+
+    /** Every id through {@code cipher} (π, or a homophone drawn afresh for each occurrence). */
+    static List<long[]> encrypt(List<long[]> clear, java.util.function.IntToLongFunction cipher) {
         List<long[]> out = new ArrayList<>();
         for (long[] s : clear) {
             long[] c = new long[s.length];
             for (int i = 0; i < s.length; i++) {
-                c[i] = pi.apply((int) s[i]);
+                c[i] = cipher.applyAsLong((int) s[i]);
             }
             out.add(c);
         }

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntUnaryOperator;
 
 /**
  * The attack of whoever holds the EE model file and the public base model it was made from (the processor's
@@ -44,6 +45,14 @@ final class WeightMatching {
      * @param rho the true column permutation of the table (identity for a model without ρ)
      */
     static Outcome attack(ModelProto base, ModelProto ee, String eeIdsInput, Permutation pi, Permutation rho) {
+        return attack(base, ee, eeIdsInput, pi::invert, rho);
+    }
+
+    /**
+     * @param plainOf the true token of each ciphertext id (with homophones, several ids share one)
+     * @param rho     the true column permutation of the table (identity for a model without ρ)
+     */
+    static Outcome attack(ModelProto base, ModelProto ee, String eeIdsInput, IntUnaryOperator plainOf, Permutation rho) {
         long started = System.nanoTime();
         long[][] baseRows = rows(table(base, null));
         long[][] eeRows = rows(table(ee, eeIdsInput));
@@ -60,7 +69,7 @@ final class WeightMatching {
             guessedPlain[c] = candidates.isEmpty() ? -1 : candidates.get(0);
             candidateCount[c] = candidates.size();
             ambiguous += candidates.size() > 1 ? 1 : 0;
-            recovered += guessedPlain[c] >= 0 && pi.apply(guessedPlain[c]) == c ? 1 : 0;
+            recovered += guessedPlain[c] >= 0 && plainOf.applyAsInt(c) == guessedPlain[c] ? 1 : 0;
         }
         double piSeconds = (System.nanoTime() - started) / 1e9;
 
