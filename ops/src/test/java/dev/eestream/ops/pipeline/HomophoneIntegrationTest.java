@@ -47,7 +47,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Homophones through a real broker, registry and processor (local mode): a decoder built here, encrypted with
  * {@code encrypt-model --homophones 4 --homophone-corpus}, so frequent words get more ids. The Java client's greedy
- * generations equal the plaintext model's (a stop token ends them by any of its ids), the same prompt sent again
+ * generations equal the plaintext model's, a stop token with several ids ends them whichever id the processor draws,
+ * the same prompt sent again
  * goes out as other ciphertext ids, and the processor answers with ids spread over the top token's homophones; the
  * {@code encrypt} and {@code decrypt} commands use the profile's homophones.
  */
@@ -116,6 +117,24 @@ class HomophoneIntegrationTest {
                 }
             }
 
+            // A stop token with several ids ends the generation whichever of them the processor draws: the client sends
+            // them all. Stop at a token the greedy continuation reaches, one with more than one id.
+            long[] continuation = expected.get(prompts.get(1));
+            int at = 1;
+            while (at < continuation.length - 1 && (homophones.count((int) continuation[at]) < 2
+                    || firstIndexOf(continuation, continuation[at]) < at)) {
+                at++;
+            }
+            long stopToken = continuation[at];
+            assertTrue(homophones.count((int) stopToken) >= 2, "a token with several ids in " + Arrays.toString(continuation));
+            for (int i = 0; i < REPEATS; i++) {
+                DecryptedResult.Generation g = client.generate(prompts.get(1), greedy.toBuilder().stopTokenId(stopToken)
+                        .build()).get(120, TimeUnit.SECONDS);
+                assertEquals("STOP", g.finishReason());
+                assertEquals(Arrays.toString(Arrays.copyOf(continuation, at + 1)), Arrays.toString(g.tokenIds()));
+                requestIds.add(g.requestId());
+            }
+
             // What the topics carried: each prompt in REPEATS different ciphertexts, answers in several ids per token.
             Map<String, List<long[]>> sentByPrompt = new HashMap<>();
             Map<String, long[]> answers = new HashMap<>();
@@ -149,17 +168,18 @@ class HomophoneIntegrationTest {
             }
             for (String p : prompts) {
                 List<long[]> ciphertexts = sentByPrompt.get(p);
-                assertEquals(REPEATS, ciphertexts.size(), "prompt '" + p + "' sent " + REPEATS + " times: " + sentByPrompt.keySet());
+                int sends = p.equals(prompts.get(1)) ? 2 * REPEATS : REPEATS;
+                assertEquals(sends, ciphertexts.size(), "prompt '" + p + "' sent " + sends + " times: " + sentByPrompt.keySet());
                 Set<List<Long>> distinct = ciphertexts.stream().map(c -> Arrays.stream(c).boxed().toList()).collect(Collectors.toSet());
-                assertEquals(REPEATS, distinct.size(), "the same prompt never goes out as the same ids");
+                assertEquals(sends, distinct.size(), "the same prompt never goes out as the same ids");
             }
             Map<Long, Set<Long>> idsPerToken = new HashMap<>();
             answers.values().forEach(ids -> Arrays.stream(ids).forEach(c -> idsPerToken
                     .computeIfAbsent((long) vocab.decrypt((int) c), t -> new HashSet<>()).add(c)));
             long spread = idsPerToken.entrySet().stream().filter(e -> e.getValue().size() > 1).count();
-            System.out.printf("homophones through the pipeline: %d greedy generations equal plaintext; %d prompts x %d sends "
-                    + "all distinct; %d of %d generated tokens came back as more than one id%n", requestIds.size(),
-                    prompts.size(), REPEATS, spread, idsPerToken.size());
+            System.out.printf("homophones through the pipeline: %d greedy generations equal plaintext (%d ended by a stop token "
+                    + "with %d ids); every send of a prompt distinct; %d of %d generated tokens came back as more than one id%n",
+                    requestIds.size(), REPEATS, homophones.count((int) stopToken), spread, idsPerToken.size());
             assertEquals(requestIds.size(), answers.size(), "every answer read back");
             assertTrue(spread >= 2, "generated ids are spread over homophones: " + idsPerToken);
 
@@ -175,5 +195,14 @@ class HomophoneIntegrationTest {
             assertEquals(0, d.exit(), d.err());
             assertEquals("w3 w3 w3 w4", d.out().strip());
         }
+    }
+
+    private static int firstIndexOf(long[] ids, long id) {
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] == id) {
+                return i;
+            }
+        }
+        return -1;
     }
 }
