@@ -14,7 +14,8 @@ import java.util.SplittableRandom;
  * ids share each id's token (the multiplicities m). The sampler then draws tokens, not ids: an id weighs
  * exp(l/T)/m, so a token's ids together weigh what the token does in the plaintext model; top-k counts an id as 1/m
  * of a token; a top-p cut takes the last token's ids whole; greedy picks one of the top token's ids at random. The
- * only departure from plaintext: distinct tokens with bit-equal logits at a top-k or top-p cut are both kept.
+ * only departure from plaintext: distinct tokens with bit-equal logits are not told apart (both kept at a top-k or
+ * top-p cut; either drawn at the top of a greedy step).
  */
 final class TokenSampler {
     private final DecodingParams params;
