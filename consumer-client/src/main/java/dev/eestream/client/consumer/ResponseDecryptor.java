@@ -2,6 +2,7 @@ package dev.eestream.client.consumer;
 
 import dev.eestream.core.decrypt.OutputDecryptor;
 import dev.eestream.core.decrypt.Softmax;
+import dev.eestream.core.key.CipherVocabulary;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.model.ClassifierKind;
 import dev.eestream.core.model.ClientProfile;
@@ -12,18 +13,23 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Decrypts responses with the client's key and the profiles of the models it uses (labels, task).
  * Thread-safe: permutations are derived once per size and cached.
  */
 public final class ResponseDecryptor {
+    private final EeKey key;
     private final OutputDecryptor decryptor;
     private final Map<String, ClientProfile> profiles;
+    /** A generate model's map between tokens and ids (its homophones included), derived once per model. */
+    private final Map<String, CipherVocabulary> vocabularies = new ConcurrentHashMap<>();
     private final String keyId;
 
     /** @param profiles by model id */
     public ResponseDecryptor(EeKey key, Map<String, ClientProfile> profiles) {
+        this.key = key;
         this.decryptor = new OutputDecryptor(key);
         this.profiles = Map.copyOf(profiles);
         this.keyId = key.keyId();
@@ -99,7 +105,9 @@ public final class ResponseDecryptor {
             }
             case GENERATE -> {
                 long[] cipher = required(r.getTokenIds(), r).stream().mapToLong(Long::longValue).toArray();
-                long[] plain = decryptor.tokenIds(cipher, profile.homophones());
+                CipherVocabulary vocab = vocabularies.computeIfAbsent(profile.modelId(),
+                        id -> key.vocabulary(profile.homophones()));
+                long[] plain = OutputDecryptor.tokenIds(cipher, vocab);
                 // Plaintext ids only: turning them into text is the tokenizer's job, which this class does not hold.
                 return new DecryptedResult.Tokens(r.getRequestId(), r.getModelId(), plain, null, attributes, timings);
             }

@@ -2,7 +2,6 @@ package dev.eestream.core.decrypt;
 
 import dev.eestream.core.key.CipherVocabulary;
 import dev.eestream.core.key.EeKey;
-import dev.eestream.core.key.Homophones;
 import dev.eestream.core.key.Permutation;
 import dev.eestream.core.key.PermutationKind;
 import dev.eestream.runtime.EeException;
@@ -19,7 +18,6 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class OutputDecryptor {
     private final EeKey key;
     private final Map<String, Permutation> cache = new ConcurrentHashMap<>();
-    private final Map<Homophones, CipherVocabulary> vocabularies = new ConcurrentHashMap<>();
 
     public OutputDecryptor(EeKey key) {
         this.key = key;
@@ -52,12 +50,8 @@ public final class OutputDecryptor {
         return unpermute(cipherLogits, permutation(PermutationKind.VOCAB, cipherLogits.length));
     }
 
-    /** Plaintext ids of ciphertext ids from a model whose tokens have the given homophones (π⁻¹ without). */
-    public long[] tokenIds(long[] cipherIds, Homophones homophones) {
-        if (!homophones.any()) {
-            return tokenIds(cipherIds, homophones.slotCount());
-        }
-        CipherVocabulary vocab = vocabularies.computeIfAbsent(homophones, key::vocabulary);
+    /** Plaintext ids of ciphertext ids through the key's map of a model's vocabulary (π⁻¹, and homophones to tokens). */
+    public static long[] tokenIds(long[] cipherIds, CipherVocabulary vocab) {
         long[] out = new long[cipherIds.length];
         for (int i = 0; i < out.length; i++) {
             if (cipherIds[i] < 0 || cipherIds[i] >= vocab.size()) {

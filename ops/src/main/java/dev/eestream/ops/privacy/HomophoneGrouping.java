@@ -16,6 +16,10 @@ final class HomophoneGrouping {
     /** Neighbour features shared by more ids than this are skipped: they cost the most and tell the least apart. */
     private static final int MAX_POSTING = 1500;
 
+    /** One id's normalised count of one neighbour feature. */
+    private record Posting(long id, double weight) {
+    }
+
     /** How well the groups match the truth: ids in groups of 2 or more, and the share of those grouped rightly. */
     record Quality(int ids, int grouped, double pure) {
     }
@@ -34,7 +38,7 @@ final class HomophoneGrouping {
         }
         for (int round = 0; round < rounds; round++) {
             Map<Long, Map<Long, Double>> vectors = new HashMap<>();
-            Map<Long, List<long[]>> postings = new HashMap<>();
+            Map<Long, List<Posting>> postings = new HashMap<>();
             for (long id : ids) {
                 if (observed.count(id) < minCount) {
                     continue;
@@ -44,24 +48,28 @@ final class HomophoneGrouping {
                     long feature = find(parent, key >> 1) * 2 + (key & 1);
                     v.merge(feature, (double) count, Double::sum);
                 });
-                double norm = Math.sqrt(v.values().stream().mapToDouble(x -> x * x).sum());
-                v.replaceAll((f, x) -> x / norm);
+                double squares = 0;
+                for (double count : v.values()) {
+                    squares += count * count;
+                }
+                double norm = Math.sqrt(squares);
+                v.replaceAll((feature, count) -> count / norm);
                 vectors.put(id, v);
-                v.forEach((f, x) -> postings.computeIfAbsent(f, key -> new ArrayList<>()).add(new long[] {id,
-                        Double.doubleToLongBits(x)}));
+                v.forEach((feature, weight) -> postings.computeIfAbsent(feature, key -> new ArrayList<>())
+                        .add(new Posting(id, weight)));
             }
             List<double[]> pairs = new ArrayList<>();
             for (Map.Entry<Long, Map<Long, Double>> e : vectors.entrySet()) {
                 long a = e.getKey();
                 Map<Long, Double> dots = new HashMap<>();
-                e.getValue().forEach((f, x) -> {
-                    List<long[]> posting = postings.get(f);
+                e.getValue().forEach((feature, weight) -> {
+                    List<Posting> posting = postings.get(feature);
                     if (posting.size() > MAX_POSTING) {
                         return;
                     }
-                    for (long[] p : posting) {
-                        if (p[0] != a) {
-                            dots.merge(p[0], x * Double.longBitsToDouble(p[1]), Double::sum);
+                    for (Posting other : posting) {
+                        if (other.id() != a) {
+                            dots.merge(other.id(), weight * other.weight(), Double::sum);
                         }
                     }
                 });

@@ -127,7 +127,7 @@ public final class PrivacyBenchmark {
                         w.piRecovered(), w.vocab(), 100.0 * w.piRecovered() / w.vocab(), w.piSeconds(), w.rhoRecovered(),
                         w.width());
             }
-            measure(n, homophones, vocab, traffic, unrelatedStats, sameDomainStats, available);
+            measure(n, setup.proportional(), homophones, vocab, traffic, unrelatedStats, sameDomainStats, available);
         }
         out.println();
         out.println("Shares of tokens are of inner tokens ([CLS] and [SEP] excluded), scored against the true key, which the "
@@ -139,7 +139,7 @@ public final class PrivacyBenchmark {
         out.flush();
     }
 
-    private void measure(int n, Homophones homophones, CipherVocabulary vocab, List<long[]> traffic,
+    private void measure(int n, boolean proportional, Homophones homophones, CipherVocabulary vocab, List<long[]> traffic,
             TokenStatistics unrelatedStats, TokenStatistics sameDomainStats, long available) {
         String who = n == 1 ? "request-topic reader, no weights" : "request-topic reader, " + n + " homophones per token ("
                 + String.format(Locale.ROOT, "%,d", homophones.slotCount()) + " ids)";
@@ -153,8 +153,8 @@ public final class PrivacyBenchmark {
             for (long t : sameRank) {
                 referenceCounts[Math.toIntExact(t)] = sameDomainStats.count(t);
             }
-            Homophones attackerGuess = homophones.equals(Homophones.uniform(homophones.vocabSize(), n))
-                    ? homophones : Homophones.proportional(referenceCounts, n);
+            Homophones attackerGuess = proportional ? Homophones.proportional(referenceCounts, n)
+                    : Homophones.uniform(homophones.vocabSize(), n);
             expectedIds = FrequencyAnalysis.expectedSlots(sameDomainStats, attackerGuess.counts());
             // Groups may grow as large as the attacker expects the commonest token's ids to be.
             maxGroup = java.util.Arrays.stream(attackerGuess.counts()).max().orElse(n);

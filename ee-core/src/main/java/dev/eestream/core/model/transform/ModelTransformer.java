@@ -219,8 +219,8 @@ public final class ModelTransformer {
         if (task == Task.CLASSIFY) {
             perms.put(PermutationKind.LABELS, spec.key() != null ? spec.key().labelPermutation(width) : Permutation.identity(width));
         }
-        PermutationPropagation analysis = new PermutationPropagation(g, perms, hiddenPerm, ids,
-                homophones != null ? homophones.tokenOfSlot() : null);
+        int[] tokenOfSlot = homophones != null ? homophones.tokenOfSlot() : null;
+        PermutationPropagation analysis = new PermutationPropagation(g, perms, hiddenPerm, ids, tokenOfSlot);
         analysis.run();
         analysis.requireOutput(output, required);
         if (decoder != null) {
@@ -257,14 +257,13 @@ public final class ModelTransformer {
                 decoder == null ? 0 : decoder.layers(), decoder == null ? 0 : decoder.kvHeads(),
                 decoder == null ? 0 : decoder.headSize(), padId(g, paddingId, perms.get(PermutationKind.VOCAB)),
                 homophones != null && decoder != null ? ModelManifest.encodeMultiplicities(
-                        multiplicities(homophones, perms.get(PermutationKind.VOCAB))) : null);
+                        multiplicities(homophones, tokenOfSlot, perms.get(PermutationKind.VOCAB))) : null);
         // Names go only now: every refusal above names the source model's nodes, as its owner knows them.
         return new Result(OpaqueNames.scrub(g.build()), manifest);
     }
 
     /** For each ciphertext id Π(s), the number of slots of its token. */
-    private static int[] multiplicities(Homophones h, Permutation slots) {
-        int[] tokenOfSlot = h.tokenOfSlot();
+    private static int[] multiplicities(Homophones h, int[] tokenOfSlot, Permutation slots) {
         int[] out = new int[tokenOfSlot.length];
         for (int s = 0; s < out.length; s++) {
             out[slots.apply(s)] = h.count(tokenOfSlot[s]);
