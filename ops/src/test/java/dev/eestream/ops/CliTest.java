@@ -1,5 +1,6 @@
 package dev.eestream.ops;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -7,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl;
 import com.google.gson.JsonParser;
+import dev.eestream.core.key.EeKey;
 import dev.eestream.core.model.ClassifierKind;
 import dev.eestream.core.model.ClientProfile;
 import dev.eestream.core.model.TinyClassifiers;
@@ -366,10 +368,22 @@ class CliTest {
                 "--task", "embed", "--out", out.toString());
         assertEquals(EestreamCli.EXIT_USER_ERROR, again.exit());
         assertTrue(again.err().contains("--force"), again.err());
+        Run forced = run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer",
+                tokenizer.toString(), "--task", "embed", "--out", out.toString(), "--force");
+        assertEquals(0, forced.exit());
+        assertTrue(forced.out().contains("hidden permutation on"), forced.out());
+        ModelManifest embedManifest = ModelBundle.at(out).readManifest();
+        assertEquals("embed", embedManifest.task());
+        // The server learns neither whose key it is nor which permutations were applied; the random encryption id
+        // is the profile's, and a new one each time.
+        String manifestText = Files.readString(ModelBundle.at(out).manifestFile());
+        assertFalse(manifestText.contains("keyId") || manifestText.contains("hiddenPermutation")
+                || manifestText.contains(dev.eestream.core.key.KeyFiles.read(key, null).keyId()), manifestText);
+        assertTrue(embedManifest.encryptionId().matches("[0-9a-f]{32}"), embedManifest.encryptionId());
+        assertEquals(embedManifest.encryptionId(), ClientProfile.read(ClientProfile.besides(out)).encryptionId());
         assertEquals(0, run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer",
                 tokenizer.toString(), "--task", "embed", "--out", out.toString(), "--force").exit());
-        assertEquals("embed", ModelBundle.at(out).readManifest().task());
-        assertTrue(ModelBundle.at(out).readManifest().hiddenPermutation());
+        assertNotEquals(embedManifest.encryptionId(), ModelBundle.at(out).readManifest().encryptionId());
 
         // [CLS] pooling: the head gathers position 0 instead of averaging.
         assertEquals(0, run("encrypt-model", "--key", key.toString(), "--model", model.toString(), "--tokenizer",
@@ -474,7 +488,7 @@ class CliTest {
         ModelManifest m = ModelBundle.at(out).readManifest();
         assertEquals("generate", m.task());
         assertEquals(List.of(2, 2, 8, 48), List.of(m.layerCount(), m.kvHeads(), m.headSize(), m.maxSequenceLength()));
-        assertTrue(m.hiddenPermutation());
+        assertTrue(r.out().contains("hidden permutation on"), r.out());
         OnnxMl.ModelProto written = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(ModelBundle.at(out).modelFile()));
         assertEquals(List.of("logits", "present.0.key", "present.0.value", "present.1.key", "present.1.value"),
                 written.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName).sorted().toList());
@@ -517,6 +531,52 @@ class CliTest {
         assertFalse(Files.exists(other), "nothing written for a refused run");
     }
 
+    /**
+     * Length buckets on the bundled model: the manifest lists the end token's ciphertext id, the profile the buckets;
+     * encrypt --profile pads each text to its bucket and decrypt --profile gives the text back without the filler.
+     */
+    @Test
+    void encryptModelWithLengthBuckets() throws Exception {
+        Path key = keygen("k");
+        Path out = dir.resolve("minilm-buckets");
+        Run r = run("encrypt-model", "--key", key.toString(), "--model", "all-minilm-l6-v2", "--task", "classify",
+                "--labels", "sports,finance", "--length-buckets", "16, 32", "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("length buckets 16,32,128"), r.out()); // the tokenizer cuts at 128
+        ModelManifest m = ModelBundle.at(out).readManifest();
+        EeKey k = dev.eestream.core.key.KeyFiles.read(key, null);
+        assertArrayEquals(new long[] {k.vocabPermutation(30522).apply(102)}, m.endIdList(), "[SEP]'s ciphertext id");
+        Path profile = ClientProfile.besides(out);
+        assertEquals(List.of(16, 32, 128), ClientProfile.read(profile).lengthBuckets());
+
+        Path texts = dir.resolve("texts.txt");
+        Files.writeString(texts, "The match went to penalties.\n" + "word ".repeat(20) + "\n" + "word ".repeat(40) + "\n");
+        Run padded = run("encrypt", "--key", key.toString(), "--profile", profile.toString(), "--input", texts.toString());
+        assertEquals(0, padded.exit(), padded.err());
+        List<String> lines = padded.out().lines().toList();
+        assertEquals(List.of(16, 32, 128), lines.stream().map(l -> JsonParser.parseString(l).getAsJsonArray().size()).toList());
+        Run back = run("decrypt", "--key", key.toString(), "--profile", profile.toString(), "--ids", lines.get(0));
+        assertEquals("the match went to penalties.", back.out().strip(), back.err());
+        assertRefused("holds the end token", "encrypt", "--key", key.toString(), "--profile", profile.toString(), "--text",
+                "one [SEP] two");
+
+        String[] tiny = {"encrypt-model", "--key", key.toString(), "--model", tinyEncoder().toString(), "--tokenizer",
+            tinyTokenizer().toString(), "--out", dir.resolve("refused").toString()};
+        assertRefused("length buckets need a tokenizer that starts and ends each text with its own special token", concat(tiny,
+                "--task", "embed", "--length-buckets", "16"));
+        assertRefused("--length-buckets only applies to --task classify and embed", concat(tiny, "--task", "generate",
+                "--length-buckets", "16"));
+        assertRefused("length buckets must rise: [16, 8]", concat(tiny, "--task", "embed", "--length-buckets", "16,8"));
+        assertRefused("'x' is not a number", concat(tiny, "--task", "embed", "--length-buckets", "16,x"));
+        assertFalse(Files.exists(dir.resolve("refused")), "nothing written for a refused run");
+    }
+
+    private static String[] concat(String[] first, String... rest) {
+        String[] all = java.util.Arrays.copyOf(first, first.length + rest.length);
+        System.arraycopy(rest, 0, all, first.length, rest.length);
+        return all;
+    }
+
     @Test
     void encryptModelOnTheBundledModel() throws Exception {
         Path key = keygen("k");
@@ -528,7 +588,7 @@ class CliTest {
         assertEquals("minilm-embed", m.modelId());
         assertEquals(384, m.outputWidth());
         assertEquals(30522, m.vocabSize());
-        assertTrue(m.hiddenPermutation());
+        assertTrue(r.out().contains("hidden permutation on"), r.out());
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.eestream.processor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,6 +15,7 @@ import dev.eestream.processor.models.ModelRepository;
 import dev.eestream.processor.topology.ProcessorTopology;
 import dev.eestream.processor.validation.TopicExistence;
 import dev.eestream.runtime.TinyBundle;
+import dev.eestream.runtime.model.ModelBundle;
 import dev.eestream.runtime.model.ModelManifest;
 import dev.eestream.runtime.session.ModelSession;
 import dev.eestream.runtime.session.SessionSettings;
@@ -27,6 +29,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -290,5 +293,45 @@ class BatchingTopologyTest {
         send(request(3));
         assertEquals(1, replies.readValuesToList().size());
         assertEquals(1, responses.readValuesToList().size());
+    }
+    /**
+     * A model encrypted with length buckets: a request padded after its end id answers exactly as the request alone (the
+     * filler never reaches the model), and one without an end id runs whole. The same padding on a model without end
+     * ids changes the answer, so the cut is what keeps it exact.
+     */
+    @Test
+    void aPaddedRequestIsCutAfterItsFirstEndIdAndAnswersAsTheRequestAlone() throws Exception {
+        long end = 7;
+        repository.close();
+        ModelBundle.in(modelDir, "tiny-padded").write(TinyBundle.modelBytes(),
+                TinyBundle.manifest().withModelId("tiny-padded").withEndIds(new long[] {end, 41}), false);
+        repository = ModelRepository.open(modelDir, SessionSettings.defaults(), 0);
+        start(new BatchPolicy(1, 100_000, Duration.ofMillis(10)));
+        List<Long> alone = List.of(3L, 12L, 25L, 8L, end);
+        List<Long> padded = new ArrayList<>(alone);
+        for (long filler : new long[] {19, 41, 2, end, 33, 0, 48, 11, 5, 30, 17}) {
+            padded.add(filler);
+        }
+        Map<String, List<Float>> scores = new HashMap<>();
+        for (String m : List.of("tiny-padded", MODEL)) {
+            for (Map.Entry<String, List<Long>> e : Map.of("alone", alone, "padded", padded).entrySet()) {
+                send(InferenceRequest.newBuilder(request(1)).setRequestId(m + "/" + e.getKey()).setModelId(m)
+                        .setTokenIds(e.getValue()).build());
+                InferenceResponse r = responses.readValue();
+                assertEquals(ResponseStatus.OK, r.getStatus(), r.getError());
+                scores.put(r.getRequestId(), r.getScores());
+            }
+        }
+        assertEquals(scores.get("tiny-padded/alone"), scores.get("tiny-padded/padded"), "bit for bit");
+        assertEquals(scores.get(MODEL + "/alone"), scores.get("tiny-padded/alone"), "the same model, the same request");
+        assertNotEquals(scores.get(MODEL + "/alone"), scores.get(MODEL + "/padded"), "without the cut the filler counts");
+
+        // No end id in the request: nothing is cut.
+        List<Long> noEnd = List.of(3L, 12L, 25L, 8L, 9L);
+        for (String m : List.of("tiny-padded", MODEL)) {
+            send(InferenceRequest.newBuilder(request(1)).setRequestId(m + "/no-end").setModelId(m).setTokenIds(noEnd).build());
+            scores.put(m + "/no-end", responses.readValue().getScores());
+        }
+        assertEquals(scores.get(MODEL + "/no-end"), scores.get("tiny-padded/no-end"));
     }
 }

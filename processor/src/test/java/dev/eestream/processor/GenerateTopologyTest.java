@@ -313,9 +313,9 @@ class GenerateTopologyTest {
         // The manifest promises a vocabulary of 80 ids, the model's embedding table has 64 rows: ONNX
         // Runtime fails any batch that holds an id from 64 on, a real failure inside the model.
         ModelBundle.in(modelDir, LYING).write(TinyDecoderBundle.modelBytes(), new ModelManifest(decoder.format(),
-                decoder.version(), LYING, decoder.task(), decoder.keyId(), decoder.idsInput(), decoder.attentionMaskInput(),
+                decoder.version(), LYING, decoder.task(), decoder.encryptionId(), decoder.idsInput(), decoder.attentionMaskInput(),
                 decoder.tokenTypeIdsInput(), decoder.output(), decoder.outputWidth(), 80, decoder.hiddenSize(),
-                decoder.maxSequenceLength(), decoder.hiddenPermutation(), 0, decoder.layerCount(), decoder.kvHeads(),
+                decoder.maxSequenceLength(), 0, decoder.layerCount(), decoder.kvHeads(),
                 decoder.headSize()), false);
         repository.close();
         repository = ModelRepository.open(modelDir, SessionSettings.defaults(), 0);

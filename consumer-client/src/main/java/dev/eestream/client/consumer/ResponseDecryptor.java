@@ -77,10 +77,18 @@ public final class ResponseDecryptor {
             throw new UnusableResponseException(BadRecordKind.OTHER_MODEL, "response " + r.getRequestId() + " is from model '"
                     + r.getModelId() + "', which has no client profile here (known: " + new TreeSet<>(profiles.keySet()) + ")");
         }
-        // Null: a processor from before schema version 4, or a model encrypted without a key id; nothing to compare.
+        // Set only by processors of schema version 4; null otherwise.
         if (r.getKeyId() != null && !r.getKeyId().equals(keyId)) {
             throw new UnusableResponseException(BadRecordKind.OTHER_KEY, "response " + r.getRequestId() + " from model '"
                     + r.getModelId() + "' was computed with key " + r.getKeyId() + ", not with this key " + keyId);
+        }
+        // Null on either side: a processor, model or profile from before encryption ids; nothing to compare.
+        if (r.getEncryptionId() != null && profile.encryptionId() != null
+                && !r.getEncryptionId().equals(profile.encryptionId())) {
+            throw new UnusableResponseException(BadRecordKind.OTHER_KEY, "response " + r.getRequestId() + " from model '"
+                    + r.getModelId() + "' was computed by encryption " + r.getEncryptionId() + " of the model, but this "
+                    + "client's profile is of encryption " + profile.encryptionId() + " (another key, or the model was "
+                    + "encrypted again: use the profile written with the model being served)");
         }
         return profile;
     }

@@ -57,7 +57,7 @@ class ClassificationDecryptionTest {
 
     private DecryptedResult.Classification decrypt(ClassifierKind kind) {
         ClientProfile profile = new ClientProfile(ClientProfile.FORMAT, 1, "sentiment", key.keyId(), "classify", LABELS,
-                "tokenizer.json", 50, 16, 32, null, kind, null);
+                "tokenizer.json", 50, 16, 32, null, kind, null, null, null);
         Permutation sigma = key.labelPermutation(LABELS.size());
         Float[] cipher = new Float[LABELS.size()];
         for (int j = 0; j < LABELS.size(); j++) {

@@ -39,6 +39,7 @@ class ResponseRecordDecrypterTest {
     private static final String TOPIC = "responses.under.test";
     private static final String MODEL = "embed-model";
     private static final int HIDDEN = 16;
+    private static final String ENCRYPTION = "0123456789abcdef0123456789abcdef";
     private static final RecordPosition POSITION = new RecordPosition(TOPIC, 3, 42);
 
     private final EeKey key = EeKey.generate();
@@ -55,7 +56,7 @@ class ResponseRecordDecrypterTest {
         serializer = new AvroSerializer<>(registryClient);
         decoder = new ResponseDecoder(Map.of(RegistrySettings.URL_CONFIG, registry.url()));
         ClientProfile profile = new ClientProfile(ClientProfile.FORMAT, 1, MODEL, key.keyId(), "embed", List.of(), "tokenizer.json",
-                50, HIDDEN, 32, null);
+                50, HIDDEN, 32, null, null, null, ENCRYPTION, null);
         reader = new ResponseRecordDecrypter(decoder, new ResponseDecryptor(key, profile));
     }
 
@@ -115,6 +116,12 @@ class ResponseRecordDecrypterTest {
 
         assertBad(BadRecordKind.UNDECRYPTABLE, bytes(response("r-w", scores(HIDDEN + 1))), "width 17");
         assertBad(BadRecordKind.UNDECRYPTABLE, bytes(response("r-n", null)), "carries no outputs");
+
+        // Version 5: the processor stamps the model's encryption id instead; another one is another encryption.
+        InferenceResponse otherEncryption = copy(response("r-e", scores(HIDDEN))).setEncryptionId("f".repeat(32)).build();
+        assertBad(BadRecordKind.OTHER_KEY, bytes(otherEncryption), "encrypted again");
+        InferenceResponse sameEncryption = copy(response("r-s", scores(HIDDEN))).setEncryptionId(ENCRYPTION).build();
+        assertInstanceOf(DecryptedResult.Embedding.class, reader.read(POSITION, "r-s", bytes(sameEncryption)));
 
         // A processor from before version 4 sends no key id: nothing to compare, so the response decrypts.
         InferenceResponse noKeyId = copy(response("r-old", scores(HIDDEN))).setKeyId(null).build();

@@ -7,6 +7,7 @@ import dev.eestream.core.key.CipherVocabulary;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.Homophones;
 import dev.eestream.core.key.KeyFiles;
+import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
 import dev.eestream.core.tokenizer.TokenizerConfig;
 import dev.eestream.core.tokenizer.TokenizerJson;
@@ -36,10 +37,14 @@ import java.util.List;
  * @param homophoneCounts for a model with homophones, how many ciphertext ids each token has (base64 of
  *                   little-endian int32, one per token: a vocabulary's worth of numbers stays one line); else null.
  *                   They follow a corpus's token frequencies, which is one more reason the profile is owner-only
+ * @param encryptionId the model manifest's random id ({@link ModelManifest#encryptionId()}), which the processor stamps
+ *                   on its answers; null in profiles written before it (nothing is compared then)
+ * @param lengthBuckets for a model encrypted with length buckets, the request lengths the client pads to (the model's
+ *                   maximum length is always one); else null
  */
 public record ClientProfile(String format, int version, String modelId, String keyId, String task, List<String> labels,
         String tokenizer, int vocabSize, int hiddenSize, int maxSequenceLength, Generation generation,
-        ClassifierKind classifier, String homophoneCounts) {
+        ClassifierKind classifier, String homophoneCounts, String encryptionId, List<Integer> lengthBuckets) {
 
     public ClientProfile {
         if (classifier == null && "classify".equals(task)) {
@@ -51,7 +56,7 @@ public record ClientProfile(String format, int version, String modelId, String k
     public ClientProfile(String format, int version, String modelId, String keyId, String task, List<String> labels,
             String tokenizer, int vocabSize, int hiddenSize, int maxSequenceLength, Generation generation) {
         this(format, version, modelId, keyId, task, labels, tokenizer, vocabSize, hiddenSize, maxSequenceLength, generation, null,
-                null);
+                null, null, null);
     }
 
     /**
@@ -74,25 +79,36 @@ public record ClientProfile(String format, int version, String modelId, String k
     public static final String FORMAT = "eestream-client-profile";
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
 
-    public static ClientProfile of(ModelManifest m, List<String> labels, String tokenizer) {
+    public static ClientProfile of(ModelTransformer.Result m, List<String> labels, String tokenizer) {
         return of(m, labels, tokenizer, null);
     }
 
     /** @param generation for a generate model, from its tokenizer config; null otherwise */
-    public static ClientProfile of(ModelManifest m, List<String> labels, String tokenizer, Generation generation) {
+    public static ClientProfile of(ModelTransformer.Result m, List<String> labels, String tokenizer, Generation generation) {
         return of(m, labels, tokenizer, generation, null);
     }
 
     /** @param homophones the model's homophones (the transform's); null or one per token for none */
-    public static ClientProfile of(ModelManifest m, List<String> labels, String tokenizer, Generation generation,
+    public static ClientProfile of(ModelTransformer.Result ee, List<String> labels, String tokenizer, Generation generation,
             Homophones homophones) {
+        return of(ee, labels, tokenizer, generation, homophones, null);
+    }
+
+    /** @param buckets the lengths clients pad requests to, for a model whose manifest lists its end ids; else null */
+    public static ClientProfile of(ModelTransformer.Result ee, List<String> labels, String tokenizer, Generation generation,
+            Homophones homophones, LengthBuckets buckets) {
+        ModelManifest m = ee.manifest();
+        if ((buckets != null) != (m.endIds() != null)) {
+            throw new IllegalArgumentException("length buckets need end ids in the manifest, and end ids need buckets");
+        }
         if (homophones != null && homophones.any() && homophones.slotCount() != m.vocabSize()) {
             throw new IllegalArgumentException("the model has " + m.vocabSize() + " ciphertext ids, the homophones "
                     + homophones.slotCount());
         }
-        return new ClientProfile(FORMAT, 1, m.modelId(), m.keyId(), m.task(), labels == null ? List.of() : List.copyOf(labels),
+        return new ClientProfile(FORMAT, 1, m.modelId(), ee.keyId(), m.task(), labels == null ? List.of() : List.copyOf(labels),
                 tokenizer, m.vocabSize(), m.hiddenSize(), m.maxSequenceLength(), generation, ClassifierKind.of(m),
-                homophones != null && homophones.any() ? encode(homophones) : null);
+                homophones != null && homophones.any() ? encode(homophones) : null, m.encryptionId(),
+                buckets == null ? null : buckets.sizes());
     }
 
     /** The model's homophones: how many ciphertext ids each token has (one each for a model without). */
@@ -155,7 +171,13 @@ public record ClientProfile(String format, int version, String modelId, String k
     /** The private tokenizer a client of this model encrypts with: the model's vocabulary, {@link #requestLength}. */
     public PrivateTokenizer openTokenizer(TokenizerJson tokenizerJson, EeKey key) throws IOException {
         requireKey(key);
-        return PrivateTokenizer.open(tokenizerJson, key, vocabSize, requestLength(tokenizerJson), homophones());
+        return PrivateTokenizer.open(tokenizerJson, key, vocabSize, requestLength(tokenizerJson), homophones(),
+                lengthBucketArray());
+    }
+
+    /** {@link #lengthBuckets} as an array; null for a model without them. */
+    public int[] lengthBucketArray() {
+        return lengthBuckets == null ? null : lengthBuckets.stream().mapToInt(Integer::intValue).toArray();
     }
 
     public void write(Path file, boolean overwrite) throws IOException {

@@ -1,6 +1,9 @@
 package dev.eestream.core.model;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.eestream.core.key.CipherVocabulary;
+import dev.eestream.core.key.EeKey;
+import dev.eestream.core.key.Homophones;
 import dev.eestream.core.model.transform.ClassifierHead;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
@@ -51,6 +54,37 @@ public final class ModelEncryptor {
         }
         progress.accept("rewriting the graph");
         return ModelTransformer.transform(source, b.build());
+    }
+
+    /**
+     * The EE model with length buckets on: its manifest lists every ciphertext id of the tokenizer's end token, after
+     * the first of which the processor cuts a request, so clients can pad requests with filler the model never sees.
+     * For classify and embed; a generation prompt has no end token to cut at.
+     *
+     * @param homophones the model's (null for none): the end token's ids are all of its homophones
+     */
+    public static ModelTransformer.Result withLengthBuckets(ModelTransformer.Result ee, TokenizerJson tokenizer, EeKey key,
+            Homophones homophones) throws IOException {
+        if (ee.manifest().taskKind() == Task.GENERATE) {
+            throw EeException.fixedBy("lengthBuckets", "length buckets are for classify and embed models: a generation "
+                    + "prompt has no end token after which the processor could cut the padding");
+        }
+        if (key == null) {
+            throw new EeException("length buckets need a key");
+        }
+        long[] specials;
+        try (PrivateTokenizer plain = PrivateTokenizer.open(tokenizer, null, null, null)) {
+            specials = plain.encodePlain("");
+        }
+        if (specials.length < 2 || specials[0] == specials[specials.length - 1]) {
+            throw new EeException("length buckets need a tokenizer that starts and ends each text with its own special token "
+                    + "([CLS] … [SEP]); " + tokenizer.source() + " adds " + java.util.Arrays.toString(specials)
+                    + " to an empty text");
+        }
+        int end = Math.toIntExact(specials[specials.length - 1]);
+        CipherVocabulary vocab = key.vocabulary(homophones != null ? homophones : Homophones.none(ee.manifest().vocabSize()));
+        return new ModelTransformer.Result(ee.model(), ee.manifest().withEndIds(vocab.cipherIdsOf(end)), ee.keyId(),
+                ee.hiddenPermutation());
     }
 
     private static void requireOneLabelPerClass(ClassifierHead head, List<String> labels) {

@@ -4,11 +4,15 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import dev.eestream.core.key.CipherVocabulary;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.Homophones;
+import dev.eestream.core.key.LengthPadding;
 import dev.eestream.runtime.EeException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Map;
+import java.util.Optional;
+import java.util.stream.IntStream;
 
 /**
  * A Hugging Face tokenizer composed with the key's {@link CipherVocabulary}: {@link #encrypt} gives ciphertext
@@ -20,11 +24,27 @@ public final class PrivateTokenizer implements AutoCloseable {
     private final HuggingFaceTokenizer tokenizer;
     private final CipherVocabulary vocab;
     private final int maxLength;
+    /** Pads each {@link #encrypt}ed request to its length bucket; null: requests go out at their own length. */
+    private final LengthPadding padding;
 
-    private PrivateTokenizer(HuggingFaceTokenizer tokenizer, CipherVocabulary vocab, int maxLength) {
+    private PrivateTokenizer(HuggingFaceTokenizer tokenizer, CipherVocabulary vocab, int maxLength, int[] lengthBuckets) {
         this.tokenizer = tokenizer;
         this.vocab = vocab;
         this.maxLength = maxLength;
+        if (lengthBuckets == null) {
+            this.padding = null;
+        } else {
+            long[] specials = tokenizer.encode("").getIds();
+            if (specials.length < 2 || specials[0] == specials[specials.length - 1]) {
+                tokenizer.close();
+                throw new EeException("length buckets need a tokenizer that starts and ends each text with its own special "
+                        + "token ([CLS] … [SEP]); this one adds " + Arrays.toString(specials) + " to an empty text");
+            }
+            int[] fit = IntStream.concat(Arrays.stream(lengthBuckets).filter(b -> b < maxLength), IntStream.of(maxLength))
+                    .toArray();
+            this.padding = new LengthPadding(vocab, fit, Math.toIntExact(specials[0]),
+                    Math.toIntExact(specials[specials.length - 1]));
+        }
     }
 
     /**
@@ -43,6 +63,18 @@ public final class PrivateTokenizer implements AutoCloseable {
      */
     public static PrivateTokenizer open(TokenizerJson json, EeKey key, Integer vocabSize, Integer maxLength,
             Homophones homophones) throws IOException {
+        return open(json, key, vocabSize, maxLength, homophones, null);
+    }
+
+    /**
+     * @param lengthBuckets the request lengths {@link #encrypt} pads to (the model's maximum length is always one), for a
+     *                      model encrypted with length buckets (from the client profile); null for none
+     */
+    public static PrivateTokenizer open(TokenizerJson json, EeKey key, Integer vocabSize, Integer maxLength,
+            Homophones homophones, int[] lengthBuckets) throws IOException {
+        if (lengthBuckets != null && key == null) {
+            throw new EeException("length buckets need a key");
+        }
         if (homophones != null && homophones.any() && key == null) {
             throw new EeException("homophones need a key");
         }
@@ -63,12 +95,22 @@ public final class PrivateTokenizer implements AutoCloseable {
                 new ByteArrayInputStream(json.text().getBytes(StandardCharsets.UTF_8)),
                 Map.of("addSpecialTokens", "true", "truncation", "true", "padding", "false", "maxLength", Integer.toString(max)));
         return new PrivateTokenizer(tokenizer, key != null ? key.vocabulary(homophones != null ? homophones : Homophones.none(v))
-                : CipherVocabulary.identity(v), max);
+                : CipherVocabulary.identity(v), max, lengthBuckets);
     }
 
-    /** Ciphertext ids of the text's tokens: c = π(t), or with homophones one of t's ids, drawn afresh each time. */
+    /**
+     * Ciphertext ids of the text's tokens: c = π(t), or with homophones one of t's ids, drawn afresh each time; with
+     * length buckets, padded to the request's bucket with filler after its end token.
+     */
     public long[] encrypt(String text) {
-        return encryptIds(encodePlain(text));
+        long[] plain = encodePlain(text);
+        long[] cipher = encryptIds(plain);
+        return padding == null ? cipher : padding.pad(plain, cipher);
+    }
+
+    /** The length padding {@link #encrypt} applies; empty without length buckets. */
+    public Optional<LengthPadding> lengthPadding() {
+        return Optional.ofNullable(padding);
     }
 
     /** Ciphertext ids of plaintext ids, drawn as {@link #encrypt} draws them. */
@@ -88,9 +130,18 @@ public final class PrivateTokenizer implements AutoCloseable {
         return tokenizer.encode(text).getIds();
     }
 
-    /** Text of ciphertext ids (special tokens skipped). */
+    /** Text of ciphertext ids (special tokens skipped; with length buckets, the filler after the end token too). */
     public String decrypt(long[] cipherIds) {
-        return tokenizer.decode(decryptIds(cipherIds), true);
+        long[] plain = decryptIds(cipherIds);
+        if (padding != null) {
+            for (int i = 0; i < plain.length; i++) {
+                if (plain[i] == padding.endToken()) {
+                    plain = Arrays.copyOf(plain, i + 1);
+                    break;
+                }
+            }
+        }
+        return tokenizer.decode(plain, true);
     }
 
     /** Text of plaintext ids (special tokens skipped); an {@link IncrementalDetokenizer} streams with it. */

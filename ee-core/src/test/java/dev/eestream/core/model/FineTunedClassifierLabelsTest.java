@@ -72,7 +72,7 @@ class FineTunedClassifierLabelsTest {
         assertTrue(stages.stream().noneMatch(stage -> stage.contains("embedding")), "no label prototypes: " + stages);
         assertFalse(ee.manifest().toJson().contains("neutral"), "label names stay with the client");
 
-        ClientProfile profile = ClientProfile.of(ee.manifest(), labels, "tokenizer.json");
+        ClientProfile profile = ClientProfile.of(ee, labels, "tokenizer.json");
         assertEquals(ClassifierKind.OWN_HEAD, profile.classifier());
         Path file = dir.resolve("sentiment.client.json");
         profile.write(file, false);

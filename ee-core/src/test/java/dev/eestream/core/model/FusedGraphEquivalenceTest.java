@@ -124,7 +124,7 @@ class FusedGraphEquivalenceTest {
                 .labelPrototypes(prototypes).maxSequenceLength(explicitLength).build());
         ModelTransformer.Result plain = ModelTransformer.transform(model, TransformSpec.builder(task).labelPrototypes(prototypes)
                 .maxSequenceLength(explicitLength).build());
-        assertEquals(hidden, ee.manifest().hiddenPermutation());
+        assertEquals(hidden, ee.hiddenPermutation());
         List<long[]> clear = TinyTransformerEquivalenceTest.randomSequences(INPUTS, vocab, 1, maxLength, 11);
         List<long[]> cipher = TinyTransformerEquivalenceTest.encrypt(clear, key.vocabPermutation(vocab));
         List<String> names = new ArrayList<>();

@@ -54,7 +54,7 @@ class MiniLmEquivalenceTest {
                 TransformSpec.builder(Task.EMBED).key(key).modelId("emb").build(), null, s -> { });
         ModelTransformer.Result plain = ModelEncryptor.encrypt(source, tokenizerJson,
                 TransformSpec.builder(Task.EMBED).modelId("emb-plain").build(), null, s -> { });
-        assertTrue(ee.manifest().hiddenPermutation());
+        assertTrue(ee.hiddenPermutation());
         assertEquals(384, ee.manifest().outputWidth());
 
         OutputDecryptor decryptor = new OutputDecryptor(key);
@@ -88,7 +88,7 @@ class MiniLmEquivalenceTest {
                 TransformSpec.builder(Task.CLASSIFY).key(key).hiddenPermutation(hidden).modelId("cls").build(), LABELS, s -> { });
         ModelTransformer.Result plain = ModelEncryptor.encrypt(source, tokenizerJson,
                 TransformSpec.builder(Task.CLASSIFY).modelId("cls-plain").build(), LABELS, s -> { });
-        assertEquals(hidden, ee.manifest().hiddenPermutation());
+        assertEquals(hidden, ee.hiddenPermutation());
         OutputDecryptor decryptor = new OutputDecryptor(key);
         int maxLength = ee.manifest().maxSequenceLength();
         double worst = 0;

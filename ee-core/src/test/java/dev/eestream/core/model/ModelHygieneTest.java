@@ -6,10 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.FunctionProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TensorShapeProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
@@ -66,8 +70,86 @@ class ModelHygieneTest {
     void anEmbedModelKeepsNoSourceNameAndNoPermutationMarker() throws Exception {
         ModelTransformer.Result ee = ModelEncryptor.encrypt(source, tokenizer,
                 TransformSpec.builder(Task.EMBED).key(key).modelId("emb").build(), null, s -> { });
-        assertTrue(ee.manifest().hiddenPermutation());
+        assertTrue(ee.hiddenPermutation());
         assertClean(source, ee.model(), GRAPH_PORTS, "MiniLM embed");
+        // The manifest, which the server reads, says neither whose key it is nor which permutations were applied.
+        String manifest = ee.manifest().toJson();
+        assertFalse(manifest.contains(key.keyId()) || manifest.contains("keyId") || manifest.contains("hiddenPermutation"),
+                manifest);
+        assertEquals(key.keyId(), ee.keyId(), "the key id is the client profile's");
+        assertTrue(ee.manifest().encryptionId().matches("[0-9a-f]{32}"), ee.manifest().encryptionId());
+    }
+
+    /**
+     * Local functions (as older dynamo exports write them): one no node calls goes, a called one keeps its computation
+     * under an opaque name with opaque names inside, and the symbolic dimensions of inputs and outputs lose their names.
+     */
+    @Test
+    void localFunctionsAndDimensionNamesSayNothing() throws Exception {
+        String domain = "pkg.exporter";
+        FunctionProto called = FunctionProto.newBuilder().setName("bert_encoder_layer_0_Square").setDomain(domain)
+                .addInput("bert_hidden_in").addOutput("bert_hidden_out").addOpsetImport(OperatorSetIdProto.newBuilder()
+                        .setVersion(17))
+                .setDocString("from transformers.models.bert")
+                .addNode(NodeProto.newBuilder().setOpType("Mul").setName("/bert/encoder/layer.0/Mul").addInput("bert_hidden_in")
+                        .addInput("bert_hidden_in").addOutput("bert_hidden_sq"))
+                .addNode(NodeProto.newBuilder().setOpType("Add").setName("/bert/encoder/layer.0/Add").addInput("bert_hidden_sq")
+                        .addInput("bert_hidden_in").addOutput("bert_hidden_out"))
+                .build();
+        FunctionProto unused = called.toBuilder().setName("bert_pooler_unused").build();
+        TypeProto floats = TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder()
+                .setElemType(TensorProto.DataType.FLOAT_VALUE).setShape(TensorShapeProto.newBuilder()
+                        .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("batch_size"))
+                        .addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(3)))).build();
+        GraphProto graph = GraphProto.newBuilder().setName("torch_jit")
+                .addInput(ValueInfoProto.newBuilder().setName("x").setType(floats))
+                .addOutput(ValueInfoProto.newBuilder().setName("y").setType(floats))
+                .addNode(NodeProto.newBuilder().setOpType(called.getName()).setDomain(domain).setName("bert_call")
+                        .addInput("x").addOutput("bert.encoder.out"))
+                .addNode(NodeProto.newBuilder().setOpType("Relu").setName("/bert/Relu").addInput("bert.encoder.out")
+                        .addOutput("y"))
+                .build();
+        ModelProto model = ModelProto.newBuilder().setIrVersion(8).setGraph(graph)
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(17))
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(domain).setVersion(1))
+                .addFunctions(called).addFunctions(unused).build();
+
+        ModelProto scrubbed = OpaqueNames.scrub(model);
+        assertEquals(1, scrubbed.getFunctionsCount(), "the function no node calls is gone");
+        FunctionProto f = scrubbed.getFunctions(0);
+        assertEquals("f0", f.getName());
+        assertEquals("", f.getDocString());
+        assertEquals("f0", scrubbed.getGraph().getNode(0).getOpType());
+        Set<String> bodyNames = new HashSet<>(f.getInputList());
+        bodyNames.addAll(f.getOutputList());
+        for (NodeProto n : f.getNodeList()) {
+            bodyNames.add(n.getName());
+            bodyNames.addAll(n.getInputList());
+            bodyNames.addAll(n.getOutputList());
+        }
+        for (String name : bodyNames) {
+            assertTrue(OPAQUE.matcher(name).matches(), "name '" + name + "' in the function is not opaque");
+        }
+        assertEquals("d0", scrubbed.getGraph().getInput(0).getType().getTensorType().getShape().getDim(0).getDimParam());
+        assertEquals("d0", scrubbed.getGraph().getOutput(0).getType().getTensorType().getShape().getDim(0).getDimParam(),
+                "the same dimension keeps one name");
+        assertFalse(scrubbed.toString().contains("bert"), "no source name anywhere");
+
+        float[] x = {-2f, -0.5f, 0f, 0.25f, 1f, 3f};
+        assertArrayEquals(runFloats(model, x), runFloats(scrubbed, x), 0f);
+        assertArrayEquals(new float[] {2f, 0f, 0f, 0.3125f, 2f, 12f}, runFloats(scrubbed, x), 0f);
+    }
+
+    private static float[] runFloats(ModelProto model, float[] x) throws Exception {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession session = env.createSession(model.toByteArray(), new OrtSession.SessionOptions());
+             OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {2, 3});
+             OrtSession.Result r = session.run(Map.of("x", in))) {
+            FloatBuffer values = ((OnnxTensor) r.get(0)).getFloatBuffer();
+            float[] out = new float[values.remaining()];
+            values.get(out);
+            return out;
+        }
     }
 
     @Test
@@ -161,6 +243,13 @@ class ModelHygieneTest {
         }
         for (ValueInfoProto v : g.getInputList()) {
             assertEquals("", v.getDocString());
+        }
+        List<ValueInfoProto> portInfo = new java.util.ArrayList<>(g.getInputList());
+        portInfo.addAll(g.getOutputList());
+        for (ValueInfoProto v : portInfo) {
+            for (TensorShapeProto.Dimension d : v.getType().getTensorType().getShape().getDimList()) {
+                assertTrue(!d.hasDimParam() || d.getDimParam().matches("d[0-9]+"), v.getName() + ": " + d.getDimParam());
+            }
         }
     }
 

@@ -149,7 +149,7 @@ class OrtOptimizedGraphTest {
         ModelTransformer.Result ee = encrypt(optimized, TransformSpec.builder(task).key(key).hiddenPermutation(hidden)
                 .modelId("ort-ee"), fixedShape);
         ModelTransformer.Result plain = encrypt(optimized, TransformSpec.builder(task).modelId("ort-plain"), fixedShape);
-        assertEquals(hidden, ee.manifest().hiddenPermutation());
+        assertEquals(hidden, ee.hiddenPermutation());
         OutputTally tally = new OutputTally(task, new OutputDecryptor(key), LABELS);
         try (PrivateTokenizer tokenizer = PrivateTokenizer.open(tokenizerJson, key, ee.manifest().vocabSize(),
                 fixedShape ? FIXED_SEQUENCE : ee.manifest().maxSequenceLength())) {

@@ -147,7 +147,7 @@ class QuantizedEncoderEquivalenceTest {
                 TransformSpec.builder(task).key(key).hiddenPermutation(hidden).modelId("q-ee").build(), labels, stage -> { });
         ModelTransformer.Result plain = ModelEncryptor.encrypt(model.source(), model.tokenizer(),
                 TransformSpec.builder(task).modelId("q-plain").build(), labels, stage -> { });
-        assertEquals(hidden, ee.manifest().hiddenPermutation());
+        assertEquals(hidden, ee.hiddenPermutation());
         assertEquals(key.vocabPermutation(ee.manifest().vocabSize()).apply(0), ee.manifest().padId(), "pads with the ciphertext of 0");
         assertEquals(0, plain.manifest().padId());
         OutputDecryptor decryptor = new OutputDecryptor(key);

@@ -7,10 +7,13 @@ import dev.eestream.runtime.EeException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.IntBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Base64;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -30,13 +33,24 @@ import java.util.Objects;
  * token has (base64 of little-endian int32, one per id), so the sampler can draw tokens, not ids, with the plaintext
  * model's probabilities. It says which ids belong together no more than the model file does, whose copied rows are
  * equal; it never says which token they are.
+ *
+ * <p>{@code endIds} is set for a classify or embed model encrypted with length buckets: every ciphertext id of the
+ * tokenizer's end token ({@code [SEP]}; base64 of little-endian int32). Clients then pad each request to a bucket with
+ * filler ids after its end token; the processor cuts a request after its first end id ({@link #unpadded}), so the filler
+ * costs no inference and changes no output. It tells the processor each request's length, which the model's holder can
+ * learn anyway; it tells nothing to readers of the topics.
+ *
+ * <p>{@code encryptionId} is a random id drawn for each encryption of a model (null without a key), copied into the
+ * client profile: the processor stamps it on every answer, so a client whose profile names another id knows the outputs
+ * are not its to decrypt. The manifest holds no key id, which would tell the server which models one client's key
+ * encrypted, and no note of which permutations were applied: the processor needs neither.
  */
 public record ModelManifest(
         String format,
         int version,
         String modelId,
         String task,
-        String keyId,
+        String encryptionId,
         String idsInput,
         String attentionMaskInput,
         String tokenTypeIdsInput,
@@ -45,13 +59,13 @@ public record ModelManifest(
         int vocabSize,
         int hiddenSize,
         int maxSequenceLength,
-        boolean hiddenPermutation,
         int labelCount,
         int layerCount,
         int kvHeads,
         int headSize,
         long padId,
-        String idMultiplicities) {
+        String idMultiplicities,
+        String endIds) {
 
     public static final String FORMAT = "eestream-model";
     public static final int VERSION = 1;
@@ -65,30 +79,30 @@ public record ModelManifest(
     }
 
     /** A manifest of a model without a KV cache (classify, embed). */
-    public ModelManifest(String format, int version, String modelId, String task, String keyId, String idsInput,
+    public ModelManifest(String format, int version, String modelId, String task, String encryptionId, String idsInput,
             String attentionMaskInput, String tokenTypeIdsInput, String output, int outputWidth, int vocabSize,
-            int hiddenSize, int maxSequenceLength, boolean hiddenPermutation, int labelCount) {
-        this(format, version, modelId, task, keyId, idsInput, attentionMaskInput, tokenTypeIdsInput, output, outputWidth,
-                vocabSize, hiddenSize, maxSequenceLength, hiddenPermutation, labelCount, 0, 0, 0);
+            int hiddenSize, int maxSequenceLength, int labelCount) {
+        this(format, version, modelId, task, encryptionId, idsInput, attentionMaskInput, tokenTypeIdsInput, output, outputWidth,
+                vocabSize, hiddenSize, maxSequenceLength, labelCount, 0, 0, 0);
     }
 
     /** A manifest whose batches are padded with id 0 (any id serves where padding is masked). */
-    public ModelManifest(String format, int version, String modelId, String task, String keyId, String idsInput,
+    public ModelManifest(String format, int version, String modelId, String task, String encryptionId, String idsInput,
             String attentionMaskInput, String tokenTypeIdsInput, String output, int outputWidth, int vocabSize,
-            int hiddenSize, int maxSequenceLength, boolean hiddenPermutation, int labelCount, int layerCount, int kvHeads,
+            int hiddenSize, int maxSequenceLength, int labelCount, int layerCount, int kvHeads,
             int headSize) {
-        this(format, version, modelId, task, keyId, idsInput, attentionMaskInput, tokenTypeIdsInput, output, outputWidth,
-                vocabSize, hiddenSize, maxSequenceLength, hiddenPermutation, labelCount, layerCount, kvHeads, headSize, 0L);
+        this(format, version, modelId, task, encryptionId, idsInput, attentionMaskInput, tokenTypeIdsInput, output, outputWidth,
+                vocabSize, hiddenSize, maxSequenceLength, labelCount, layerCount, kvHeads, headSize, 0L);
     }
 
     /** A manifest of a model without homophones in its generation head. */
-    public ModelManifest(String format, int version, String modelId, String task, String keyId, String idsInput,
+    public ModelManifest(String format, int version, String modelId, String task, String encryptionId, String idsInput,
             String attentionMaskInput, String tokenTypeIdsInput, String output, int outputWidth, int vocabSize,
-            int hiddenSize, int maxSequenceLength, boolean hiddenPermutation, int labelCount, int layerCount, int kvHeads,
+            int hiddenSize, int maxSequenceLength, int labelCount, int layerCount, int kvHeads,
             int headSize, long padId) {
-        this(format, version, modelId, task, keyId, idsInput, attentionMaskInput, tokenTypeIdsInput, output, outputWidth,
-                vocabSize, hiddenSize, maxSequenceLength, hiddenPermutation, labelCount, layerCount, kvHeads, headSize, padId,
-                null);
+        this(format, version, modelId, task, encryptionId, idsInput, attentionMaskInput, tokenTypeIdsInput, output, outputWidth,
+                vocabSize, hiddenSize, maxSequenceLength, labelCount, layerCount, kvHeads, headSize, padId,
+                null, null);
     }
 
     /** Per ciphertext id, how many ids share its token; null when every token has one id. */
@@ -118,16 +132,75 @@ public record ModelManifest(
 
     /** The base64 form of {@link #multiplicities()}. */
     public static String encodeMultiplicities(int[] multiplicities) {
-        ByteBuffer bytes = ByteBuffer.allocate(multiplicities.length * Integer.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        bytes.asIntBuffer().put(multiplicities);
+        return encodeInts(multiplicities);
+    }
+
+    private static String encodeInts(int[] values) {
+        ByteBuffer bytes = ByteBuffer.allocate(values.length * Integer.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.asIntBuffer().put(values);
         return Base64.getEncoder().encodeToString(bytes.array());
+    }
+
+    /** The ciphertext ids of the end token, sorted, for a model encrypted with length buckets; else null. */
+    public long[] endIdList() {
+        if (endIds == null) {
+            return null;
+        }
+        IntBuffer ints;
+        try {
+            ints = ByteBuffer.wrap(Base64.getDecoder().decode(endIds)).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
+        } catch (IllegalArgumentException e) {
+            throw new EeException("model '" + modelId + "': endIds is not base64: " + e.getMessage());
+        }
+        long[] out = new long[ints.remaining()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = ints.get(i);
+            if (out[i] < 0 || out[i] >= vocabSize) {
+                throw new EeException("model '" + modelId + "': end id " + out[i] + " is outside the vocabulary [0, "
+                        + vocabSize + ")");
+            }
+        }
+        if (out.length == 0) {
+            throw new EeException("model '" + modelId + "': endIds is empty");
+        }
+        Arrays.sort(out);
+        return out;
+    }
+
+    /**
+     * The request's ids up to and including its first end id: what the model runs on. Ids after it are a client's length
+     * padding. All of them for a model without end ids, or a request without one.
+     *
+     * @param sortedEndIds {@link #endIdList()}, decoded once per model by the caller
+     */
+    public static List<Long> unpadded(List<Long> ids, long[] sortedEndIds) {
+        if (sortedEndIds == null) {
+            return ids;
+        }
+        for (int i = 0; i < ids.size(); i++) {
+            if (Arrays.binarySearch(sortedEndIds, ids.get(i)) >= 0) {
+                return i + 1 == ids.size() ? ids : List.copyOf(ids.subList(0, i + 1));
+            }
+        }
+        return ids;
+    }
+
+    /** The same manifest with the end token's ciphertext ids (length buckets on). */
+    public ModelManifest withEndIds(long[] ids) {
+        int[] ints = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            ints[i] = Math.toIntExact(ids[i]);
+        }
+        return new ModelManifest(format, version, modelId, task, encryptionId, idsInput, attentionMaskInput, tokenTypeIdsInput,
+                output, outputWidth, vocabSize, hiddenSize, maxSequenceLength, labelCount, layerCount, kvHeads, headSize, padId,
+                idMultiplicities, encodeInts(ints));
     }
 
     /** The same manifest under another model id. */
     public ModelManifest withModelId(String id) {
-        return new ModelManifest(format, version, id, task, keyId, idsInput, attentionMaskInput, tokenTypeIdsInput, output,
-                outputWidth, vocabSize, hiddenSize, maxSequenceLength, hiddenPermutation, labelCount, layerCount, kvHeads,
-                headSize, padId, idMultiplicities);
+        return new ModelManifest(format, version, id, task, encryptionId, idsInput, attentionMaskInput, tokenTypeIdsInput, output,
+                outputWidth, vocabSize, hiddenSize, maxSequenceLength, labelCount, layerCount, kvHeads,
+                headSize, padId, idMultiplicities, endIds);
     }
 
     public Task taskKind() {
@@ -150,6 +223,9 @@ public record ModelManifest(
         }
         if (m.version() != VERSION) {
             throw new EeException(file + " is a manifest of version " + m.version() + "; this eestream reads version " + VERSION);
+        }
+        if (m.endIds() != null) {
+            m.endIdList(); // refuses unreadable end ids now, not at the first request
         }
         return m;
     }

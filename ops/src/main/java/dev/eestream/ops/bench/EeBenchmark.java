@@ -86,7 +86,7 @@ public final class EeBenchmark {
             eeBytes = ee.modelBytes();
         }
         out.printf("model all-MiniLM-L6-v2, task %s, hidden permutation %s; read %.2f s, EE transform + serialise %.2f s "
-                + "(%.1f MB)%n", task.id(), ee.manifest().hiddenPermutation() ? "on" : "off", (t1 - t0) / 1e9, (t2 - t1) / 1e9,
+                + "(%.1f MB)%n", task.id(), ee.hiddenPermutation() ? "on" : "off", (t1 - t0) / 1e9, (t2 - t1) / 1e9,
                 eeBytes.length / 1e6);
         out.printf("per point: >= %d pairs and >= %.0f s of single runs, %s and %s alternating; ONNX Runtime on %s, "
                 + "intra-op threads %s, spinning %s%n", minPairs, secondsPerPoint, homophones > 1 ? "EE" : "plaintext",

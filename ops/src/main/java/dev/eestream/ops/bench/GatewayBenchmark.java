@@ -75,7 +75,7 @@ public final class GatewayBenchmark {
         }
         ModelTransformer.Result ee = ModelEncryptor.encrypt(source, BundledModel.ALL_MINILM_L6_V2.tokenizer(),
                 TransformSpec.builder(Task.EMBED).key(key).modelId(MODEL).build(), null, s -> { });
-        ClientProfile profile = ClientProfile.of(ee.manifest(), null, "all-minilm-l6-v2");
+        ClientProfile profile = ClientProfile.of(ee, null, "all-minilm-l6-v2");
         List<String> texts = PipelineBenchmark.texts(Math.max(requests, 100));
         Path work = Files.createTempDirectory("eestream-gateway-bench-");
         ExecutorService pool = Executors.newFixedThreadPool(concurrency);

@@ -62,7 +62,7 @@ public final class GenerateBenchmark {
         ModelTransformer.Result plain = ModelTransformer.transform(source, TransformSpec.builder(Task.GENERATE).modelId("plain").build());
         out.println(spec.describe());
         out.printf("hidden permutation %s; build %.2f s, EE transform + serialise %.2f s (%.1f MB)%n",
-                ee.manifest().hiddenPermutation() ? "on" : "off", (t1 - t0) / 1e9, (t2 - t1) / 1e9, eeBytes.length / 1e6);
+                ee.hiddenPermutation() ? "on" : "off", (t1 - t0) / 1e9, (t2 - t1) / 1e9, eeBytes.length / 1e6);
         out.printf("per point: greedy generation of %d new tokens after prompts of %d random tokens; >= %d pairs and >= %.0f s "
                 + "of single runs, plaintext and %s alternating; ONNX Runtime on %s, intra-op threads %s, spinning %s%n",
                 plan.newTokens(), plan.promptLength(), plan.minPairs(), plan.secondsPerPoint(),

@@ -219,7 +219,7 @@ public final class PipelineBenchmark {
         List<String> texts = texts(count);
         ConcurrentLinkedQueue<Double> latencies = new ConcurrentLinkedQueue<>();
         try (EncryptedInferenceClient client = EncryptedInferenceClient.builder().bootstrapServers(local.bootstrapServers())
-                .properties(local.clientProperties()).key(key).profile(ClientProfile.of(ee.manifest(), labels, "all-minilm-l6-v2"))
+                .properties(local.clientProperties()).key(key).profile(ClientProfile.of(ee, labels, "all-minilm-l6-v2"))
                 .build()) {
             client.classify(texts.get(0)).get(60, TimeUnit.SECONDS); // warm the path
             List<CompletableFuture<?>> futures = new ArrayList<>();

@@ -91,7 +91,7 @@ public final class DemoCommand implements Callable<Integer> {
                     TransformSpec.builder(Task.CLASSIFY).modelId("plaintext-reference").build(), labelList, s -> { });
             Path models = work.resolve("models");
             Path modelDir = ModelBundle.in(models, MODEL_ID).write(ee.modelBytes(), ee.manifest(), true).dir();
-            ClientProfile profile = ClientProfile.of(ee.manifest(), labelList, BundledModel.ALL_MINILM_L6_V2.id());
+            ClientProfile profile = ClientProfile.of(ee, labelList, BundledModel.ALL_MINILM_L6_V2.id());
             out.printf("      EE model in %s (%.1f s); the plaintext model stays here for the comparison%n", modelDir,
                     (System.nanoTime() - t0) / 1e9);
 

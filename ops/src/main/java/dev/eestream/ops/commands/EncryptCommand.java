@@ -29,7 +29,8 @@ import picocli.CommandLine.Option;
                 + "line at a time, and must be UTF-8. A line that cannot be read stops the run with an error naming it; "
                 + "the lines before it have been printed. --profile takes the tokenizer, vocabulary and maximum length "
                 + "from a model's client profile (OUT.client.json, written by encrypt-model) and checks that the key is "
-                + "the one the model was encrypted with."})
+                + "the one the model was encrypted with; a model's homophones and length buckets apply (each text "
+                + "encrypts differently each time, padded to its bucket)."})
 public final class EncryptCommand implements Callable<Integer> {
     @Mixin
     KeyOptions key;
@@ -86,7 +87,7 @@ public final class EncryptCommand implements Callable<Integer> {
         p.requireKey(k);
         TokenizerJson json = Tokenizers.load(p.tokenizer());
         return PrivateTokenizer.open(json, k, p.vocabSize(), maxLength != null ? maxLength : p.requestLength(json),
-                p.homophones());
+                p.homophones(), p.lengthBucketArray());
     }
 
     /** The input, opened before anything is printed, so a missing or unreadable file prints nothing. */

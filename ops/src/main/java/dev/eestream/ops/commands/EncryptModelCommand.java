@@ -7,6 +7,7 @@ import dev.eestream.core.model.BundledModel;
 import dev.eestream.core.model.ClassLabels;
 import dev.eestream.core.model.ClassifierKind;
 import dev.eestream.core.model.ClientProfile;
+import dev.eestream.core.model.LengthBuckets;
 import dev.eestream.core.model.ModelEncryptor;
 import dev.eestream.core.model.ModelWriter;
 import dev.eestream.core.model.onnx.ExternalData;
@@ -102,6 +103,14 @@ public final class EncryptModelCommand implements Callable<Integer> {
                     + "--homophones.")
     Path homophoneCorpus;
 
+    @Option(names = "--length-buckets", paramLabel = "LIST",
+            description = "Hide request lengths (classify, embed): clients pad each request to the smallest of these lengths "
+                    + "that holds it (the model's maximum length is always one) with filler after its end token, which the "
+                    + "processor cuts off before inference, so outputs and inference cost stay as they were. A comma list "
+                    + "such as 16,32,64,128, or powers-of-two. The manifest then lists the end token's ciphertext ids, "
+                    + "which tells the processor each request's length (default: off).")
+    String lengthBuckets;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
     Path out;
 
@@ -159,6 +168,11 @@ public final class EncryptModelCommand implements Callable<Integer> {
         if (homophones != null && (homophones < 1 || homophones > 64)) {
             throw new EeException("--homophones must be between 1 and 64 ids per token, got " + homophones);
         }
+        LengthBuckets buckets = lengthBuckets == null ? null : LengthBuckets.parse(lengthBuckets);
+        if (buckets != null && t == Task.GENERATE) {
+            throw new EeException("--length-buckets only applies to --task classify and embed: a generation prompt has no "
+                    + "end token after which the processor could cut the padding");
+        }
         EeKey k = key.load();
         String tokenizerName = SourceModels.tokenizerFor(model, tokenizer);
         Homophones allotted = null;
@@ -188,6 +202,13 @@ public final class EncryptModelCommand implements Callable<Integer> {
                     .modelId(id).pooling(poolingMode).homophones(allotted)).build();
             try {
                 result = ModelEncryptor.encrypt(source, tokenizerJson, transform, labelList, progress::stage);
+                if (buckets != null) {
+                    result = ModelEncryptor.withLengthBuckets(result, tokenizerJson, k, allotted);
+                    // The longest request a client sends: the model's or the tokenizer's limit, whichever is shorter.
+                    Integer own = tokenizerJson.truncationLength();
+                    int longest = result.manifest().maxSequenceLength();
+                    buckets = buckets.upTo(own == null ? longest : Math.min(longest, own));
+                }
             } catch (OutOfMemoryError e) {
                 source = null;
                 throw new EeException(String.format(java.util.Locale.ROOT, "the Java heap (%.1f GB) is too small to encrypt "
@@ -199,7 +220,7 @@ public final class EncryptModelCommand implements Callable<Integer> {
             // A bundled tokenizer stays a name; a file becomes an absolute path, so the profile works from anywhere.
             String tokenizerRef = BundledModel.byId(tokenizerName).isPresent() ? tokenizerName
                     : Path.of(tokenizerName).toAbsolutePath().toString();
-            ClientProfile.of(result.manifest(), labelList, tokenizerRef, generation, allotted)
+            ClientProfile.of(result, labelList, tokenizerRef, generation, allotted, buckets)
                     .write(ClientProfile.besides(out), true);
         }
         ModelManifest m = result.manifest();
@@ -208,9 +229,13 @@ public final class EncryptModelCommand implements Callable<Integer> {
         String taskDescription = classifier == null ? m.task()
                 : m.task() + (classifier == ClassifierKind.OWN_HEAD ? ", the model's own head" : ", zero-shot");
         spec.commandLine().getOut().printf("wrote EE model '%s' (%s, %d outputs, hidden permutation %s, %s, key %s) to %s in "
-                + "%.1f s%n", m.modelId(), taskDescription, m.outputWidth(), m.hiddenPermutation() ? "on" : "off",
+                + "%.1f s%n", m.modelId(), taskDescription, m.outputWidth(), result.hiddenPermutation() ? "on" : "off",
                 allotted == null ? "no homophones" : String.format(java.util.Locale.ROOT, "%.2f ids per token",
-                        (double) allotted.slotCount() / allotted.vocabSize()), m.keyId(), out, seconds);
+                        (double) allotted.slotCount() / allotted.vocabSize()), result.keyId(), out, seconds);
+        if (buckets != null) {
+            spec.commandLine().getOut().printf("  length buckets %s: clients pad each request to one of these lengths%n",
+                    buckets);
+        }
         String serverFiles = bundle.hasData() ? bundle.modelFile() + " + " + bundle.dataFile().getFileName() : bundle.modelFile().toString();
         spec.commandLine().getOut().printf("  server files: %s (%.1f MB), %s%n  client profile (owner-only, keep with the key): %s%n",
                 serverFiles, bundle.modelSize() / 1e6, bundle.manifestFile(), ClientProfile.besides(out));

@@ -82,7 +82,7 @@ public final class GenerationDemo {
         ModelTransformer.Result plain = ModelEncryptor.encrypt(source, tokenizer,
                 TransformSpec.builder(Task.GENERATE).modelId("plaintext-reference").build(), null, s -> { });
         Path modelDir = ModelBundle.in(models, MODEL_ID).write(ee.modelBytes(), ee.manifest(), true).dir();
-        ClientProfile profile = ClientProfile.of(ee.manifest(), null, export.tokenizer().toAbsolutePath().toString(), generation);
+        ClientProfile profile = ClientProfile.of(ee, null, export.tokenizer().toAbsolutePath().toString(), generation);
         profile.write(ClientProfile.besides(modelDir), true);
         out.printf("      plaintext export in %s; EE model in %s, client profile beside it (%.1f s)%n", exportDir, modelDir,
                 (System.nanoTime() - t0) / 1e9);

@@ -24,6 +24,7 @@ public final class UserErrors {
             Map.entry("externalData", "pass --external-data auto (or always)"),
             Map.entry("homophones", "give --key KEY with --homophones N"),
             Map.entry("apiKeys", "give --api-keys FILE, or keep --host 127.0.0.1"),
+            Map.entry("lengthBuckets", "leave out --length-buckets for a generate model"),
             Map.entry("tokenizerConfig", "encrypt the model again with --tokenizer-config tokenizer_config.json"));
 
     private UserErrors() {

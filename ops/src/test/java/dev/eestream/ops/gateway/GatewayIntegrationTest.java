@@ -138,7 +138,7 @@ class GatewayIntegrationTest {
                 LABELS, s -> { });
         for (ModelTransformer.Result r : List.of(embed, classify)) {
             ModelBundle.in(models, r.manifest().modelId()).write(r.modelBytes(), r.manifest(), false);
-            ClientProfile.of(r.manifest(), r == classify ? LABELS : null, "all-minilm-l6-v2")
+            ClientProfile.of(r, r == classify ? LABELS : null, "all-minilm-l6-v2")
                     .write(ClientProfile.besides(models.resolve(r.manifest().modelId())), false);
         }
 

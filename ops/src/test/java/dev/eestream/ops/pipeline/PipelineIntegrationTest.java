@@ -90,7 +90,7 @@ class PipelineIntegrationTest {
         ModelTransformer.Result ee = ModelEncryptor.encrypt(source, tokenizer,
                 TransformSpec.builder(Task.CLASSIFY).key(key).modelId("topics").build(), LABELS, s -> { });
         write(models, ee);
-        classifyProfile = ClientProfile.of(ee.manifest(), LABELS, "all-minilm-l6-v2");
+        classifyProfile = ClientProfile.of(ee, LABELS, "all-minilm-l6-v2");
         plainClassifier = ModelEncryptor.encrypt(source, tokenizer, TransformSpec.builder(Task.CLASSIFY).modelId("plain").build(),
                 LABELS, s -> { });
         encryptFineTunedClassifierWithTheCli(models);
@@ -220,7 +220,7 @@ class PipelineIntegrationTest {
             Thread.sleep(100);
         }
         assertTrue(local.processor().models().modelIds().contains("embeddings"), "the new model was picked up");
-        ClientProfile embedProfile = ClientProfile.of(embed.manifest(), null, "all-minilm-l6-v2");
+        ClientProfile embedProfile = ClientProfile.of(embed, null, "all-minilm-l6-v2");
         String text = "Encrypted embeddings over Kafka";
         try (EncryptedInferenceClient embedClient = client(embedProfile); EncryptedInferenceClient classifyClient = client(classifyProfile);
              PrivateTokenizer tok = PrivateTokenizer.open(tokenizer, null, 30522, null);
@@ -536,7 +536,7 @@ class PipelineIntegrationTest {
         ModelBundle.in(models, "truncated").write(java.util.Arrays.copyOf(bytes, bytes.length / 3), ee.manifest(), false);
         ModelBundle.in(models, "garbage").write("this is not an ONNX model".getBytes(java.nio.charset.StandardCharsets.UTF_8),
                 new dev.eestream.runtime.model.ModelManifest(dev.eestream.runtime.model.ModelManifest.FORMAT, 1, "garbage", "embed",
-                        null, "input_ids", "attention_mask", null, "embedding", 384, 30522, 384, 512, true, 0), false);
+                        null, "input_ids", "attention_mask", null, "embedding", 384, 30522, 384, 512, 0), false);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (local.processor().models().failures().size() < 2 && System.nanoTime() < deadline) {
             Thread.sleep(100);
@@ -549,7 +549,7 @@ class PipelineIntegrationTest {
             assertEqualsPlaintext(client.classify(text).get(60, TimeUnit.SECONDS), plaintextScores(List.of(text)).get(text),
                     "the other model keeps serving");
         }
-        ClientProfile brokenProfile = ClientProfile.of(ee.manifest(), null, "all-minilm-l6-v2");
+        ClientProfile brokenProfile = ClientProfile.of(ee, null, "all-minilm-l6-v2");
         try (EncryptedInferenceClient client = client(brokenProfile)) {
             ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
                     () -> client.embed("hello").get(60, TimeUnit.SECONDS));

@@ -143,9 +143,9 @@ class BatchFailureTest {
     }
 
     private static ModelManifest withMaxLength(ModelManifest m, int maxLength) {
-        return new ModelManifest(m.format(), m.version(), m.modelId(), m.task(), m.keyId(), m.idsInput(), m.attentionMaskInput(),
-                m.tokenTypeIdsInput(), m.output(), m.outputWidth(), m.vocabSize(), m.hiddenSize(), maxLength,
-                m.hiddenPermutation(), m.labelCount());
+        return new ModelManifest(m.format(), m.version(), m.modelId(), m.task(), m.encryptionId(), m.idsInput(),
+                m.attentionMaskInput(), m.tokenTypeIdsInput(), m.output(), m.outputWidth(), m.vocabSize(), m.hiddenSize(),
+                maxLength, m.labelCount());
     }
 
     private static Map<String, InferenceResponse> readAnswers(LocalMode local, int expected) {

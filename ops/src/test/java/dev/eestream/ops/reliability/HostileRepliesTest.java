@@ -1,6 +1,7 @@
 package dev.eestream.ops.reliability;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -163,7 +164,7 @@ class HostileRepliesTest {
         profilesDir = Files.createDirectories(work.resolve("client"));
         Path tokenizerFile = profilesDir.resolve("tokenizer.json");
         Files.writeString(tokenizerFile, tokenizer.text());
-        profile = ClientProfile.of(ee.manifest(), List.of(), tokenizerFile.toString());
+        profile = ClientProfile.of(ee, List.of(), tokenizerFile.toString());
         profile.write(profilesDir.resolve(MODEL + ".client.json"), false);
         keyFile = profilesDir.resolve("client.key");
         KeyFiles.write(key, keyFile, null, false);
@@ -219,13 +220,15 @@ class HostileRepliesTest {
     }
 
     @Test
-    void theProcessorNamesTheKeyOfTheModelThatAnswered() {
+    void theProcessorNamesTheEncryptionOfTheModelThatAnsweredAndNotItsKey() {
         AvroDeserializer<InferenceResponse> deserializer = new AvroDeserializer<>(InferenceResponse.class, registry);
         int genuine = 0;
         try (KafkaConsumer<String, byte[]> consumer = rawConsumer()) {
             for (ConsumerRecord<String, byte[]> rec : readAll(consumer, SHARED_REPLIES, goodAnswers.size() + kinds.size())) {
                 if (!rec.key().startsWith("hostile-")) {
-                    assertEquals(key.keyId(), deserializer.deserialize(rec.topic(), rec.value()).getKeyId(), rec.key());
+                    InferenceResponse r = deserializer.deserialize(rec.topic(), rec.value());
+                    assertEquals(profile.encryptionId(), r.getEncryptionId(), rec.key());
+                    assertNull(r.getKeyId(), "the manifest holds no key id to send");
                     genuine++;
                 }
             }
@@ -425,7 +428,7 @@ class HostileRepliesTest {
                 .requiredString("modelId").endRecord();
         int noRequestIdId = registry.register("hostile-missing", noRequestId);
         AvroSerializer<InferenceRequest> requests = new AvroSerializer<>(registry);
-        String otherKeyId = EeKey.generate().keyId();
+        String otherEncryption = "0".repeat(32); // the model's is 128 random bits
         List<Float> hugeScores = floatsOfWidth(TEN_MEGABYTES / Float.BYTES + 1000);
 
         kinds.add(new Hostile("random-bytes", BadRecordKind.NOT_WIRE_FORMAT, id -> randomBytes));
@@ -456,8 +459,8 @@ class HostileRepliesTest {
         kinds.add(new Hostile("ten-megabytes-of-noise", BadRecordKind.UNKNOWN_SCHEMA_ID, id -> noise));
         kinds.add(new Hostile("ten-megabyte-response", BadRecordKind.UNDECRYPTABLE,
                 id -> responseBytes(SHARED_REPLIES, response(id, hugeScores).build())));
-        kinds.add(new Hostile("other-key", BadRecordKind.OTHER_KEY,
-                id -> responseBytes(SHARED_REPLIES, response(id, floatsOfWidth(TinyModels.HIDDEN)).setKeyId(otherKeyId).build())));
+        kinds.add(new Hostile("other-encryption", BadRecordKind.OTHER_KEY, id -> responseBytes(SHARED_REPLIES,
+                response(id, floatsOfWidth(TinyModels.HIDDEN)).setEncryptionId(otherEncryption).build())));
         kinds.add(new Hostile("other-model", BadRecordKind.OTHER_MODEL,
                 id -> responseBytes(SHARED_REPLIES, response(id, floatsOfWidth(TinyModels.HIDDEN)).setModelId("someone-elses-model").build())));
         kinds.add(new Hostile("wrong-width", BadRecordKind.UNDECRYPTABLE,

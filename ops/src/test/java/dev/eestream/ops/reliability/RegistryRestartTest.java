@@ -85,7 +85,7 @@ class RegistryRestartTest {
     void everyRecordDecodesAfterARestartAndNoIdIsHandedOutTwice() throws Exception {
         Path models = work.resolve("models");
         ModelTransformer.Result ee = ReliabilityFixture.writeEmbedModel(models, key, MODEL);
-        ClientProfile.of(ee.manifest(), null, "tiny").write(ClientProfile.besides(models.resolve(MODEL)), false);
+        ClientProfile.of(ee, null, "tiny").write(ClientProfile.besides(models.resolve(MODEL)), false);
         Path keyFile = work.resolve("client.key");
         KeyFiles.write(key, keyFile, null, false);
         LocalMode.Options options = new LocalMode.Options(0, 0, models, work.resolve("data"), Map.of());

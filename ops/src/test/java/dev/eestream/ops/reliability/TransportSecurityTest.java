@@ -97,7 +97,7 @@ class TransportSecurityTest {
         ModelTransformer.Result ee = ModelEncryptor.encrypt(source, tokenizer,
                 TransformSpec.builder(Task.CLASSIFY).key(key).modelId("topics").build(), LABELS, s -> { });
         ModelBundle.in(work.resolve("models"), "topics").write(ee.modelBytes(), ee.manifest(), false);
-        profile = ClientProfile.of(ee.manifest(), LABELS, "all-minilm-l6-v2");
+        profile = ClientProfile.of(ee, LABELS, "all-minilm-l6-v2");
         profile.write(clientDir.resolve("topics.client.json"), true);
 
         try (InputStream in = getClass().getResourceAsStream("/demo/documents.jsonl")) {

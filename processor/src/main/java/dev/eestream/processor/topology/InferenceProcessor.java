@@ -27,6 +27,7 @@ import dev.eestream.schemas.topics.Topics;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.HashMap;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
@@ -79,6 +80,8 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
     private final GenerationDispatcher generations;
     private final GenerationForwarder generationForwarder = new GenerationForwarder();
     private final Deque<CompletableFuture<InferenceWorker.Outcome>> inFlight = new ArrayDeque<>();
+    /** Each served manifest's end ids, decoded once (null for a model without length buckets). */
+    private final Map<ModelManifest, long[]> endIds = new HashMap<>();
     private final Queue<Finished> finished = new ConcurrentLinkedQueue<>();
     private ProcessorContext<String, Object> context;
     private PendingStore pending;
@@ -142,12 +145,30 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
             respond(request, Responses.expired(request, decoder.isPresent(), 0, now()), record.timestamp());
             return;
         }
+        // A request padded to its length bucket is cut after its first end id: the filler never reaches the model (or the
+        // store), so it costs no inference and changes no output.
+        long[] ends = endIds(model);
+        if (ends != null) {
+            request.setTokenIds(ModelManifest.unpadded(request.getTokenIds(), ends));
+        }
         pending.add(request, now());
         if (decoder.isPresent()) {
             generations.admit(decoder.get(), pending, now());
         } else if (pending.count(model) >= policy.maxBatchSize() || pending.tokens(model) >= policy.maxBatchTokens()) {
             flush(model);
         }
+    }
+
+    /** The sorted end ids of the model's manifest; null for a model without length buckets (or one not served). */
+    private long[] endIds(String model) {
+        Optional<ModelManifest> m = models.manifest(model);
+        if (m.isEmpty() || m.get().endIds() == null) {
+            return null;
+        }
+        if (endIds.size() > 256) {
+            endIds.clear(); // manifests of models reloaded since
+        }
+        return endIds.computeIfAbsent(m.get(), ModelManifest::endIdList);
     }
 
     /**
@@ -322,8 +343,9 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
 
     /** Sends a record to the request's reply topic, else the responses topic; counts nothing (chunks go here directly). */
     private void forward(InferenceRequest request, InferenceResponse response, long timestamp) {
-        // The model's public key id: a client with another key then refuses the outputs instead of decrypting garbage.
-        response.setKeyId(models.manifest(response.getModelId()).map(ModelManifest::keyId).orElse(null));
+        // The model's encryption id: a client whose profile names another refuses the outputs instead of decrypting
+        // garbage. (No key id: that would tell which models one client's key encrypted.)
+        response.setEncryptionId(models.manifest(response.getModelId()).map(ModelManifest::encryptionId).orElse(null));
         Headers headers = new RecordHeaders();
         // An illegal or missing reply topic is itself the error: that answer goes to the default topic.
         if (validator.replyTopicUsable(request)) {

@@ -1,11 +1,14 @@
 package dev.eestream.core.model.onnx;
 
 import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.FunctionProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -20,7 +23,11 @@ import java.util.Set;
  * ({@code n0}, {@code t0}: numbered in the order the nodes run, so the numbers carry nothing the graph's shape does not)
  * and drops doc strings, value-info hints, metadata, quantization annotations and the producer's identity. The graph's
  * inputs and outputs keep their names: the manifest and the processor find the model's inputs, its task output and a
- * decoder's {@code past_key_values.*} / {@code present.*} by them. Opset imports and the IR version stay.
+ * decoder's {@code past_key_values.*} / {@code present.*} by them. Their symbolic dimensions ({@code batch_size},
+ * {@code past_sequence_length + 1}) become {@code d0}, {@code d1}, …, the same name for the same dimension, so ONNX
+ * Runtime still sees which dimensions are equal. Local functions that no node calls go; a called one gets an opaque
+ * name ({@code f0}) and opaque names inside (its domain stays: nodes and the opset imports refer to it). Opset imports
+ * and the IR version stay.
  *
  * <p>Run it on the finished graph, after the analysis: the analysis' refusals name the source model's nodes, which is
  * what the person who owns that model needs to read.
@@ -60,10 +67,78 @@ public final class OpaqueNames {
             }
         }
         unlisted.values().forEach(t -> g.addInitializer(renamer.initializer(t)));
-        graph.getInputList().forEach(in -> g.addInput(in.toBuilder().clearDocString()));
-        graph.getOutputList().forEach(out -> g.addOutput(out.toBuilder().clearDocString()));
-        return model.toBuilder().setGraph(g).clearDocString().clearMetadataProps().clearTrainingInfo()
+        Map<String, String> dims = new HashMap<>();
+        graph.getInputList().forEach(in -> g.addInput(port(in, dims)));
+        graph.getOutputList().forEach(out -> g.addOutput(port(out, dims)));
+        Map<String, String> functions = calledFunctions(model);
+        ModelProto.Builder out = model.toBuilder().clearFunctions();
+        for (FunctionProto f : model.getFunctionsList()) {
+            String opaque = functions.get(functionKey(f.getDomain(), f.getName()));
+            if (opaque != null) {
+                out.addFunctions(function(f, opaque, functions));
+            }
+        }
+        for (int i = 0; i < g.getNodeCount(); i++) {
+            g.setNode(i, calling(g.getNode(i), functions));
+        }
+        return out.setGraph(g).clearDocString().clearMetadataProps().clearTrainingInfo()
                 .setProducerName(PRODUCER).clearProducerVersion().clearDomain().clearModelVersion().build();
+    }
+
+    /** A graph input or output: its name stays, its symbolic dimensions become d0, d1, … (one name per dimension name). */
+    private static ValueInfoProto port(ValueInfoProto value, Map<String, String> dims) {
+        ValueInfoProto.Builder b = value.toBuilder().clearDocString().clearMetadataProps();
+        if (b.hasType() && b.getType().hasTensorType() && b.getType().getTensorType().hasShape()) {
+            TensorShapeProto.Builder shape = b.getTypeBuilder().getTensorTypeBuilder().getShapeBuilder();
+            for (TensorShapeProto.Dimension.Builder d : shape.getDimBuilderList()) {
+                d.clearDenotation();
+                if (d.hasDimParam()) {
+                    d.setDimParam(dims.computeIfAbsent(d.getDimParam(), name -> "d" + dims.size()));
+                }
+            }
+        }
+        return b.build();
+    }
+
+    /** The local functions the graph calls, directly or through other functions, each with its opaque name. */
+    private static Map<String, String> calledFunctions(ModelProto model) {
+        Map<String, FunctionProto> local = new HashMap<>();
+        model.getFunctionsList().forEach(f -> local.put(functionKey(f.getDomain(), f.getName()), f));
+        Map<String, String> called = new LinkedHashMap<>();
+        ArrayDeque<NodeProto> pending = new ArrayDeque<>(model.getGraph().getNodeList());
+        while (!pending.isEmpty()) {
+            NodeProto n = pending.poll();
+            String key = functionKey(n.getDomain(), n.getOpType());
+            FunctionProto f = local.get(key);
+            if (f != null && !called.containsKey(key)) {
+                called.put(key, "f" + called.size());
+                pending.addAll(f.getNodeList());
+            }
+        }
+        return called;
+    }
+
+    private static String functionKey(String domain, String name) {
+        return domain + "\0" + name;
+    }
+
+    /** The node, calling a local function by its opaque name. */
+    private static NodeProto calling(NodeProto n, Map<String, String> functions) {
+        String opaque = functions.get(functionKey(n.getDomain(), n.getOpType()));
+        return opaque == null ? n : n.toBuilder().setOpType(opaque).build();
+    }
+
+    /** A local function under its opaque name, every name in its body opaque (a function's names are its own scope). */
+    private static FunctionProto function(FunctionProto f, String opaque, Map<String, String> functions) {
+        OpaqueNames body = new OpaqueNames(GraphProto.getDefaultInstance());
+        FunctionProto.Builder b = f.toBuilder().setName(opaque).clearDocString().clearValueInfo().clearMetadataProps()
+                .clearInput().clearOutput().clearNode();
+        f.getInputList().forEach(in -> b.addInput(body.tensor(in)));
+        f.getOutputList().forEach(out -> b.addOutput(body.tensor(out)));
+        for (int i = 0; i < f.getNodeCount(); i++) {
+            b.addNode(calling(body.node(f.getNode(i), i), functions));
+        }
+        return b.build();
     }
 
     private void keep(ValueInfoProto value) {

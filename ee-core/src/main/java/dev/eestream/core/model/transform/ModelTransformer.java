@@ -23,8 +23,10 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -40,13 +42,18 @@ import java.util.Set;
  * nothing in it names the source model's tensors or says which of them were permuted.
  */
 public final class ModelTransformer {
+    private static final SecureRandom ENCRYPTION_IDS = new SecureRandom();
     private static final Set<Integer> ID_TYPES = Set.of(TensorProto.DataType.INT64_VALUE, TensorProto.DataType.INT32_VALUE);
 
     private ModelTransformer() {
     }
 
     /** The outcome: the model a server may hold, and its manifest. */
-    public record Result(ModelProto model, ModelManifest manifest) {
+    /**
+     * @param keyId             the key's public id, for the client profile (never the manifest); null without a key
+     * @param hiddenPermutation whether ρ was applied, for the person running the transform (never the manifest)
+     */
+    public record Result(ModelProto model, ModelManifest manifest, String keyId, boolean hiddenPermutation) {
         /** The model as one self-contained file; see {@code ModelWriter} for a model over protobuf's 2 GB limit. */
         public byte[] modelBytes() {
             if (ExternalData.weightBytes(model) >= ExternalData.PROTOBUF_LIMIT) {
@@ -252,14 +259,22 @@ public final class ModelTransformer {
             }
         }
         ModelManifest manifest = new ModelManifest(ModelManifest.FORMAT, ModelManifest.VERSION, spec.modelId(), task.id(),
-                spec.key() == null ? null : spec.key().keyId(), ids, g.input(mask).isPresent() ? mask : null, typeIds,
-                output, width, cipherVocab, hidden, maxLength, hiddenPerm, task == Task.CLASSIFY ? width : 0,
+                spec.key() == null ? null : newEncryptionId(), ids, g.input(mask).isPresent() ? mask : null, typeIds,
+                output, width, cipherVocab, hidden, maxLength, task == Task.CLASSIFY ? width : 0,
                 decoder == null ? 0 : decoder.layers(), decoder == null ? 0 : decoder.kvHeads(),
                 decoder == null ? 0 : decoder.headSize(), padId(g, paddingId, perms.get(PermutationKind.VOCAB)),
                 homophones != null && decoder != null ? ModelManifest.encodeMultiplicities(
-                        multiplicities(homophones, tokenOfSlot, perms.get(PermutationKind.VOCAB))) : null);
+                        multiplicities(homophones, tokenOfSlot, perms.get(PermutationKind.VOCAB))) : null, null);
         // Names go only now: every refusal above names the source model's nodes, as its owner knows them.
-        return new Result(OpaqueNames.scrub(g.build()), manifest);
+        return new Result(OpaqueNames.scrub(g.build()), manifest, spec.key() == null ? null : spec.key().keyId(),
+                hiddenPerm);
+    }
+
+    /** 128 random bits: ties a model's answers to its client profile without saying whose key it is. */
+    private static String newEncryptionId() {
+        byte[] bits = new byte[16];
+        ENCRYPTION_IDS.nextBytes(bits);
+        return HexFormat.of().formatHex(bits);
     }
 
     /** For each ciphertext id Π(s), the number of slots of its token. */
