@@ -8,6 +8,7 @@ import dev.eestream.ops.privacy.PrivacyBenchmark;
 import dev.eestream.ops.support.Passphrases;
 import dev.eestream.ops.support.SourceModels;
 import dev.eestream.ops.support.Tokenizers;
+import dev.eestream.core.model.LengthBuckets;
 import dev.eestream.runtime.EeException;
 import java.nio.file.Path;
 import java.util.List;
@@ -61,6 +62,11 @@ public final class BenchmarkPrivacyCommand implements Callable<Integer> {
                     + "traffic's corpus, as encrypt-model --homophone-corpus does) or uniform (default: ${DEFAULT-VALUE}).")
     String allotment;
 
+    @Option(names = "--length-buckets", paramLabel = "LIST", defaultValue = "16,32,64,128",
+            description = "Request lengths clients pad to (encrypt-model --length-buckets), for the length attacks: a comma "
+                    + "list, powers-of-two, or none to skip them (default: ${DEFAULT-VALUE}).")
+    String lengthBuckets;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -79,7 +85,8 @@ public final class BenchmarkPrivacyCommand implements Callable<Integer> {
         String tokenizerName = SourceModels.tokenizerFor(baseModel, tokenizer);
         PrivacyBenchmark.Setup setup = new PrivacyBenchmark.Setup(k, base, Tokenizers.load(tokenizerName),
                 Corpus.read(corpus), Corpus.read(referenceCorpus),
-                corpus.toString(), referenceCorpus.toString(), homophones, allotment.equals("proportional"));
+                corpus.toString(), referenceCorpus.toString(), homophones, allotment.equals("proportional"),
+                lengthBuckets.strip().equals("none") ? null : LengthBuckets.parse(lengthBuckets).sizes());
         new PrivacyBenchmark(spec.commandLine().getOut()).run(setup);
         return 0;
     }

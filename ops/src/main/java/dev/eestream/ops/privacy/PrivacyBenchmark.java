@@ -4,6 +4,7 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.eestream.core.key.CipherVocabulary;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.Homophones;
+import dev.eestream.core.key.LengthPadding;
 import dev.eestream.core.key.Permutation;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
@@ -34,9 +35,11 @@ public final class PrivacyBenchmark {
      *
      * @param homophones   the homophone budgets to measure (1: none), each against the same traffic
      * @param proportional whether homophones are allotted by token frequency (else the same number for every token)
+     * @param lengthBuckets the request lengths clients pad to, for the length attacks; null to skip them
      */
     public record Setup(EeKey key, ModelProto base, TokenizerJson tokenizer, List<String> traffic, List<String> reference,
-            String trafficName, String referenceName, List<Integer> homophones, boolean proportional) {
+            String trafficName, String referenceName, List<Integer> homophones, boolean proportional,
+            List<Integer> lengthBuckets) {
         public Setup {
             homophones = List.copyOf(homophones);
         }
@@ -71,7 +74,11 @@ public final class PrivacyBenchmark {
         List<long[]> sameDomain = new ArrayList<>();
         List<long[]> clientSample = new ArrayList<>();
         List<long[]> unrelated = new ArrayList<>();
+        long[] specials;
+        int longest;
         try (PrivateTokenizer tokenizer = PrivateTokenizer.open(setup.tokenizer(), null, table.vocabSize(), null)) {
+            specials = tokenizer.encodePlain("");
+            longest = tokenizer.maxLength();
             // Texts in a fixed random order, so that the first N tokens are a sample of the whole domain, not of the
             // first files; then by turns: the traffic, same-domain statistics the attacker might find, and the client's
             // own sample of its domain that homophones are allotted by (held out from both).
@@ -128,6 +135,12 @@ public final class PrivacyBenchmark {
                         w.width());
             }
             measure(n, setup.proportional(), homophones, vocab, traffic, unrelatedStats, sameDomainStats, available);
+            if (setup.lengthBuckets() != null) {
+                int[] buckets = java.util.stream.IntStream.concat(setup.lengthBuckets().stream().mapToInt(Integer::intValue)
+                        .filter(b -> b < longest), java.util.stream.IntStream.of(longest)).toArray();
+                lengths(n, buckets, vocab, trafficPlain, traffic, sameDomain, Math.toIntExact(specials[0]),
+                        Math.toIntExact(specials[specials.length - 1]));
+            }
         }
         out.println();
         out.println("Shares of tokens are of inner tokens ([CLS] and [SEP] excluded), scored against the true key, which the "
@@ -194,6 +207,53 @@ public final class PrivacyBenchmark {
                 + "for byte (%.1f %% repeat one in plaintext) |%n", n == 1 ? "" : ", " + n + " homophones",
                 100 * leaks.specialsAtFixedPositions(), 100 * leaks.repeated(),
                 100 * FreeLeaks.of(decrypted(traffic, truth)).repeated());
+        out.flush();
+    }
+
+    /** Length buckets: what readers of the topic still learn of request lengths, and what the padding costs in ids. */
+    private void lengths(int n, int[] buckets, CipherVocabulary vocab, List<long[]> plain, List<long[]> traffic,
+            List<long[]> sameDomain, int start, int end) {
+        LengthPadding padding = new LengthPadding(vocab, buckets, start, end);
+        List<long[]> padded = new ArrayList<>(traffic.size());
+        int[] real = new int[traffic.size()];
+        int[] visible = new int[traffic.size()];
+        long sentIds = 0;
+        long realIds = 0;
+        for (int i = 0; i < traffic.size(); i++) {
+            try {
+                padded.add(padding.pad(plain.get(i), traffic.get(i)));
+            } catch (dev.eestream.runtime.EeException e) {
+                padded.add(traffic.get(i)); // a text holding [SEP] itself: a client would refuse it; here it goes unpadded
+            }
+            real[i] = traffic.get(i).length;
+            visible[i] = padded.get(i).length;
+            realIds += real[i];
+            sentIds += visible[i];
+        }
+        Map<Integer, Integer> mode = LengthAttacks.modeByBucket(sameDomain, buckets);
+        LengthAttacks.Outcome sizes = LengthAttacks.sizesOnly(padded, real, mode);
+        LengthAttacks.Outcome presence = LengthAttacks.endByPresence(padded, real, mode, 0.5);
+        LengthAttacks.Outcome late = null;
+        String lateSetting = "";
+        for (int window : new int[] {1, 2, 4}) {
+            for (int minCount : new int[] {5, 20, 100}) {
+                LengthAttacks.Outcome o = LengthAttacks.endByLateness(padded, real, mode, window, minCount);
+                if (late == null || o.exact() > late.exact()) {
+                    late = o;
+                    lateSetting = "first " + window + " position(s) after [CLS], seen " + minCount + "+ times";
+                }
+            }
+        }
+        long distinctReal = java.util.Arrays.stream(real).distinct().count();
+        long distinctVisible = java.util.Arrays.stream(visible).distinct().count();
+        out.printf(Locale.ROOT, "| anyone reading the topic%s, requests padded to %s | request lengths | %d lengths seen "
+                + "instead of %d; %.2f bits of length entropy left of %.2f; named exactly (within 2 tokens) for %.1f %% "
+                + "(%.1f %%) by sizes alone, %.1f %% (%.1f %%) taking ids in half the requests for [SEP], %.1f %% (%.1f %%) "
+                + "taking ids never early for [SEP] (best setting: %s); the topic carries %.2f× the ids |%n",
+                n == 1 ? "" : ", " + n + " homophones", java.util.Arrays.toString(buckets), distinctVisible, distinctReal,
+                LengthAttacks.entropyBits(real, visible), LengthAttacks.entropyBits(real, new int[real.length]),
+                100 * sizes.exact(), 100 * sizes.within2(), 100 * presence.exact(), 100 * presence.within2(),
+                100 * late.exact(), 100 * late.within2(), lateSetting, (double) sentIds / realIds);
         out.flush();
     }
 
