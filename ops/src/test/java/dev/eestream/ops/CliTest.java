@@ -571,6 +571,20 @@ class CliTest {
         assertFalse(Files.exists(dir.resolve("refused")), "nothing written for a refused run");
     }
 
+    /** benchmark-privacy on a user's model: refusals before any corpus is read. */
+    @Test
+    void benchmarkPrivacyOnAUsersModelNeedsItsKeyAndItsModel() throws Exception {
+        Path key = keygen("k");
+        String[] base = {"benchmark-privacy", "--corpus", dir.resolve("traffic").toString(), "--reference-corpus",
+            dir.resolve("reference").toString()};
+        Path empty = Files.createDirectories(dir.resolve("no-model"));
+        assertRefused("--model needs --key, the key the model was encrypted with", concat(base, "--model", empty.toString()));
+        assertRefused("with --model the model's own homophones, labels and length buckets are attacked", concat(base, "--model",
+                empty.toString(), "--key", key.toString(), "--homophones", "4"));
+        assertRefused(empty + " holds no EE model", concat(base, "--model", empty.toString(), "--key", key.toString()));
+        assertRefused("length buckets must rise", concat(base, "--length-buckets", "32,16"));
+    }
+
     private static String[] concat(String[] first, String... rest) {
         String[] all = java.util.Arrays.copyOf(first, first.length + rest.length);
         System.arraycopy(rest, 0, all, first.length, rest.length);

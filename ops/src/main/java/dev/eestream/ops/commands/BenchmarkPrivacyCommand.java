@@ -3,26 +3,35 @@ package dev.eestream.ops.commands;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.KeyFiles;
+import dev.eestream.core.model.ClassLabels;
+import dev.eestream.core.model.ClientProfile;
+import dev.eestream.core.model.LengthBuckets;
+import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.ops.privacy.Corpus;
 import dev.eestream.ops.privacy.PrivacyBenchmark;
 import dev.eestream.ops.support.Passphrases;
 import dev.eestream.ops.support.SourceModels;
 import dev.eestream.ops.support.Tokenizers;
-import dev.eestream.core.model.LengthBuckets;
 import dev.eestream.runtime.EeException;
+import dev.eestream.runtime.model.ModelBundle;
+import dev.eestream.runtime.model.ModelManifest;
+import dev.eestream.runtime.model.Task;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 @Command(name = "benchmark-privacy", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Measure what each party recovers: the processor's operator holding the public base weights "
-                + "(sorted-row matching for π, column matching for ρ), a reader of the request topic without weights "
-                + "(frequency analysis by rank and by neighbours at 10^3 … 10^6 ciphertext tokens, with statistics from "
-                + "an unrelated corpus and from the traffic's own domain), and what anyone on the topic sees for free "
-                + "(special tokens, lengths, repeated requests). Prints a table.",
+                + "(sorted-row matching for π, column matching for ρ, a zero-shot classifier's label names and σ by "
+                + "embedding every vocabulary word), a reader of the request topic without weights (frequency analysis by "
+                + "rank and by neighbours at 10^3 … 10^6 ciphertext tokens, with statistics from an unrelated corpus and "
+                + "from the traffic's own domain; with homophones, attacks built for them), what anyone on the topic sees "
+                + "for free (special tokens, lengths, repeated requests), and what length buckets leave of request "
+                + "lengths. Prints a table. By default it attacks models it makes from the base model with the key; "
+                + "--model attacks yours.",
             "The corpora are files from Debian packages, fetched once by scripts/fetch-privacy-corpora.sh; nothing is "
                 + "downloaded when the benchmark runs."})
 public final class BenchmarkPrivacyCommand implements Callable<Integer> {
@@ -67,6 +76,18 @@ public final class BenchmarkPrivacyCommand implements Callable<Integer> {
                     + "list, powers-of-two, or none to skip them (default: ${DEFAULT-VALUE}).")
     String lengthBuckets;
 
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Attack your own EE model, as encrypt-model wrote it with --key KEY, instead of those made here: "
+                    + "weight matching on its token table, its label names if it is a zero-shot classifier, and the "
+                    + "traffic encrypted with its homophones. Its client profile (DIR.client.json) scores the attacks; "
+                    + "--base-model must be the public model it was made from.")
+    Path model;
+
+    @Option(names = "--labels", paramLabel = "\"a,b,c\"", defaultValue = "sports,finance,cooking,politics,weather,music,"
+            + "health,travel",
+            description = "The labels of the zero-shot classifier made for the label attack (default: ${DEFAULT-VALUE}).")
+    String labels;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -80,13 +101,42 @@ public final class BenchmarkPrivacyCommand implements Callable<Integer> {
                 throw new EeException("--homophones takes budgets from 1 to 64, got " + n);
             }
         }
+        List<Integer> buckets = lengthBuckets.strip().equals("none") ? null : LengthBuckets.parse(lengthBuckets).sizes();
+        PrivacyBenchmark.UserModel user = null;
+        if (model != null) {
+            if (key == null) {
+                throw new EeException("--model needs --key, the key the model was encrypted with: it scores the attacks");
+            }
+            if (spec.commandLine().getParseResult().hasMatchedOption("--homophones")
+                    || spec.commandLine().getParseResult().hasMatchedOption("--allotment")
+                    || spec.commandLine().getParseResult().hasMatchedOption("--labels")
+                    || spec.commandLine().getParseResult().hasMatchedOption("--length-buckets")) {
+                throw new EeException("--homophones, --allotment, --labels and --length-buckets describe the models made "
+                        + "here; with --model the model's own homophones, labels and length buckets are attacked");
+            }
+        }
         EeKey k = key != null ? KeyFiles.read(key, Passphrases.fromEnv(passphraseEnv)) : EeKey.generate();
+        if (model != null) {
+            ModelBundle bundle = ModelBundle.at(model);
+            if (!bundle.isComplete()) {
+                throw new EeException(model + " holds no EE model (model.onnx and manifest.json, as encrypt-model writes)");
+            }
+            ClientProfile profile = ClientProfile.read(ClientProfile.besides(model));
+            profile.requireKey(k);
+            ModelManifest m = bundle.readManifest();
+            if (m.taskKind() == Task.GENERATE) {
+                throw new EeException("benchmark-privacy attacks classify and embed models; " + model + " generates");
+            }
+            user = new PrivacyBenchmark.UserModel(model.toString(), ModelTransformer.read(bundle.modelFile()), m, profile);
+            buckets = profile.lengthBuckets();
+        }
         ModelProto base = SourceModels.read(baseModel);
         String tokenizerName = SourceModels.tokenizerFor(baseModel, tokenizer);
         PrivacyBenchmark.Setup setup = new PrivacyBenchmark.Setup(k, base, Tokenizers.load(tokenizerName),
                 Corpus.read(corpus), Corpus.read(referenceCorpus),
                 corpus.toString(), referenceCorpus.toString(), homophones, allotment.equals("proportional"),
-                lengthBuckets.strip().equals("none") ? null : LengthBuckets.parse(lengthBuckets).sizes());
+                buckets,
+                ClassLabels.fromList(labels), user);
         new PrivacyBenchmark(spec.commandLine().getOut()).run(setup);
         return 0;
     }

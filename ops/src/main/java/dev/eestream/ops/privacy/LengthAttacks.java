@@ -12,8 +12,9 @@ import java.util.Set;
  * <ul>
  * <li>{@link #sizesOnly}: an observer of sizes alone (TLS hides the ids, not how many there are) guesses, for each
  * bucket, the length most common in that bucket in same-domain statistics.</li>
- * <li>{@link #endByPresence}: ids that stand in most requests, the first id excepted, are taken for the end token
- * ([SEP] without homophones: it is in every request); a request ends at its first such id after position 0.</li>
+ * <li>{@link #endByPresence}: the ids that stand in the most requests are taken for the end token ([SEP], in every
+ * request), as many of them as the start token ([CLS]) has ids at position 0, since both are as frequent; a request
+ * ends at its first such id after position 0. Without homophones that is [SEP]'s one id.</li>
  * <li>{@link #endByLateness}: ids never seen in the first positions after the first ([SEP] cannot stand there) but
  * seen often are taken for the end token; likewise.</li>
  * </ul>
@@ -44,10 +45,11 @@ final class LengthAttacks {
         return score(padded, realLengths, (r, i) -> modeByBucket.getOrDefault(r.length, r.length));
     }
 
-    static Outcome endByPresence(List<long[]> padded, int[] realLengths, Map<Integer, Integer> modeByBucket,
-            double minShare) {
+    static Outcome endByPresence(List<long[]> padded, int[] realLengths, Map<Integer, Integer> modeByBucket) {
+        Set<Long> starts = new HashSet<>();
         Map<Long, Integer> requestsHolding = new HashMap<>();
         for (long[] r : padded) {
+            starts.add(r[0]);
             Set<Long> inRequest = new HashSet<>();
             for (int i = 1; i < r.length; i++) {
                 inRequest.add(r[i]);
@@ -55,11 +57,9 @@ final class LengthAttacks {
             inRequest.forEach(id -> requestsHolding.merge(id, 1, Integer::sum));
         }
         Set<Long> ends = new HashSet<>();
-        requestsHolding.forEach((id, n) -> {
-            if (n >= minShare * padded.size()) {
-                ends.add(id);
-            }
-        });
+        requestsHolding.entrySet().stream().filter(e -> !starts.contains(e.getKey()))
+                .sorted(Map.Entry.<Long, Integer>comparingByValue().reversed()).limit(starts.size())
+                .forEach(e -> ends.add(e.getKey()));
         return byFirstEnd(padded, realLengths, modeByBucket, ends);
     }
 

@@ -6,10 +6,14 @@ import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.Homophones;
 import dev.eestream.core.key.LengthPadding;
 import dev.eestream.core.key.Permutation;
+import dev.eestream.core.model.ClassifierKind;
+import dev.eestream.core.model.ClientProfile;
+import dev.eestream.core.model.ModelEncryptor;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.core.tokenizer.PrivateTokenizer;
 import dev.eestream.core.tokenizer.TokenizerJson;
+import dev.eestream.runtime.model.ModelManifest;
 import dev.eestream.runtime.model.Task;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -36,13 +40,19 @@ public final class PrivacyBenchmark {
      * @param homophones   the homophone budgets to measure (1: none), each against the same traffic
      * @param proportional whether homophones are allotted by token frequency (else the same number for every token)
      * @param lengthBuckets the request lengths clients pad to, for the length attacks; null to skip them
+     * @param labels       the labels of the zero-shot classifier made for the label attack (ignored with a user's model)
+     * @param userModel    a user's EE model to attack instead of those made here, encrypted with {@code key}; or null
      */
     public record Setup(EeKey key, ModelProto base, TokenizerJson tokenizer, List<String> traffic, List<String> reference,
             String trafficName, String referenceName, List<Integer> homophones, boolean proportional,
-            List<Integer> lengthBuckets) {
+            List<Integer> lengthBuckets, List<String> labels, UserModel userModel) {
         public Setup {
             homophones = List.copyOf(homophones);
         }
+    }
+
+    /** A user's EE model (encrypt-model's output) with its client profile, which scores the attacks. */
+    public record UserModel(String name, ModelProto model, ModelManifest manifest, ClientProfile profile) {
     }
 
     /** Grouping thresholds tried; the best is reported, as an attacker who could tell would pick it. */
@@ -63,12 +73,45 @@ public final class PrivacyBenchmark {
         out.println("privacy benchmark, key " + key.keyId());
 
         long started = System.nanoTime();
-        ModelTransformer.Result ee = ModelTransformer.transform(setup.base(), TransformSpec.builder(Task.EMBED).key(key).build());
         ModelTransformer.TokenEmbedding table = ModelTransformer.tokenEmbedding(setup.base(), null);
         Permutation pi = key.vocabPermutation(table.vocabSize());
-        Permutation rho = key.hiddenPermutation(ee.manifest().hiddenSize());
-        out.printf(Locale.ROOT, "EE model made for the attack (embed, π and ρ) in %.1f s%n", (System.nanoTime() - started) / 1e9);
-        WeightMatching.Outcome weights = WeightMatching.attack(setup.base(), ee.model(), ee.manifest().idsInput(), pi, rho);
+        Permutation rho = key.hiddenPermutation(table.hiddenSize());
+        UserModel user = setup.userModel();
+        WeightMatching.Outcome weights;
+        LabelRecovery.Outcome labels = null;
+        String noRho = "";
+        if (user == null) {
+            ModelTransformer.Result ee = ModelTransformer.transform(setup.base(), TransformSpec.builder(Task.EMBED).key(key)
+                    .build());
+            out.printf(Locale.ROOT, "EE model made for the attack (embed, π and ρ) in %.1f s%n",
+                    (System.nanoTime() - started) / 1e9);
+            weights = WeightMatching.attack(setup.base(), ee.model(), ee.manifest().idsInput(), pi, rho);
+            // A zero-shot classifier with ρ: its label embeddings sit in its head, under ρ and σ.
+            ModelTransformer.Result classifier = ModelEncryptor.encrypt(setup.base(), setup.tokenizer(), TransformSpec
+                    .builder(Task.CLASSIFY).key(key).hiddenPermutation(true).modelId("classify").build(), setup.labels(), x -> { });
+            WeightMatching.Outcome its = WeightMatching.attack(setup.base(), classifier.model(),
+                    classifier.manifest().idsInput(), pi, rho);
+            labels = LabelRecovery.attack(setup.base(), setup.tokenizer(), classifier.model(), table.hiddenSize(),
+                    its.eeColumnOf(), byColumn(setup.labels(), key));
+        } else {
+            out.printf(Locale.ROOT, "attacking %s (%s, %,d ciphertext ids)%n", user.name(), user.manifest().task(),
+                    user.manifest().vocabSize());
+            CipherVocabulary own = user.profile().vocabulary(key);
+            weights = WeightMatching.attack(setup.base(), user.model(), user.manifest().idsInput(), own::decrypt, rho);
+            if (weights.rhoRecovered() == 0) {
+                // Without ρ the attack finds the identity: score it against that.
+                WeightMatching.Outcome plainColumns = WeightMatching.attack(setup.base(), user.model(),
+                        user.manifest().idsInput(), own::decrypt, Permutation.identity(table.hiddenSize()));
+                if (plainColumns.rhoRecovered() > 0) {
+                    weights = plainColumns;
+                    noRho = " (the model has no ρ: the columns found are in place)";
+                }
+            }
+            if (user.profile().classifier() == ClassifierKind.ZERO_SHOT) {
+                labels = LabelRecovery.attack(setup.base(), setup.tokenizer(), user.model(), table.hiddenSize(),
+                        weights.eeColumnOf(), byColumn(user.profile().labels(), key));
+            }
+        }
 
         List<long[]> trafficPlain = new ArrayList<>();
         List<long[]> sameDomain = new ArrayList<>();
@@ -104,14 +147,25 @@ public final class PrivacyBenchmark {
         out.println("| party | attack | recovered |");
         out.println("|---|---|---|");
         out.printf(Locale.ROOT, "| processor operator with the public base weights | sorted-row matching: π | %,d of %,d "
-                + "token ids (%.1f %%) in %.2f s; %,d ids match more than one row |%n", weights.piRecovered(), weights.vocab(),
+                + "ciphertext ids named with their token (%.1f %%) in %.2f s; %,d ids match more than one row |%n",
+                weights.piRecovered(), weights.vocab(),
                 100.0 * weights.piRecovered() / weights.vocab(), weights.piSeconds(), weights.piAmbiguous());
-        out.printf(Locale.ROOT, "| | column matching over matched rows: ρ | %d of %d (%.1f %%) in %.3f s more |%n",
-                weights.rhoRecovered(), weights.width(), 100.0 * weights.rhoRecovered() / weights.width(), weights.rhoSeconds());
+        out.printf(Locale.ROOT, "| | column matching over matched rows: ρ | %d of %d (%.1f %%) in %.3f s more%s |%n",
+                weights.rhoRecovered(), weights.width(), 100.0 * weights.rhoRecovered() / weights.width(), weights.rhoSeconds(),
+                noRho);
+        if (labels != null) {
+            out.printf(Locale.ROOT, "| | label names of a zero-shot classifier, and with them σ: each head column matched "
+                    + "to the closest of every vocabulary word, embedded by the public model | %s |%n", labels.found()
+                    ? String.format(Locale.ROOT, "%d of %d labels named, in %.1f s over %,d words: %s", labels.named(),
+                            labels.guesses().size(), labels.seconds(), labels.words(), LabelRecovery.describe(labels))
+                    : "no [hidden, labels] constant found");
+        }
         long[] clientCounts = counts(clientSample, table.vocabSize());
-        boolean weightsWithHomophones = false;
-        for (int n : setup.homophones()) {
-            Homophones homophones = n == 1 ? Homophones.none(table.vocabSize())
+        boolean weightsWithHomophones = user != null;
+        List<Integer> budgets = user == null ? setup.homophones()
+                : List.of(Math.max(1, Math.round((float) user.profile().homophones().slotCount() / table.vocabSize())));
+        for (int n : budgets) {
+            Homophones homophones = user != null ? user.profile().homophones() : n == 1 ? Homophones.none(table.vocabSize())
                     : setup.proportional() ? Homophones.proportional(clientCounts, n) : Homophones.uniform(table.vocabSize(), n);
             CipherVocabulary vocab = key.vocabulary(homophones);
             List<long[]> traffic = new ArrayList<>(trafficPlain.size());
@@ -210,6 +264,16 @@ public final class PrivacyBenchmark {
         out.flush();
     }
 
+    /** The true label of each output column: label j stands in column σ(j). */
+    private static List<String> byColumn(List<String> labels, EeKey key) {
+        Permutation sigma = key.labelPermutation(labels.size());
+        String[] out = new String[labels.size()];
+        for (int j = 0; j < labels.size(); j++) {
+            out[sigma.apply(j)] = labels.get(j);
+        }
+        return List.of(out);
+    }
+
     /** Length buckets: what readers of the topic still learn of request lengths, and what the padding costs in ids. */
     private void lengths(int n, int[] buckets, CipherVocabulary vocab, List<long[]> plain, List<long[]> traffic,
             List<long[]> sameDomain, int start, int end) {
@@ -232,7 +296,7 @@ public final class PrivacyBenchmark {
         }
         Map<Integer, Integer> mode = LengthAttacks.modeByBucket(sameDomain, buckets);
         LengthAttacks.Outcome sizes = LengthAttacks.sizesOnly(padded, real, mode);
-        LengthAttacks.Outcome presence = LengthAttacks.endByPresence(padded, real, mode, 0.5);
+        LengthAttacks.Outcome presence = LengthAttacks.endByPresence(padded, real, mode);
         LengthAttacks.Outcome late = null;
         String lateSetting = "";
         for (int window : new int[] {1, 2, 4}) {
@@ -248,7 +312,7 @@ public final class PrivacyBenchmark {
         long distinctVisible = java.util.Arrays.stream(visible).distinct().count();
         out.printf(Locale.ROOT, "| anyone reading the topic%s, requests padded to %s | request lengths | %d lengths seen "
                 + "instead of %d; %.2f bits of length entropy left of %.2f; named exactly (within 2 tokens) for %.1f %% "
-                + "(%.1f %%) by sizes alone, %.1f %% (%.1f %%) taking ids in half the requests for [SEP], %.1f %% (%.1f %%) "
+                + "(%.1f %%) by sizes alone, %.1f %% (%.1f %%) taking the ids in the most requests for [SEP], %.1f %% (%.1f %%) "
                 + "taking ids never early for [SEP] (best setting: %s); the topic carries %.2f× the ids |%n",
                 n == 1 ? "" : ", " + n + " homophones", java.util.Arrays.toString(buckets), distinctVisible, distinctReal,
                 LengthAttacks.entropyBits(real, visible), LengthAttacks.entropyBits(real, new int[real.length]),

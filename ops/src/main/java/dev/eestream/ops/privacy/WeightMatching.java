@@ -33,9 +33,10 @@ final class WeightMatching {
      * @param width         columns of the token table
      * @param rhoRecovered  columns whose place the attack names correctly
      * @param rhoSeconds    time to recover ρ once π is known
+     * @param eeColumnOf    the attack's ρ: for each column of the base table, the EE table's column it found (-1: none)
      */
     record Outcome(int vocab, int piRecovered, int piAmbiguous, double piSeconds, int width, int rhoRecovered,
-            double rhoSeconds) {
+            double rhoSeconds, int[] eeColumnOf) {
     }
 
     private WeightMatching() {
@@ -81,12 +82,14 @@ final class WeightMatching {
             eeColumns.put(column(eeRows, probes, col, null), col);
         }
         int rhoRecovered = 0;
+        int[] eeColumnOf = new int[width];
         for (int col = 0; col < width; col++) {
             Integer guessed = eeColumns.get(column(baseRows, probes, col, guessedPlain));
+            eeColumnOf[col] = guessed == null ? -1 : guessed;
             rhoRecovered += guessed != null && guessed == rho.apply(col) ? 1 : 0;
         }
         return new Outcome(eeRows.length, recovered, ambiguous, piSeconds, width, rhoRecovered,
-                (System.nanoTime() - rhoStarted) / 1e9);
+                (System.nanoTime() - rhoStarted) / 1e9, eeColumnOf);
     }
 
     /** Ciphertext ids whose sorted row matched exactly one base row, spread over the vocabulary. */

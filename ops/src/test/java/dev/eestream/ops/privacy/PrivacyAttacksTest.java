@@ -7,10 +7,14 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.eestream.core.key.CipherVocabulary;
 import dev.eestream.core.key.EeKey;
 import dev.eestream.core.key.Homophones;
+import dev.eestream.core.key.LengthPadding;
 import dev.eestream.core.key.Permutation;
+import dev.eestream.core.model.ModelEncryptor;
 import dev.eestream.core.model.TinyModels;
+import dev.eestream.core.model.synthetic.SyntheticTokenizers;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
+import dev.eestream.core.tokenizer.TokenizerJson;
 import dev.eestream.runtime.model.Task;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -37,6 +41,30 @@ class PrivacyAttacksTest {
         WeightMatching.Outcome unrelated = WeightMatching.attack(TinyModels.encoder(8, null), ee.model(),
                 ee.manifest().idsInput(), pi, rho);
         assertEquals(0, unrelated.piRecovered());
+    }
+
+    /** The labels of a zero-shot classifier with ρ, named from its file and the public weights alone. */
+    @Test
+    void labelRecoveryNamesAZeroShotClassifiersLabels() throws Exception {
+        ModelProto base = TinyModels.encoder(7, null);
+        TokenizerJson tokenizer = SyntheticTokenizers.numberedWords(TinyModels.ENCODER_VOCAB);
+        List<String> labels = List.of("w12", "w30", "w7", "w41");
+        ModelTransformer.Result classifier = ModelEncryptor.encrypt(base, tokenizer, TransformSpec.builder(Task.CLASSIFY)
+                .key(key).hiddenPermutation(true).modelId("c").build(), labels, s -> { });
+        WeightMatching.Outcome weights = WeightMatching.attack(base, classifier.model(), classifier.manifest().idsInput(),
+                key.vocabPermutation(TinyModels.ENCODER_VOCAB), key.hiddenPermutation(TinyModels.HIDDEN));
+        assertEquals(TinyModels.HIDDEN, weights.rhoRecovered());
+        Permutation sigma = key.labelPermutation(labels.size());
+        String[] byColumn = new String[labels.size()];
+        for (int j = 0; j < labels.size(); j++) {
+            byColumn[sigma.apply(j)] = labels.get(j);
+        }
+        LabelRecovery.Outcome named = LabelRecovery.attack(base, tokenizer, classifier.model(), TinyModels.HIDDEN,
+                weights.eeColumnOf(), List.of(byColumn));
+        assertTrue(named.found());
+        assertEquals(List.of(byColumn), named.guesses(), "each column named with its label, so σ too");
+        assertEquals(labels.size(), named.named());
+        assertTrue(named.cosines().stream().allMatch(c -> c > 0.9999f), named.cosines().toString());
     }
 
     @Test
@@ -118,6 +146,43 @@ class PrivacyAttacksTest {
         FreeLeaks leaks = FreeLeaks.of(requests);
         assertEquals(1.0, leaks.specialsAtFixedPositions());
         assertEquals(0.3, leaks.repeated(), 1e-9, "requests 7, 8 and 9 repeat 0, 1 and 2");
+    }
+
+    /**
+     * Length buckets hide lengths from an observer of sizes, not from whoever finds the end token's ids: without
+     * homophones [SEP] is one id in every request, and the attack taking the ids in the most requests for it names
+     * every length. With homophones it has as many ids as [CLS], each in few requests.
+     */
+    @Test
+    void lengthBucketsHideLengthsFromSizesAndWithHomophonesFromThePresenceAttack() {
+        int vocab = 1000;
+        List<long[]> plain = zipfRequests(3000, vocab, 1);
+        List<long[]> statistics = zipfRequests(3000, vocab, 2);
+        int[] buckets = {16, 32, 64};
+        int[] real = plain.stream().mapToInt(r -> r.length).toArray();
+        Map<Integer, Integer> mode = LengthAttacks.modeByBucket(statistics, buckets);
+        double[] exact = new double[3];
+        for (int n : new int[] {1, 4}) {
+            Homophones h = n == 1 ? Homophones.none(vocab) : Homophones.proportional(counts(zipfRequests(3000, vocab, 4), vocab), n);
+            CipherVocabulary cipher = key.vocabulary(h);
+            LengthPadding padding = new LengthPadding(cipher, buckets, 0, vocab - 1);
+            List<long[]> traffic = encrypt(plain, cipher);
+            List<long[]> padded = new ArrayList<>();
+            for (int i = 0; i < plain.size(); i++) {
+                padded.add(padding.pad(plain.get(i), traffic.get(i)));
+            }
+            assertTrue(padded.stream().allMatch(r -> r.length == 16 || r.length == 32 || r.length == 64));
+            LengthAttacks.Outcome sizes = LengthAttacks.sizesOnly(padded, real, mode);
+            LengthAttacks.Outcome presence = LengthAttacks.endByPresence(padded, real, mode);
+            System.out.printf("length buckets on a Zipf source, %d homophone(s): sizes %.1f %% exact, presence %.1f %%, "
+                    + "%d ids of [SEP]%n", n, 100 * sizes.exact(), 100 * presence.exact(), h.count(vocab - 1));
+            assertTrue(sizes.exact() < 0.2, "lengths 10-40 in 3 buckets: " + sizes);
+            exact[n == 1 ? 0 : 1] = presence.exact();
+        }
+        assertEquals(1.0, exact[0], 1e-9, "without homophones [SEP] gives every length away");
+        assertTrue(exact[1] < 0.5, "with homophones the presence attack misses most: " + exact[1]);
+        int[] all = new int[real.length];
+        assertTrue(LengthAttacks.entropyBits(real, all) > 4.5, "31 lengths, about evenly: about 5 bits");
     }
 
     /** Requests of 10-40 ids drawn from a Zipf law over [1, vocab), framed by 0 … vocab-1 as [CLS] … [SEP]. */
