@@ -185,6 +185,13 @@ public record ModelManifest(
         return ids;
     }
 
+    /** The same manifest with another encryption id (two encryptions of one model differ only there). */
+    public ModelManifest withEncryptionId(String id) {
+        return new ModelManifest(format, version, modelId, task, id, idsInput, attentionMaskInput, tokenTypeIdsInput, output,
+                outputWidth, vocabSize, hiddenSize, maxSequenceLength, labelCount, layerCount, kvHeads, headSize, padId,
+                idMultiplicities, endIds);
+    }
+
     /** The same manifest with the end token's ciphertext ids (length buckets on). */
     public ModelManifest withEndIds(long[] ids) {
         int[] ints = new int[ids.length];
