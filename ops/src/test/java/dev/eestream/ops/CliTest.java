@@ -543,6 +543,7 @@ class CliTest {
                 "--labels", "sports,finance", "--length-buckets", "16, 32", "--out", out.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("length buckets 16,32,128"), r.out()); // the tokenizer cuts at 128
+        assertTrue(r.err().contains("length buckets without homophones: [SEP] is then one id"), r.err());
         ModelManifest m = ModelBundle.at(out).readManifest();
         EeKey k = dev.eestream.core.key.KeyFiles.read(key, null);
         assertArrayEquals(new long[] {k.vocabPermutation(30522).apply(102)}, m.endIdList(), "[SEP]'s ciphertext id");

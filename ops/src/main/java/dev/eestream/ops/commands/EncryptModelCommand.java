@@ -173,6 +173,12 @@ public final class EncryptModelCommand implements Callable<Integer> {
             throw new EeException("--length-buckets only applies to --task classify and embed: a generation prompt has no "
                     + "end token after which the processor could cut the padding");
         }
+        if (buckets != null && (homophones == null || homophones < 2)) {
+            // Measured: without homophones [SEP] is one id in every request, and finding it gives every length away.
+            spec.commandLine().getErr().println("length buckets without homophones: [SEP] is then one id that stands in "
+                    + "every request, and a reader of the topic who looks for it learns every length; add --homophones N "
+                    + "--homophone-corpus FILE");
+        }
         EeKey k = key.load();
         String tokenizerName = SourceModels.tokenizerFor(model, tokenizer);
         Homophones allotted = null;
