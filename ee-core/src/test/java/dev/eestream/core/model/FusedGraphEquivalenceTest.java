@@ -45,14 +45,14 @@ class FusedGraphEquivalenceTest {
     @CsvSource({"embed, true", "classify, false", "classify, true"})
     void tinyEncoderAsOrtOptimizesItMatchesPlaintext(String task, boolean hidden) throws Exception {
         ModelProto optimized = OrtOptimizer.extended(TinyModels.encoder(7, null), Map.of());
-        check("tiny encoder (ORT dynamic) " + task, compare(optimized, Task.parse(task), hidden, TinyModels.ENCODER_VOCAB,
+        check("tiny encoder (ORT dynamic) " + task, Task.parse(task), compare(optimized, Task.parse(task), hidden, TinyModels.ENCODER_VOCAB,
                 TinyModels.HIDDEN, TinyModels.MAX_POSITIONS, false), hidden);
     }
 
     @ParameterizedTest(name = "{0}, hidden permutation {1}")
     @CsvSource({"embed, true", "classify, false", "classify, true"})
     void tinyEncoderAsOrtOptimizesItWithFixedShapesMatchesPlaintext(String task, boolean hidden) throws Exception {
-        check("tiny encoder (ORT fixed shape) " + task, compare(tinyFixed(), Task.parse(task), hidden, TinyModels.ENCODER_VOCAB,
+        check("tiny encoder (ORT fixed shape) " + task, Task.parse(task), compare(tinyFixed(), Task.parse(task), hidden, TinyModels.ENCODER_VOCAB,
                 TinyModels.HIDDEN, TinyModels.MAX_POSITIONS, true), hidden);
     }
 
@@ -60,7 +60,7 @@ class FusedGraphEquivalenceTest {
     @CsvSource({"embed, true", "classify, false", "classify, true"})
     void encoderInFusedOpsMatchesPlaintext(String task, boolean hidden) throws Exception {
         ModelProto fused = TinyFusedEncoders.encoder(3, false);
-        check("encoder in fused ops " + task, compare(fused, Task.parse(task), hidden, TinyFusedEncoders.VOCAB, TinyFusedEncoders.HIDDEN,
+        check("encoder in fused ops " + task, Task.parse(task), compare(fused, Task.parse(task), hidden, TinyFusedEncoders.VOCAB, TinyFusedEncoders.HIDDEN,
                 TinyFusedEncoders.MAX_POSITIONS, false), hidden);
     }
 
@@ -96,20 +96,24 @@ class FusedGraphEquivalenceTest {
                 refused.getMessage());
         OutputTally withoutHidden = compare(model, Task.CLASSIFY, false, TinyFusedEncoders.VOCAB, TinyFusedEncoders.HIDDEN,
                 TinyFusedEncoders.MAX_POSITIONS, false);
-        check("encoder with a 4-bit up-projection classify", withoutHidden, false);
+        check("encoder with a 4-bit up-projection classify", Task.CLASSIFY, withoutHidden, false);
     }
 
     private static ModelProto tinyFixed() throws Exception {
         return OrtOptimizer.extended(TinyModels.encoder(7, null), Map.of("batch", (long) BATCH, "sequence", (long) TinyModels.MAX_POSITIONS));
     }
 
-    private static void check(String what, OutputTally o, boolean hidden) {
+    private void check(String what, Task task, OutputTally o, boolean hidden) {
         System.out.println(what + (hidden ? " with ρ: " : " without ρ: ") + o.summary("inputs", BATCH));
         assertEquals(INPUTS, o.compared());
         assertEquals(INPUTS, o.sameArgmax());
         if (hidden) {
             assertTrue(o.worst() <= 1e-5, "max relative difference " + o.worst());
-            assertEquals(0, o.rawEqual(), "raw EE outputs differ from plaintext ones");
+            // Class scores are reordered by σ only: a random key's σ over 4 labels is the identity once in 24, and then a
+            // score vector may come out bit-equal (probably what failed CI once). Embeddings are reordered by ρ.
+            if (task != Task.CLASSIFY || !key.labelPermutation(LABELS.size()).isIdentity()) {
+                assertEquals(0, o.rawEqual(), "raw EE outputs differ from plaintext ones");
+            }
         } else {
             assertEquals(INPUTS, o.identical(), "bit-identical");
         }
