@@ -4,6 +4,7 @@ import dev.eestream.runtime.EeException;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.random.RandomGenerator;
+import java.util.stream.IntStream;
 
 /**
  * Pads a ciphertext request to its length bucket with filler ids after its end token. The processor cuts a request
@@ -77,12 +78,32 @@ public final class LengthPadding {
 
     /** The padded length of a request of {@code length} tokens. */
     public int target(int length) {
+        return target(buckets, length);
+    }
+
+    /** The smallest of the rising {@code buckets} that holds {@code length} tokens, or {@code length} itself. */
+    public static int target(int[] buckets, int length) {
         for (int size : buckets) {
             if (size >= length) {
                 return size;
             }
         }
         return length;
+    }
+
+    /** The buckets a request of at most {@code maxLength} tokens can take: those under it, and the maximum itself. */
+    public static int[] upTo(int[] buckets, int maxLength) {
+        return IntStream.concat(Arrays.stream(buckets).filter(b -> b < maxLength), IntStream.of(maxLength)).toArray();
+    }
+
+    /** Plaintext ids without the filler: up to and including the first end token. */
+    public long[] withoutFiller(long[] plainIds) {
+        for (int i = 0; i < plainIds.length; i++) {
+            if (plainIds[i] == endToken) {
+                return Arrays.copyOf(plainIds, i + 1);
+            }
+        }
+        return plainIds;
     }
 
     /** A filler token, drawn by weight. */

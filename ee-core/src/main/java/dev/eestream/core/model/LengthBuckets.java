@@ -1,7 +1,9 @@
 package dev.eestream.core.model;
 
+import dev.eestream.core.key.LengthPadding;
 import dev.eestream.runtime.EeException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -48,19 +50,11 @@ public record LengthBuckets(List<Integer> sizes) {
 
     /** The buckets a model of this maximum length can take: those up to it, and the maximum itself. */
     public LengthBuckets upTo(int maxLength) {
-        List<Integer> fit = new ArrayList<>(sizes.stream().filter(s -> s < maxLength).toList());
-        fit.add(maxLength);
-        return new LengthBuckets(fit);
+        return new LengthBuckets(Arrays.stream(LengthPadding.upTo(array(), maxLength)).boxed().toList());
     }
 
-    /** The length a request of {@code length} tokens is padded to: the smallest bucket that holds it, or itself. */
-    public int target(int length) {
-        for (int size : sizes) {
-            if (size >= length) {
-                return size;
-            }
-        }
-        return length;
+    public int[] array() {
+        return sizes.stream().mapToInt(Integer::intValue).toArray();
     }
 
     @Override

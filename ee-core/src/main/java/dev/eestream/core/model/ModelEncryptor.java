@@ -72,16 +72,10 @@ public final class ModelEncryptor {
         if (key == null) {
             throw new EeException("length buckets need a key");
         }
-        long[] specials;
+        int end;
         try (PrivateTokenizer plain = PrivateTokenizer.open(tokenizer, null, null, null)) {
-            specials = plain.encodePlain("");
+            end = plain.endToken();
         }
-        if (specials.length < 2 || specials[0] == specials[specials.length - 1]) {
-            throw new EeException("length buckets need a tokenizer that starts and ends each text with its own special token "
-                    + "([CLS] … [SEP]); " + tokenizer.source() + " adds " + java.util.Arrays.toString(specials)
-                    + " to an empty text");
-        }
-        int end = Math.toIntExact(specials[specials.length - 1]);
         CipherVocabulary vocab = key.vocabulary(homophones != null ? homophones : Homophones.none(ee.manifest().vocabSize()));
         return new ModelTransformer.Result(ee.model(), ee.manifest().withEndIds(vocab.cipherIdsOf(end)), ee.keyId(),
                 ee.hiddenPermutation());

@@ -11,8 +11,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.Optional;
-import java.util.stream.IntStream;
 
 /**
  * A Hugging Face tokenizer composed with the key's {@link CipherVocabulary}: {@link #encrypt} gives ciphertext
@@ -34,17 +32,30 @@ public final class PrivateTokenizer implements AutoCloseable {
         if (lengthBuckets == null) {
             this.padding = null;
         } else {
-            long[] specials = tokenizer.encode("").getIds();
-            if (specials.length < 2 || specials[0] == specials[specials.length - 1]) {
+            int[] framing;
+            try {
+                framing = framing(tokenizer);
+            } catch (EeException e) {
                 tokenizer.close();
-                throw new EeException("length buckets need a tokenizer that starts and ends each text with its own special "
-                        + "token ([CLS] … [SEP]); this one adds " + Arrays.toString(specials) + " to an empty text");
+                throw e;
             }
-            int[] fit = IntStream.concat(Arrays.stream(lengthBuckets).filter(b -> b < maxLength), IntStream.of(maxLength))
-                    .toArray();
-            this.padding = new LengthPadding(vocab, fit, Math.toIntExact(specials[0]),
-                    Math.toIntExact(specials[specials.length - 1]));
+            this.padding = new LengthPadding(vocab, LengthPadding.upTo(lengthBuckets, maxLength), framing[0], framing[1]);
         }
+    }
+
+    /** The start and end tokens the tokenizer puts around every text ([CLS] … [SEP]), which length buckets need. */
+    private static int[] framing(HuggingFaceTokenizer tokenizer) {
+        long[] specials = tokenizer.encode("").getIds();
+        if (specials.length < 2 || specials[0] == specials[specials.length - 1]) {
+            throw new EeException("length buckets need a tokenizer that starts and ends each text with its own special "
+                    + "token ([CLS] … [SEP]); this one adds " + Arrays.toString(specials) + " to an empty text");
+        }
+        return new int[] {Math.toIntExact(specials[0]), Math.toIntExact(specials[specials.length - 1])};
+    }
+
+    /** The end token ([SEP]) after which the processor cuts a padded request; refused for a tokenizer without one. */
+    public int endToken() {
+        return framing(tokenizer)[1];
     }
 
     /**
@@ -108,11 +119,6 @@ public final class PrivateTokenizer implements AutoCloseable {
         return padding == null ? cipher : padding.pad(plain, cipher);
     }
 
-    /** The length padding {@link #encrypt} applies; empty without length buckets. */
-    public Optional<LengthPadding> lengthPadding() {
-        return Optional.ofNullable(padding);
-    }
-
     /** Ciphertext ids of plaintext ids, drawn as {@link #encrypt} draws them. */
     public long[] encryptIds(long[] plainIds) {
         long[] ids = new long[plainIds.length];
@@ -133,15 +139,7 @@ public final class PrivateTokenizer implements AutoCloseable {
     /** Text of ciphertext ids (special tokens skipped; with length buckets, the filler after the end token too). */
     public String decrypt(long[] cipherIds) {
         long[] plain = decryptIds(cipherIds);
-        if (padding != null) {
-            for (int i = 0; i < plain.length; i++) {
-                if (plain[i] == padding.endToken()) {
-                    plain = Arrays.copyOf(plain, i + 1);
-                    break;
-                }
-            }
-        }
-        return tokenizer.decode(plain, true);
+        return tokenizer.decode(padding == null ? plain : padding.withoutFiller(plain), true);
     }
 
     /** Text of plaintext ids (special tokens skipped); an {@link IncrementalDetokenizer} streams with it. */

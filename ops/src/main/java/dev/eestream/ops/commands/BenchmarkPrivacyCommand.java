@@ -107,10 +107,9 @@ public final class BenchmarkPrivacyCommand implements Callable<Integer> {
             if (key == null) {
                 throw new EeException("--model needs --key, the key the model was encrypted with: it scores the attacks");
             }
-            if (spec.commandLine().getParseResult().hasMatchedOption("--homophones")
-                    || spec.commandLine().getParseResult().hasMatchedOption("--allotment")
-                    || spec.commandLine().getParseResult().hasMatchedOption("--labels")
-                    || spec.commandLine().getParseResult().hasMatchedOption("--length-buckets")) {
+            CommandLine.ParseResult given = spec.commandLine().getParseResult();
+            if (java.util.stream.Stream.of("--homophones", "--allotment", "--labels", "--length-buckets")
+                    .anyMatch(given::hasMatchedOption)) {
                 throw new EeException("--homophones, --allotment, --labels and --length-buckets describe the models made "
                         + "here; with --model the model's own homophones, labels and length buckets are attacked");
             }

@@ -1,5 +1,6 @@
 package dev.eestream.ops.privacy;
 
+import dev.eestream.core.key.LengthPadding;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -32,7 +33,7 @@ final class LengthAttacks {
     static Map<Integer, Integer> modeByBucket(List<long[]> statistics, int[] buckets) {
         Map<Integer, Map<Integer, Integer>> counts = new HashMap<>();
         for (long[] r : statistics) {
-            counts.computeIfAbsent(target(r.length, buckets), b -> new HashMap<>()).merge(r.length, 1, Integer::sum);
+            counts.computeIfAbsent(LengthPadding.target(buckets, r.length), b -> new HashMap<>()).merge(r.length, 1, Integer::sum);
         }
         Map<Integer, Integer> mode = new HashMap<>();
         counts.forEach((bucket, byLength) -> mode.put(bucket, byLength.entrySet().stream()
@@ -131,14 +132,5 @@ final class LengthAttacks {
             }
         }
         return bits;
-    }
-
-    static int target(int length, int[] buckets) {
-        for (int b : buckets) {
-            if (b >= length) {
-                return b;
-            }
-        }
-        return length;
     }
 }

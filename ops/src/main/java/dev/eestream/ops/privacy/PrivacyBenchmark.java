@@ -99,11 +99,12 @@ public final class PrivacyBenchmark {
             CipherVocabulary own = user.profile().vocabulary(key);
             weights = WeightMatching.attack(setup.base(), user.model(), user.manifest().idsInput(), own::decrypt, rho);
             if (weights.rhoRecovered() == 0) {
-                // Without ρ the attack finds the identity: score it against that.
-                WeightMatching.Outcome plainColumns = WeightMatching.attack(setup.base(), user.model(),
-                        user.manifest().idsInput(), own::decrypt, Permutation.identity(table.hiddenSize()));
-                if (plainColumns.rhoRecovered() > 0) {
-                    weights = plainColumns;
+                // Without ρ the attack finds the identity: score its columns against that.
+                int[] found = weights.eeColumnOf();
+                int inPlace = (int) java.util.stream.IntStream.range(0, found.length).filter(c -> found[c] == c).count();
+                if (inPlace > 0) {
+                    weights = new WeightMatching.Outcome(weights.vocab(), weights.piRecovered(), weights.piAmbiguous(),
+                            weights.piSeconds(), weights.width(), inPlace, weights.rhoSeconds(), found);
                     noRho = " (the model has no ρ: the columns found are in place)";
                 }
             }
@@ -190,8 +191,8 @@ public final class PrivacyBenchmark {
             }
             measure(n, setup.proportional(), homophones, vocab, traffic, unrelatedStats, sameDomainStats, available);
             if (setup.lengthBuckets() != null) {
-                int[] buckets = java.util.stream.IntStream.concat(setup.lengthBuckets().stream().mapToInt(Integer::intValue)
-                        .filter(b -> b < longest), java.util.stream.IntStream.of(longest)).toArray();
+                int[] buckets = LengthPadding.upTo(setup.lengthBuckets().stream().mapToInt(Integer::intValue).toArray(),
+                        longest);
                 lengths(n, buckets, vocab, trafficPlain, traffic, sameDomain, Math.toIntExact(specials[0]),
                         Math.toIntExact(specials[specials.length - 1]));
             }
