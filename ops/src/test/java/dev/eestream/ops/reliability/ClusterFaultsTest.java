@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Three real brokers (KRaft nodes, each in a child JVM: replication factor 3, {@code min.insync.replicas=2}), six
  * request partitions and three processors (child JVMs, one {@code application.id}, static membership). While
- * requests stream in: (a) a processor is SIGKILLed and started again 12 s later, (b) a broker is SIGKILLed (local mode starts it
+ * requests stream in: (a) a processor is SIGKILLed and started again 20 s later, (b) a broker is SIGKILLed (local mode starts it
  * again after 10 s), (c) all processors are restarted one by one. A read_committed consumer must see exactly one
  * answer per request, each equal to plaintext inference. Prints the pauses per partition and the throughput dip of
  * each phase. The default build sends 4,800 requests at 60/s; {@code -Plong-reliability} 20,000 at 80/s.
@@ -43,9 +43,11 @@ class ClusterFaultsTest {
     private static final int PARTITIONS = 6;
     private static final int REQUESTS = Integer.getInteger("eestream.clusterfaults.requests", 4_800);
     private static final int RATE_PER_SECOND = Integer.getInteger("eestream.clusterfaults.rate", 60);
-    private static final long FAILOVER_LIMIT_MS = 10_000;
+    // The bound tells failover to the survivors (6 s session, then rebalance, restore and fencing: 5-10 s measured
+    // on 2 cores shared by 7 JVMs) from waiting for the killed processor to come back (at least the 20 s downtime).
+    private static final long FAILOVER_LIMIT_MS = 15_000;
     private static final long WINDOW_MS = 5_000;
-    private static final long PROCESSOR_DOWNTIME_MS = 12_000;
+    private static final long PROCESSOR_DOWNTIME_MS = 20_000;
 
     @TempDir
     Path work;
@@ -79,7 +81,7 @@ class ClusterFaultsTest {
         int victim = requests.partitions().get(0).leader().id();
         int processorKillAt = REQUESTS / 8;
         int brokerKillAt = REQUESTS * 3 / 8;
-        int rollAt = REQUESTS * 11 / 16;
+        int rollAt = REQUESTS * 3 / 4;
         Map<Integer, Runnable> events = new HashMap<>();
         // Killed, and started again only once the others have its partitions: the pause measures the failover to the
         // survivors, not how long a JVM takes to start on a busy machine (a restart within the session keeps the
@@ -119,12 +121,12 @@ class ClusterFaultsTest {
         long processorKill = run.eventAt(processorKillAt);
         long brokerKill = run.eventAt(brokerKillAt);
         long roll = run.eventAt(rollAt);
-        Map<Integer, Long> afterProcessorKill = run.gapsBetween(processorKill, brokerKill);
+        Map<Integer, Long> afterProcessorKill = run.pausesWithin(processorKill, brokerKill);
         Map<Integer, Long> afterBrokerKill = run.gapsBetween(brokerKill, roll);
         Map<Integer, Long> duringRoll = run.gapsBetween(roll, Long.MAX_VALUE);
         System.out.printf("three brokers, three processors, %d partitions: %d requests at %d/s; %d answered, %d lost, %d doubled%n"
                 + "  before the first fault: %.0f answers/s over the last %d s%n"
-                + "  (a) processor b SIGKILLed at %d s, started again 12 s later: longest pause per partition (ms) %s; lowest %.0f answers/s%n"
+                + "  (a) processor b SIGKILLed at %d s, started again 20 s later: longest pause per partition (ms) %s; lowest %.0f answers/s%n"
                 + "  (b) broker %d (leader of requests-0) SIGKILLed at %d s, started again by local mode: longest pause per partition (ms) %s; "
                 + "lowest %.0f answers/s%n"
                 + "  (c) all processors restarted one by one from %d s: longest pause per partition (ms) %s; lowest %.0f answers/s%n",

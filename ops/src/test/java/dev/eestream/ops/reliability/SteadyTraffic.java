@@ -78,6 +78,24 @@ final class SteadyTraffic {
         }
 
         /**
+         * Like {@link #gapsBetween}, but a partition still silent at {@code to} counts that open pause too: a partition
+         * that stopped answering in the phase cannot hide its pause by resuming only in the next one.
+         */
+        Map<Integer, Long> pausesWithin(long from, long to) {
+            Map<Integer, Long> pauses = gapsBetween(from, to);
+            for (var partition : answeredAt.entrySet()) {
+                long last = from - 1000;
+                for (long time : sorted(partition.getValue())) {
+                    if (time < to) {
+                        last = Math.max(last, time);
+                    }
+                }
+                pauses.merge(partition.getKey(), to - last, Math::max);
+            }
+            return pauses;
+        }
+
+        /**
          * The fewest answers (all partitions) in any {@code windowMs} window that starts between {@code from} and
          * {@code to}, per second: the throughput dip around an event.
          */
