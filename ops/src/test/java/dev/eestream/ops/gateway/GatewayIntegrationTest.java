@@ -1,5 +1,6 @@
 package dev.eestream.ops.gateway;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -97,6 +98,10 @@ class GatewayIntegrationTest {
     private static final String EMBED = "minilm-embed";
     private static final String CLASSIFY = "minilm-topics";
     private static final String CHAT = "tiny-chat";
+    /** The same decoder with 4 homophones per token: every id of a token computes the token, so replies are the same. */
+    private static final String CHAT_HOMOPHONES = "tiny-chat-h4";
+    /** MiniLM with 2 homophones per token and length buckets: the gateway's client draws ids and pads. */
+    private static final String EMBED_HOMOPHONES = "minilm-embed-h2";
     /** A decoder with a long context and no stop token: its generations run long enough to be cut short. */
     private static final String LONG = "long-gen";
     private static final int LONG_CONTEXT = 4096;
@@ -168,11 +173,17 @@ class GatewayIntegrationTest {
                 chatTokenizer.toString(), "--tokenizer-config", noEos.toString(), "--task", "generate", "--out",
                 models.resolve(LONG).toString()));
 
+        assertEquals(0, cli("encrypt-model", "--key", keyFile.toString(), "--model", modelFile.toString(), "--tokenizer",
+                chatTokenizer.toString(), "--tokenizer-config", config.toString(), "--task", "generate", "--homophones", "4",
+                "--out", models.resolve(CHAT_HOMOPHONES).toString()));
+        assertEquals(0, cli("encrypt-model", "--key", keyFile.toString(), "--model", "all-minilm-l6-v2", "--task", "embed",
+                "--homophones", "2", "--length-buckets", "16,32,64", "--out", models.resolve(EMBED_HOMOPHONES).toString()));
+
         local = LocalMode.start(new LocalMode.Options(0, 0, models, work.resolve("data"), Map.of("generate.stream.interval.ms", "1")));
         Map<String, Object> kafka = new HashMap<>(local.clientProperties());
         kafka.put("bootstrap.servers", local.bootstrapServers());
         List<ClientProfile> profiles = new ArrayList<>();
-        for (String id : List.of(EMBED, CLASSIFY, CHAT, LONG)) {
+        for (String id : List.of(EMBED, CLASSIFY, CHAT, LONG, CHAT_HOMOPHONES, EMBED_HOMOPHONES)) {
             profiles.add(ClientProfile.read(ClientProfile.besides(models.resolve(id))));
         }
         gateway = Gateway.builder().key(key).kafka(kafka).profiles(profiles).port(0).maxBodyBytes(64 * 1024)
@@ -203,7 +214,8 @@ class GatewayIntegrationTest {
         List<Model> models = openai.models().list().data();
         Map<String, String> tasks = new HashMap<>();
         models.forEach(m -> tasks.put(m.id(), m._additionalProperties().get("task").asStringOrThrow()));
-        assertEquals(Map.of(EMBED, "embed", CLASSIFY, "classify", CHAT, "generate", LONG, "generate"), tasks);
+        assertEquals(Map.of(EMBED, "embed", CLASSIFY, "classify", CHAT, "generate", LONG, "generate", CHAT_HOMOPHONES, "generate",
+                EMBED_HOMOPHONES, "embed"), tasks);
     }
 
     @Test
@@ -307,6 +319,52 @@ class GatewayIntegrationTest {
         assertTrue(last.choices().isEmpty(), "include_usage: a last chunk without choices");
         assertEquals(promptTokens, last.usage().orElseThrow().promptTokens());
         assertEquals(finish, chunks.get(chunks.size() - 2).choices().get(0).finishReason().orElseThrow().asString());
+    }
+
+    @Test
+    void withHomophonesAndLengthBucketsRepliesAndEmbeddingsStayThePlaintextModels() throws Exception {
+        String prompt = "w20 w21 w22 w23";
+        String expected;
+        try (PrivateTokenizer tok = PrivateTokenizer.open(TokenizerJson.read(chatTokenizer), null, VOCAB, CONTEXT)) {
+            expected = continuation(tok, PromptIds.prompt(tok.encodePlain(prompt), chatProfile.generation()));
+        }
+        CompletionCreateParams params = CompletionCreateParams.builder().model(CHAT_HOMOPHONES).prompt(prompt)
+                .maxTokens(NEW_TOKENS).temperature(0).build();
+        assertEquals(expected, openai.completions().create(params).choices().get(0).text());
+        StringBuilder streamed = new StringBuilder();
+        try (StreamResponse<Completion> stream = openai.completions().createStreaming(params)) {
+            stream.stream().forEach(c -> c.choices().forEach(ch -> streamed.append(ch.text())));
+        }
+        assertEquals(expected, streamed.toString());
+
+        // Embeddings: the plaintext model's whichever ids were drawn and however far padded (the processor cuts the
+        // filler), within what ρ's reordered float sums leave.
+        List<String> texts = List.of("Encrypted embeddings over Kafka", "The invoice is overdue",
+                "They won the match in extra time, after a long and even second half that neither side could settle");
+        float[][] plain;
+        try (PrivateTokenizer tok = PrivateTokenizer.open(BundledModel.ALL_MINILM_L6_V2.tokenizer(), null, 30522, null);
+             ModelSession session = ModelSession.open(plainEmbed.modelBytes(), plainEmbed.manifest())) {
+            plain = new float[texts.size()][];
+            for (int i = 0; i < texts.size(); i++) {
+                plain[i] = session.run(List.of(tok.encodePlain(texts.get(i))))[0];
+            }
+        }
+        float worst = 0;
+        for (int round = 0; round < 2; round++) {
+            CreateEmbeddingResponse r = openai.embeddings().create(EmbeddingCreateParams.builder().model(EMBED_HOMOPHONES)
+                    .inputOfArrayOfStrings(texts).build());
+            for (int i = 0; i < texts.size(); i++) {
+                List<Float> got = r.data().get(i).embedding();
+                float[] asArray = new float[got.size()];
+                for (int k = 0; k < asArray.length; k++) {
+                    asArray[k] = got.get(k);
+                    worst = Math.max(worst, Math.abs(asArray[k] - plain[i][k]));
+                }
+                assertArrayEquals(plain[i], asArray, 1e-5f, "text " + i + ", round " + round);
+            }
+        }
+        System.out.printf("gateway with homophones and length buckets: greedy completion equal to plaintext; embeddings within "
+                + "%.3g of plaintext MiniLM%n", worst);
     }
 
     @Test
