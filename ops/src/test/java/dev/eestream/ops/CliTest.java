@@ -584,6 +584,9 @@ class CliTest {
                 empty.toString(), "--key", key.toString(), "--homophones", "4"));
         assertRefused(empty + " holds no EE model", concat(base, "--model", empty.toString(), "--key", key.toString()));
         assertRefused("length buckets must rise", concat(base, "--length-buckets", "32,16"));
+        assertRefused("--solver-budgets takes a comma list of token counts or none, got '10000,lots'",
+                concat(base, "--solver-budgets", "10000,lots"));
+        assertRefused("each size must be at least 100 tokens, got 5", concat(base, "--solver-budgets", "5"));
     }
 
     private static String[] concat(String[] first, String... rest) {

@@ -28,7 +28,9 @@ import picocli.CommandLine;
                 + "(sorted-row matching for π, column matching for ρ, a zero-shot classifier's label names and σ by "
                 + "embedding every vocabulary word), a reader of the request topic without weights (frequency analysis by "
                 + "rank and by neighbours at 10^3 … 10^6 ciphertext tokens, with statistics from an unrelated corpus and "
-                + "from the traffic's own domain; with homophones, attacks built for them), what anyone on the topic sees "
+                + "from the traffic's own domain; with homophones, attacks built for them; at 10^6 tokens a "
+                + "homophonic-cipher solver over a bigram model, blind and knowing 1 in 100 requests), what anyone on "
+                + "the topic sees "
                 + "for free (special tokens, lengths, repeated requests), and what length buckets leave of request "
                 + "lengths. Prints a table. By default it attacks models it makes from the base model with the key; "
                 + "--model attacks yours.",
@@ -76,6 +78,12 @@ public final class BenchmarkPrivacyCommand implements Callable<Integer> {
                     + "list, powers-of-two, or none to skip them (default: ${DEFAULT-VALUE}).")
     String lengthBuckets;
 
+    @Option(names = "--solver-budgets", paramLabel = "LIST", defaultValue = "10000,100000,1000000",
+            description = "Traffic sizes in tokens the homophonic-cipher solver runs at (a comma list), or none to skip it. "
+                    + "It takes seconds to 8 minutes per size and homophone budget; the known-plaintext trial runs at "
+                    + "100000 and the unrelated-statistics one at 1000000, when listed (default: ${DEFAULT-VALUE}).")
+    String solverBudgets;
+
     @Option(names = "--model", paramLabel = "DIR",
             description = "Attack your own EE model, as encrypt-model wrote it with --key KEY, instead of those made here: "
                     + "weight matching on its token table, its label names if it is a zero-shot classifier, and the "
@@ -102,6 +110,7 @@ public final class BenchmarkPrivacyCommand implements Callable<Integer> {
             }
         }
         List<Integer> buckets = lengthBuckets.strip().equals("none") ? null : LengthBuckets.parse(lengthBuckets).sizes();
+        List<Long> solverSizes = parseSolverBudgets(solverBudgets);
         PrivacyBenchmark.UserModel user = null;
         if (model != null) {
             if (key == null) {
@@ -135,8 +144,28 @@ public final class BenchmarkPrivacyCommand implements Callable<Integer> {
                 Corpus.read(corpus), Corpus.read(referenceCorpus),
                 corpus.toString(), referenceCorpus.toString(), homophones, allotment.equals("proportional"),
                 buckets,
-                ClassLabels.fromList(labels), user);
+                ClassLabels.fromList(labels), user, solverSizes);
         new PrivacyBenchmark(spec.commandLine().getOut()).run(setup);
         return 0;
+    }
+
+    private static List<Long> parseSolverBudgets(String list) {
+        if (list.strip().equals("none")) {
+            return List.of();
+        }
+        List<Long> sizes = new java.util.ArrayList<>();
+        for (String part : list.split(",")) {
+            long size;
+            try {
+                size = Long.parseLong(part.strip());
+            } catch (NumberFormatException e) {
+                throw new EeException("--solver-budgets takes a comma list of token counts or none, got '" + list + "'");
+            }
+            if (size < 100) {
+                throw new EeException("--solver-budgets: each size must be at least 100 tokens, got " + size);
+            }
+            sizes.add(size);
+        }
+        return List.copyOf(sizes);
     }
 }

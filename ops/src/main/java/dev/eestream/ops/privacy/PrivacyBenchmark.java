@@ -42,12 +42,14 @@ public final class PrivacyBenchmark {
      * @param lengthBuckets the request lengths clients pad to, for the length attacks; null to skip them
      * @param labels       the labels of the zero-shot classifier made for the label attack (ignored with a user's model)
      * @param userModel    a user's EE model to attack instead of those made here, encrypted with {@code key}; or null
+     * @param solverBudgets the traffic sizes (tokens) the homophonic-cipher solver runs at; empty to skip it
      */
     public record Setup(EeKey key, ModelProto base, TokenizerJson tokenizer, List<String> traffic, List<String> reference,
             String trafficName, String referenceName, List<Integer> homophones, boolean proportional,
-            List<Integer> lengthBuckets, List<String> labels, UserModel userModel) {
+            List<Integer> lengthBuckets, List<String> labels, UserModel userModel, List<Long> solverBudgets) {
         public Setup {
             homophones = List.copyOf(homophones);
+            solverBudgets = List.copyOf(solverBudgets);
         }
     }
 
@@ -61,6 +63,13 @@ public final class PrivacyBenchmark {
     private static final long GROUPING_BUDGET = 1_000_000;
     /** Merge rounds: groups can at most double per round, and the commonest tokens have hundreds of ids. */
     private static final int GROUPING_ROUNDS = 8;
+
+    /** The solver's candidates: the attacker's commonest tokens (the rest are one class); its cost grows with them. */
+    private static final int SOLVER_CANDIDATES = 4000;
+    private static final int SOLVER_SWEEPS = 30;
+    /** The solver seeded with known plaintext: the attacker knows every KNOWN_EVERY-th request (at KNOWN_BUDGET tokens). */
+    private static final int KNOWN_EVERY = 100;
+    private static final long KNOWN_BUDGET = 100_000;
 
     private final PrintWriter out;
 
@@ -189,7 +198,8 @@ public final class PrivacyBenchmark {
                         w.piRecovered(), w.vocab(), 100.0 * w.piRecovered() / w.vocab(), w.piSeconds(), w.rhoRecovered(),
                         w.width());
             }
-            measure(n, setup.proportional(), homophones, vocab, traffic, unrelatedStats, sameDomainStats, available);
+            measure(n, setup.proportional(), homophones, vocab, traffic, unrelatedStats, sameDomainStats, available,
+                    setup.solverBudgets());
             if (setup.lengthBuckets() != null) {
                 int[] buckets = LengthPadding.upTo(setup.lengthBuckets().stream().mapToInt(Integer::intValue).toArray(),
                         longest);
@@ -208,22 +218,20 @@ public final class PrivacyBenchmark {
     }
 
     private void measure(int n, boolean proportional, Homophones homophones, CipherVocabulary vocab, List<long[]> traffic,
-            TokenStatistics unrelatedStats, TokenStatistics sameDomainStats, long available) {
+            TokenStatistics unrelatedStats, TokenStatistics sameDomainStats, long available, List<Long> solverBudgets) {
         String who = n == 1 ? "request-topic reader, no weights" : "request-topic reader, " + n + " homophones per token ("
                 + String.format(Locale.ROOT, "%,d", homophones.slotCount()) + " ids)";
         LongUnaryOperator truth = c -> vocab.decrypt(Math.toIntExact(c));
         long[] unrelatedRank = unrelatedStats.byFrequency();
         long[] sameRank = sameDomainStats.byFrequency();
         long[] expectedIds = null;
+        long[] unrelatedExpectedIds = null;
         int maxGroup = n;
         if (n > 1) {
-            long[] referenceCounts = new long[homophones.vocabSize()];
-            for (long t : sameRank) {
-                referenceCounts[Math.toIntExact(t)] = sameDomainStats.count(t);
-            }
-            Homophones attackerGuess = proportional ? Homophones.proportional(referenceCounts, n)
-                    : Homophones.uniform(homophones.vocabSize(), n);
+            Homophones attackerGuess = attackerGuess(sameDomainStats, homophones.vocabSize(), n, proportional);
             expectedIds = FrequencyAnalysis.expectedSlots(sameDomainStats, attackerGuess.counts());
+            unrelatedExpectedIds = FrequencyAnalysis.expectedSlots(unrelatedStats,
+                    attackerGuess(unrelatedStats, homophones.vocabSize(), n, proportional).counts());
             // Groups may grow as large as the attacker expects the commonest token's ids to be.
             maxGroup = java.util.Arrays.stream(attackerGuess.counts()).max().orElse(n);
         }
@@ -255,6 +263,16 @@ public final class PrivacyBenchmark {
             }
             out.println(row.append(String.format(Locale.ROOT, " (%.0f s) |", (System.nanoTime() - started) / 1e9)));
             out.flush();
+        }
+        for (long budget : solverBudgets) {
+            if (budget > available) {
+                out.printf(Locale.ROOT, "| %s | homophonic-cipher solver at %,d tokens | not run: the traffic holds %,d |%n", who,
+                        budget, available);
+                continue;
+            }
+            solver(who, traffic, budget, TokenStatistics.of(traffic, budget), sameDomainStats,
+                    expectedIds != null ? expectedIds : sameRank, unrelatedStats,
+                    unrelatedExpectedIds != null ? unrelatedExpectedIds : unrelatedRank, truth);
         }
         FreeLeaks leaks = FreeLeaks.of(traffic);
         out.printf(Locale.ROOT, "| anyone reading the topic%s | for free | the most common first and last ids open and "
@@ -320,6 +338,80 @@ public final class PrivacyBenchmark {
                 100 * sizes.exact(), 100 * sizes.within2(), 100 * presence.exact(), 100 * presence.within2(),
                 100 * late.exact(), 100 * late.within2(), lateSetting, (double) sentIds / realIds);
         out.flush();
+    }
+
+    /** The homophone counts an attacker who knows N and the allotment rule expects, from its own statistics. */
+    private static Homophones attackerGuess(TokenStatistics stats, int vocab, int n, boolean proportional) {
+        if (!proportional) {
+            return Homophones.uniform(vocab, n);
+        }
+        long[] counts = new long[vocab];
+        for (long t : stats.byFrequency()) {
+            counts[Math.toIntExact(t)] = stats.count(t);
+        }
+        return Homophones.proportional(counts, n);
+    }
+
+    /**
+     * The homophonic-cipher solver ({@link HomophoneSolver}): with the same-domain statistics, started from the
+     * neighbour attack's guesses; with those and the ids of the requests whose plaintext the attacker knows (every
+     * {@link #KNOWN_EVERY}th); and at the targets' budget with the unrelated statistics.
+     */
+    private void solver(String who, List<long[]> traffic, long budget, TokenStatistics observed, TokenStatistics sameDomain,
+            long[] sameRank, TokenStatistics unrelated, long[] unrelatedRank, LongUnaryOperator truth) {
+        HomophoneSolver.Settings settings = new HomophoneSolver.Settings(SOLVER_CANDIDATES, SOLVER_SWEEPS, 1, SHUFFLE_SEED);
+        Map<Long, Long> start = FrequencyAnalysis.guesses(observed, sameDomain, sameRank).byNeighbours();
+        HomophoneSolver.Outcome blind = HomophoneSolver.solve(traffic, budget, sameDomain, start, settings);
+        StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "| %s | homophonic-cipher solver at %,d tokens (%,d "
+                + "candidates, %d sweeps) | same-domain statistics (candidates: %.1f %% of the tokens), from the neighbour "
+                + "guesses: %.1f %% (%.0f s)", who, observed.tokens(), SOLVER_CANDIDATES, SOLVER_SWEEPS,
+                100 * coverage(observed, sameDomain, truth), 100 * FrequencyAnalysis.score(observed, blind.guess(), truth),
+                blind.seconds()));
+        if (budget == KNOWN_BUDGET) {
+            Map<Long, Long> known = new java.util.HashMap<>();
+            long seen = 0;
+            int requests = 0;
+            for (int i = 0; i < traffic.size() && seen < budget; i++) {
+                long[] r = traffic.get(i);
+                seen += r.length - 2;
+                requests++;
+                if (i % KNOWN_EVERY == 0) {
+                    for (int j = 1; j < r.length - 1; j++) {
+                        known.put(r[j], truth.applyAsLong(r[j]));
+                    }
+                }
+            }
+            Map<Long, Long> seeded = new java.util.HashMap<>(start);
+            seeded.putAll(known);
+            HomophoneSolver.Outcome withKnown = HomophoneSolver.solve(traffic, budget, sameDomain, seeded, settings);
+            row.append(String.format(Locale.ROOT, "; knowing the plaintext of 1 in %d requests (%,d of %,d, which name %.1f %% "
+                    + "of the tokens by themselves): %.1f %% (%.0f s)", KNOWN_EVERY, (requests + KNOWN_EVERY - 1) / KNOWN_EVERY,
+                    requests, 100 * FrequencyAnalysis.score(observed, known, truth),
+                    100 * FrequencyAnalysis.score(observed, withKnown.guess(), truth), withKnown.seconds()));
+        }
+        if (budget == GROUPING_BUDGET) {
+            HomophoneSolver.Outcome other = HomophoneSolver.solve(traffic, budget, unrelated,
+                    FrequencyAnalysis.guesses(observed, unrelated, unrelatedRank).byNeighbours(), settings);
+            row.append(String.format(Locale.ROOT, "; unrelated statistics (candidates: %.1f %% of the tokens): %.1f %% (%.0f s)",
+                    100 * coverage(observed, unrelated, truth), 100 * FrequencyAnalysis.score(observed, other.guess(), truth),
+                    other.seconds()));
+        }
+        out.println(row.append(" |"));
+        out.flush();
+    }
+
+    /** The solver's ceiling: the share of observed tokens among its candidates, the statistics' commonest tokens. */
+    private static double coverage(TokenStatistics observed, TokenStatistics stats, LongUnaryOperator truth) {
+        long[] ranked = stats.byFrequency();
+        java.util.Set<Long> candidates = new java.util.HashSet<>();
+        for (int i = 0; i < Math.min(SOLVER_CANDIDATES, ranked.length); i++) {
+            candidates.add(ranked[i]);
+        }
+        long covered = 0;
+        for (long c : observed.byFrequency()) {
+            covered += candidates.contains(truth.applyAsLong(c)) ? observed.count(c) : 0;
+        }
+        return observed.tokens() == 0 ? 0 : (double) covered / observed.tokens();
     }
 
     /** The grouping attack at the best threshold: ", grouped (…): by rank …, by neighbours …". */
