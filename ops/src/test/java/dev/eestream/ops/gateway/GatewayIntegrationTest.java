@@ -324,10 +324,7 @@ class GatewayIntegrationTest {
     @Test
     void withHomophonesAndLengthBucketsRepliesAndEmbeddingsStayThePlaintextModels() throws Exception {
         String prompt = "w20 w21 w22 w23";
-        String expected;
-        try (PrivateTokenizer tok = PrivateTokenizer.open(TokenizerJson.read(chatTokenizer), null, VOCAB, CONTEXT)) {
-            expected = continuation(tok, PromptIds.prompt(tok.encodePlain(prompt), chatProfile.generation()));
-        }
+        String expected = plainCompletion(prompt);
         CompletionCreateParams params = CompletionCreateParams.builder().model(CHAT_HOMOPHONES).prompt(prompt)
                 .maxTokens(NEW_TOKENS).temperature(0).build();
         assertEquals(expected, openai.completions().create(params).choices().get(0).text());
@@ -370,10 +367,7 @@ class GatewayIntegrationTest {
     @Test
     void textCompletionsWholeAndStreamedEqualThePlaintextGreedyContinuation() throws Exception {
         String prompt = "w20 w21 w22 w23";
-        String expected;
-        try (PrivateTokenizer tok = PrivateTokenizer.open(TokenizerJson.read(chatTokenizer), null, VOCAB, CONTEXT)) {
-            expected = continuation(tok, PromptIds.prompt(tok.encodePlain(prompt), chatProfile.generation()));
-        }
+        String expected = plainCompletion(prompt);
         CompletionCreateParams params = CompletionCreateParams.builder().model(CHAT).prompt(prompt).maxTokens(NEW_TOKENS)
                 .temperature(0).build();
         Completion whole = openai.completions().create(params);
@@ -595,6 +589,13 @@ class GatewayIntegrationTest {
         JsonNode error = JSON.readTree(body).get("error");
         assertTrue(error != null && error.get("message").isTextual() && error.get("type").isTextual() && error.has("param")
                 && error.has("code"), body);
+    }
+
+    /** The plaintext decoder's greedy completion of a text prompt, as /completions builds the prompt. */
+    private String plainCompletion(String prompt) throws Exception {
+        try (PrivateTokenizer tok = PrivateTokenizer.open(TokenizerJson.read(chatTokenizer), null, VOCAB, CONTEXT)) {
+            return continuation(tok, PromptIds.prompt(tok.encodePlain(prompt), chatProfile.generation()));
+        }
     }
 
     private String continuation(PrivateTokenizer tok, long[] promptIds) {

@@ -243,24 +243,14 @@ class PrivacyAttacksTest {
     /** Requests of 10-40 ids drawn from a Zipf law over [1, vocab), framed by 0 … vocab-1 as [CLS] … [SEP]. */
     private static List<long[]> zipfRequests(int count, int vocab, long seed) {
         Random r = new Random(seed);
-        double[] cumulative = new double[vocab];
-        double sum = 0;
-        for (int k = 1; k < vocab - 1; k++) {
-            sum += 1.0 / k;
-            cumulative[k] = sum;
-        }
+        double[] cumulative = zipfCumulative(vocab);
         List<long[]> out = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             long[] ids = new long[10 + r.nextInt(31)];
             ids[0] = 0;
             ids[ids.length - 1] = vocab - 1;
             for (int j = 1; j < ids.length - 1; j++) {
-                double u = r.nextDouble() * sum;
-                int k = 1;
-                while (cumulative[k] < u) {
-                    k++;
-                }
-                ids[j] = k;
+                ids[j] = zipf(r, cumulative);
             }
             out.add(ids);
         }
@@ -273,17 +263,12 @@ class PrivacyAttacksTest {
      * this vocabulary, themselves drawn by the Zipf law, the first most often), else from the Zipf law.
      */
     private static List<long[]> markovRequests(int count, int vocab, long seed) {
-        double[] cumulative = new double[vocab];
-        double sum = 0;
-        for (int k = 1; k < vocab - 1; k++) {
-            sum += 1.0 / k;
-            cumulative[k] = sum;
-        }
+        double[] cumulative = zipfCumulative(vocab);
         Random fixed = new Random(vocab);
         int[][] successors = new int[vocab][4];
         for (int[] row : successors) {
             for (int j = 0; j < row.length; j++) {
-                row[j] = zipf(fixed, cumulative, sum);
+                row[j] = zipf(fixed, cumulative);
             }
         }
         Random r = new Random(seed);
@@ -294,15 +279,27 @@ class PrivacyAttacksTest {
             ids[ids.length - 1] = vocab - 1;
             for (int j = 1; j < ids.length - 1; j++) {
                 ids[j] = j > 1 && r.nextDouble() < 0.8 ? successors[(int) ids[j - 1]][Math.min(3, (int) (-Math.log(r.nextDouble())))]
-                        : zipf(r, cumulative, sum);
+                        : zipf(r, cumulative);
             }
             out.add(ids);
         }
         return out;
     }
 
-    private static int zipf(Random r, double[] cumulative, double sum) {
-        double u = r.nextDouble() * sum;
+    /** Running sums of 1/k for k in [1, vocab-1): the last entry is the total. */
+    private static double[] zipfCumulative(int vocab) {
+        double[] cumulative = new double[vocab - 1];
+        double sum = 0;
+        for (int k = 1; k < vocab - 1; k++) {
+            sum += 1.0 / k;
+            cumulative[k] = sum;
+        }
+        return cumulative;
+    }
+
+    /** A draw from the Zipf law over [1, vocab) of {@link #zipfCumulative}. */
+    private static int zipf(Random r, double[] cumulative) {
+        double u = r.nextDouble() * cumulative[cumulative.length - 1];
         int k = 1;
         while (cumulative[k] < u) {
             k++;
