@@ -38,7 +38,7 @@ final class HomophoneSolver {
     }
 
     /** The key found (ciphertext id → token; ids guessed as the class of rare tokens are absent) and how long it took. */
-    record Outcome(Map<Long, Long> guess, double seconds, double logLikelihood) {
+    record Outcome(Map<Long, Long> guess, double seconds) {
     }
 
     private HomophoneSolver() {
@@ -191,8 +191,7 @@ final class HomophoneSolver {
                 guess.put(idOf[d], tokens[x[d]]);
             }
         }
-        return new Outcome(guess, (System.nanoTime() - began) / 1e9,
-                logLikelihood(seq, first, last, x, forward, states, edge, tokenCount, idCount));
+        return new Outcome(guess, (System.nanoTime() - began) / 1e9);
     }
 
     /** The change in Σ −N·log n when an id seen {@code m} times joins a token guessed {@code count} times over {@code idsNow} ids. */
@@ -264,24 +263,6 @@ final class HomophoneSolver {
             out[seq[p]][filled[seq[p]]++] = p;
         }
         return out;
-    }
-
-    private static double logLikelihood(int[] seq, boolean[] first, boolean[] last, int[] x, float[] forward, int states,
-            int edge, long[] tokenCount, int[] idCount) {
-        double sum = 0;
-        for (int p = 0; p < seq.length; p++) {
-            int here = x[seq[p]];
-            sum += forward[(first[p] ? edge : x[seq[p - 1]]) * states + here];
-            if (last[p]) {
-                sum += forward[here * states + edge];
-            }
-        }
-        for (int t = 0; t < tokenCount.length; t++) {
-            if (idCount[t] > 0) {
-                sum -= tokenCount[t] * Math.log(idCount[t]);
-            }
-        }
-        return sum;
     }
 
     private static void shuffle(int[] a, Random random) {

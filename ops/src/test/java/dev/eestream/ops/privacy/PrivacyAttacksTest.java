@@ -242,15 +242,25 @@ class PrivacyAttacksTest {
 
     /** Requests of 10-40 ids drawn from a Zipf law over [1, vocab), framed by 0 … vocab-1 as [CLS] … [SEP]. */
     private static List<long[]> zipfRequests(int count, int vocab, long seed) {
-        Random r = new Random(seed);
         double[] cumulative = zipfCumulative(vocab);
+        return framedRequests(count, vocab, seed, (r, ids, j) -> zipf(r, cumulative));
+    }
+
+    /** How a synthetic source draws the inner token at position {@code j}, the tokens before it already in place. */
+    private interface InnerToken {
+        int draw(Random r, long[] ids, int j);
+    }
+
+    /** Requests of 10-40 ids, framed by 0 … vocab-1 as [CLS] … [SEP], their inner tokens drawn by {@code inner}. */
+    private static List<long[]> framedRequests(int count, int vocab, long seed, InnerToken inner) {
+        Random r = new Random(seed);
         List<long[]> out = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             long[] ids = new long[10 + r.nextInt(31)];
             ids[0] = 0;
             ids[ids.length - 1] = vocab - 1;
             for (int j = 1; j < ids.length - 1; j++) {
-                ids[j] = zipf(r, cumulative);
+                ids[j] = inner.draw(r, ids, j);
             }
             out.add(ids);
         }
@@ -271,19 +281,8 @@ class PrivacyAttacksTest {
                 row[j] = zipf(fixed, cumulative);
             }
         }
-        Random r = new Random(seed);
-        List<long[]> out = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            long[] ids = new long[10 + r.nextInt(31)];
-            ids[0] = 0;
-            ids[ids.length - 1] = vocab - 1;
-            for (int j = 1; j < ids.length - 1; j++) {
-                ids[j] = j > 1 && r.nextDouble() < 0.8 ? successors[(int) ids[j - 1]][Math.min(3, (int) (-Math.log(r.nextDouble())))]
-                        : zipf(r, cumulative);
-            }
-            out.add(ids);
-        }
-        return out;
+        return framedRequests(count, vocab, seed, (r, ids, j) -> j > 1 && r.nextDouble() < 0.8
+                ? successors[(int) ids[j - 1]][Math.min(3, (int) (-Math.log(r.nextDouble())))] : zipf(r, cumulative));
     }
 
     /** Running sums of 1/k for k in [1, vocab-1): the last entry is the total. */
