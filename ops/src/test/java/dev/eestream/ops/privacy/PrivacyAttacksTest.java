@@ -123,16 +123,24 @@ class PrivacyAttacksTest {
         List<long[]> plain = markovRequests(600, vocab, 9);
         long[] clientCounts = counts(markovRequests(3000, vocab, 7), vocab);
 
-        // Uniform homophones keep each token's frequency in its ids: ranks give the solver a start.
-        Solved uniform = solve(plain, reference, Homophones.uniform(vocab, 4), Homophones.uniform(vocab, 4), 0);
-        assertTrue(uniform.solver() > 0.9 && uniform.solver() > uniform.neighbours() + 0.05,
-                "the solver recovers what rank and neighbours do not: " + uniform);
+        // Uniform homophones keep each token's frequency in its ids: ranks give the solver a start. How far it gets
+        // varies with the random key (over 40 keys: 92-98 %, 6-16 points above neighbours; once in CI 89 %, 4 points
+        // above), so the median of five keys is asserted.
+        List<Solved> uniform = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            uniform.add(solve(EeKey.generate(), plain, reference, Homophones.uniform(vocab, 4), Homophones.uniform(vocab, 4),
+                    0));
+        }
+        double medianSolver = median(uniform.stream().mapToDouble(Solved::solver).toArray());
+        double medianGain = median(uniform.stream().mapToDouble(u -> u.solver() - u.neighbours()).toArray());
+        assertTrue(medianSolver > 0.9 && medianGain > 0.05, "the solver recovers what rank and neighbours do not, "
+                + "median of five keys " + medianSolver + " (" + medianGain + " above neighbours): " + uniform);
 
         // Proportional homophones flatten them; ids whose token the attacker knows (from known plaintext) are a start.
         Homophones proportional = Homophones.proportional(clientCounts, 4);
         Homophones expected = Homophones.proportional(referenceCounts, 4);
-        Solved blind = solve(plain, reference, proportional, expected, 0);
-        Solved seeded = solve(plain, reference, proportional, expected, 0.2);
+        Solved blind = solve(key, plain, reference, proportional, expected, 0);
+        Solved seeded = solve(key, plain, reference, proportional, expected, 0.2);
         // Started from those ranks alone the solver sometimes finds the key and sometimes not, by the random key: printed.
         assertTrue(blind.rank() < 0.15, "proportional homophones leave ranks little: " + blind);
         assertTrue(seeded.solver() > 0.9, "a fifth of the ids known gives the solver the rest: " + seeded);
@@ -142,8 +150,19 @@ class PrivacyAttacksTest {
     private record Solved(double rank, double neighbours, double solver, double seconds) {
     }
 
-    /** The attacks on {@code plain} encrypted with {@code homophones}, a share {@code known} of the ids given to the solver. */
-    private Solved solve(List<long[]> plain, TokenStatistics reference, Homophones homophones, Homophones expected, double known) {
+    /** The middle value of an odd number of values. */
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        java.util.Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
+    }
+
+    /**
+     * The attacks on {@code plain} encrypted under {@code key} with {@code homophones}, a share {@code known} of the ids
+     * given to the solver.
+     */
+    private static Solved solve(EeKey key, List<long[]> plain, TokenStatistics reference, Homophones homophones,
+            Homophones expected, double known) {
         CipherVocabulary cipher = key.vocabulary(homophones);
         LongUnaryOperator truth = c -> cipher.decrypt(Math.toIntExact(c));
         List<long[]> traffic = encrypt(plain, cipher);
