@@ -26,14 +26,14 @@ import picocli.CommandLine;
 @Command(name = "benchmark-privacy", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Measure what each party recovers: the processor's operator holding the public base weights "
                 + "(sorted-row matching for π, column matching for ρ, a zero-shot classifier's label names and σ by "
-                + "embedding every vocabulary word), a reader of the request topic without weights (frequency analysis by "
-                + "rank and by neighbours at 10^3 … 10^6 ciphertext tokens, with statistics from an unrelated corpus and "
-                + "from the traffic's own domain; with homophones, attacks built for them; at 10^6 tokens a "
-                + "homophonic-cipher solver over a bigram model, blind and knowing 1 in 100 requests), what anyone on "
-                + "the topic sees "
-                + "for free (special tokens, lengths, repeated requests), and what length buckets leave of request "
-                + "lengths. Prints a table. By default it attacks models it makes from the base model with the key; "
-                + "--model attacks yours.",
+                + "embedding every vocabulary word), the operator without those weights who also reads the topic "
+                + "(homophones grouped by the model's equal rows, then frequency analysis), a reader of the request topic "
+                + "without weights (frequency analysis by rank and by neighbours at 10^3 … 10^6 ciphertext tokens, with "
+                + "statistics from an unrelated corpus and from the traffic's own domain; with homophones, attacks built "
+                + "for them; a homophonic-cipher solver over a bigram model, blind, knowing 1 in 100 requests, and with "
+                + "unrelated statistics), what anyone on the topic sees for free (special tokens, lengths, repeated "
+                + "requests), and what length buckets leave of request lengths. Prints a table. By default it attacks "
+                + "models it makes from the base model with the key; --model attacks yours.",
             "The corpora are files from Debian packages, fetched once by scripts/fetch-privacy-corpora.sh; nothing is "
                 + "downloaded when the benchmark runs."})
 public final class BenchmarkPrivacyCommand implements Callable<Integer> {
@@ -80,8 +80,8 @@ public final class BenchmarkPrivacyCommand implements Callable<Integer> {
 
     @Option(names = "--solver-budgets", paramLabel = "LIST", defaultValue = "10000,100000,1000000",
             description = "Traffic sizes in tokens the homophonic-cipher solver runs at (a comma list), or none to skip it. "
-                    + "It takes seconds to 8 minutes per size and homophone budget; the known-plaintext trial runs at "
-                    + "100000 and the unrelated-statistics one at 1000000, when listed (default: ${DEFAULT-VALUE}).")
+                    + "It takes seconds to 15 minutes per size and homophone budget on 2 cores; the known-plaintext trial "
+                    + "runs at 100000 and the unrelated-statistics one at 1000000, when listed (default: ${DEFAULT-VALUE}).")
     String solverBudgets;
 
     @Option(names = "--model", paramLabel = "DIR",

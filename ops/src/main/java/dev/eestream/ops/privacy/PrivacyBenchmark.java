@@ -197,6 +197,12 @@ public final class PrivacyBenchmark {
                         + "matching | %,d of %,d ciphertext ids (%.1f %%) named with their token in %.2f s; ρ %d of %d |%n", n,
                         w.piRecovered(), w.vocab(), 100.0 * w.piRecovered() / w.vocab(), w.piSeconds(), w.rhoRecovered(),
                         w.width());
+                equalRows(n, WeightMatching.equalRows(withHomophones.model(), withHomophones.manifest().idsInput()),
+                        traffic, vocab, unrelatedStats, sameDomainStats, available);
+            }
+            if (user != null && homophones.slotCount() > homophones.vocabSize()) {
+                equalRows(n, WeightMatching.equalRows(user.model(), user.manifest().idsInput()), traffic, vocab, unrelatedStats,
+                        sameDomainStats, available);
             }
             measure(n, setup.proportional(), homophones, vocab, traffic, unrelatedStats, sameDomainStats, available,
                     setup.solverBudgets());
@@ -280,6 +286,34 @@ public final class PrivacyBenchmark {
                 + "for byte (%.1f %% repeat one in plaintext) |%n", n == 1 ? "" : ", " + n + " homophones",
                 100 * leaks.specialsAtFixedPositions(), 100 * leaks.repeated(),
                 100 * FreeLeaks.of(decrypted(traffic, truth)).repeated());
+        out.flush();
+    }
+
+    /**
+     * The processor's operator without the public weights, reading the topic too: the model file groups each token's
+     * ids (equal rows), which undoes the homophones; then the groups are attacked as tokens.
+     */
+    private void equalRows(int n, Map<Long, Long> groups, List<long[]> traffic, CipherVocabulary vocab,
+            TokenStatistics unrelatedStats, TokenStatistics sameDomainStats, long available) {
+        long started = System.nanoTime();
+        long budget = Math.min(GROUPING_BUDGET, available);
+        LongUnaryOperator truth = c -> vocab.decrypt(Math.toIntExact(c));
+        TokenStatistics observed = TokenStatistics.of(traffic, budget);
+        TokenStatistics groupStats = TokenStatistics.of(HomophoneGrouping.relabel(traffic, groups), budget);
+        HomophoneGrouping.Quality q = HomophoneGrouping.quality(groups, truth);
+        StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "| processor operator without the public weights, "
+                + "reading the request topic, %d homophones | ids grouped by equal rows of the model's token table, then "
+                + "frequency analysis of the groups at %,d tokens | %,d of %,d ids grouped, %.1f %% of them rightly, into "
+                + "%,d groups", n, observed.tokens(), q.grouped(), q.ids(), 100 * q.pure(),
+                groups.values().stream().distinct().count()));
+        for (TokenStatistics stats : List.of(unrelatedStats, sameDomainStats)) {
+            FrequencyAnalysis.Guesses g = FrequencyAnalysis.guesses(groupStats, stats, stats.byFrequency());
+            row.append(String.format(Locale.ROOT, "; by rank %.1f %%, by neighbours %.1f %% (%s statistics)",
+                    100 * FrequencyAnalysis.score(observed, HomophoneGrouping.perId(g.byRank(), groups), truth),
+                    100 * FrequencyAnalysis.score(observed, HomophoneGrouping.perId(g.byNeighbours(), groups), truth),
+                    stats == unrelatedStats ? "unrelated" : "same-domain"));
+        }
+        out.println(row.append(String.format(Locale.ROOT, " (%.0f s) |", (System.nanoTime() - started) / 1e9)));
         out.flush();
     }
 

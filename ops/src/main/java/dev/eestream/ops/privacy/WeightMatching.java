@@ -92,6 +92,21 @@ final class WeightMatching {
                 (System.nanoTime() - rhoStarted) / 1e9, eeColumnOf);
     }
 
+    /**
+     * The model file's own grouping of homophones, with no public weights: a token's ids share one row of the token
+     * table, bit for bit (ρ moves every row's columns alike). Each ciphertext id maps to the first id with its row.
+     */
+    static Map<Long, Long> equalRows(ModelProto ee, String eeIdsInput) {
+        long[][] rows = rows(table(ee, eeIdsInput));
+        Map<LongsKey, Long> first = new HashMap<>();
+        Map<Long, Long> groups = new HashMap<>();
+        for (int c = 0; c < rows.length; c++) {
+            Long id = (long) c;
+            groups.put(id, first.computeIfAbsent(new LongsKey(rows[c]), k -> id));
+        }
+        return groups;
+    }
+
     /** Ciphertext ids whose sorted row matched exactly one base row, spread over the vocabulary. */
     private static int[] probeRows(int[] candidateCount) {
         List<Integer> unique = new ArrayList<>();

@@ -570,7 +570,10 @@ class PipelineIntegrationTest {
             }
         };
         assertEquals(200, get.apply("/health").statusCode());
-        double before = metric(get.apply("/metrics").body(), "eestream_requests_total{model=\"topics\",outcome=\"ok\"}");
+        String first = get.apply("/metrics").body();
+        double before = metric(first, "eestream_requests_total{model=\"topics\",outcome=\"ok\"}");
+        double tokensBefore = metric(first, "eestream_tokens_total{device=\"cpu\",model=\"topics\"}");
+        double cipherBefore = metric(first, "eestream_cipher_tokens_total{model=\"topics\"}");
         io.micrometer.core.instrument.simple.SimpleMeterRegistry clientMeters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
         try (EncryptedInferenceClient client = EncryptedInferenceClient.builder().bootstrapServers(local.bootstrapServers())
                 .properties(local.clientProperties()).key(key).profile(classifyProfile).meterRegistry(clientMeters).build()) {
@@ -584,7 +587,11 @@ class PipelineIntegrationTest {
         assertEquals(before + 20, metric(scrape, "eestream_requests_total{model=\"topics\",outcome=\"ok\"}"), 0.0);
         assertTrue(metric(scrape, "eestream_batch_size_count{model=\"topics\"}") > 0, "batch sizes recorded");
         assertTrue(metric(scrape, "eestream_inference_seconds_count{device=\"cpu\",model=\"topics\"}") > 0, "inference timed");
-        assertTrue(metric(scrape, "eestream_tokens_total{device=\"cpu\",model=\"topics\"}") > 0, "tokens counted");
+        double tokens = metric(scrape, "eestream_tokens_total{device=\"cpu\",model=\"topics\"}");
+        assertTrue(tokens > tokensBefore, "tokens counted");
+        // Without length buckets every id sent is a real token: the key's traffic grew by the tokens inferred.
+        assertEquals(tokens - tokensBefore, metric(scrape, "eestream_cipher_tokens_total{model=\"topics\"}") - cipherBefore,
+                0.0, "ciphertext ids carried under the model's key");
         assertTrue(metric(scrape, "eestream_end_to_end_seconds_count{model=\"topics\"}") > 0, "end-to-end latency");
         assertTrue(metric(scrape, "eestream_model_info{device=\"cpu\",model=\"topics\",task=\"classify\"}") == 1.0, "device label");
         assertTrue(scrape.contains("kafka_stream_"), "Kafka Streams client metrics are exported");

@@ -43,6 +43,28 @@ class PrivacyAttacksTest {
         assertEquals(0, unrelated.piRecovered());
     }
 
+    /** Without any public weights, the model file alone groups a token's homophones: they share a row. */
+    @Test
+    void equalRowsGroupEveryTokensHomophonesFromTheModelFileAlone() {
+        long[] counts = new long[TinyModels.ENCODER_VOCAB];
+        for (int t = 0; t < counts.length; t++) {
+            counts[t] = 1 + (t * 7L) % 13;
+        }
+        Homophones homophones = Homophones.proportional(counts, 4);
+        ModelTransformer.Result ee = ModelTransformer.transform(TinyModels.encoder(7, null), TransformSpec.builder(Task.EMBED)
+                .key(key).hiddenPermutation(true).homophones(homophones).build());
+        CipherVocabulary cipher = key.vocabulary(homophones);
+        Map<Long, Long> groups = WeightMatching.equalRows(ee.model(), ee.manifest().idsInput());
+        assertEquals(homophones.slotCount(), groups.size());
+        for (int t = 0; t < TinyModels.ENCODER_VOCAB; t++) {
+            long[] ids = cipher.cipherIdsOf(t);
+            for (long id : ids) {
+                assertEquals(groups.get(ids[0]), groups.get(id), "token " + t + "'s ids share one group");
+            }
+        }
+        assertEquals(TinyModels.ENCODER_VOCAB, groups.values().stream().distinct().count(), "one group per token");
+    }
+
     /** The labels of a zero-shot classifier with ρ, named from its file and the public weights alone. */
     @Test
     void labelRecoveryNamesAZeroShotClassifiersLabels() throws Exception {

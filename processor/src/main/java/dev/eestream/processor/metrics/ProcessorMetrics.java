@@ -28,6 +28,7 @@ public final class ProcessorMetrics {
             Timer batchWait, Timer endToEnd) {
     }
 
+    private final Map<String, Counter> cipherTokens = new ConcurrentHashMap<>();
     private final Map<String, GenerationMeters> generationMeters = new ConcurrentHashMap<>();
     private final Map<String, Timer> interToken = new ConcurrentHashMap<>();
 
@@ -53,6 +54,17 @@ public final class ProcessorMetrics {
         requests.computeIfAbsent(model + '\u0000' + outcome, k -> Counter.builder("eestream.requests")
                 .description("Requests by model and outcome").tag("model", model).tag("outcome", outcome).register(registry))
                 .increment();
+    }
+
+    /**
+     * Ciphertext ids that crossed the topics under a model's key: a request's ids as sent (length-bucket padding
+     * included) and generated ids. Summed over processors and time, it is the traffic one key has carried, which is what
+     * decides when to rotate the key (README, Threat model).
+     */
+    public void cipherTokens(String model, long ids) {
+        cipherTokens.computeIfAbsent(model, k -> Counter.builder("eestream.cipher.tokens")
+                .description("Ciphertext ids carried under the model's key: request ids as sent and generated ids")
+                .tag("model", model).register(registry)).increment(ids);
     }
 
     /** A finished inference batch. */
@@ -112,6 +124,7 @@ public final class ProcessorMetrics {
             m.firstToken().record(firstTokenMs, TimeUnit.MILLISECONDS);
         }
         m.tokens().increment(generatedTokens);
+        cipherTokens(model, generatedTokens);
     }
 
     /** Time between two consecutive tokens of one generation (inter-token latency). */

@@ -140,6 +140,7 @@ final class InferenceProcessor implements Processor<String, byte[], String, Obje
             return;
         }
         String model = request.getModelId();
+        metrics.cipherTokens(model, request.getTokenIds().size());
         Optional<DecoderSession> decoder = models.decoder(model);
         if (expired(request, now())) {
             respond(request, Responses.expired(request, decoder.isPresent(), 0, now()), record.timestamp());
