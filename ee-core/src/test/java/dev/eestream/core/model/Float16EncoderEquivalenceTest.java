@@ -9,6 +9,7 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.eestream.core.Compare;
 import dev.eestream.core.decrypt.OutputDecryptor;
 import dev.eestream.core.key.EeKey;
+import dev.eestream.core.key.Homophones;
 import dev.eestream.core.key.Permutation;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
@@ -35,15 +36,8 @@ class Float16EncoderEquivalenceTest {
         "bert-classifier, classify, false", "bert-classifier, classify, true"})
     void float16MatchesPlaintext(String family, String taskName, boolean hidden) {
         Task task = Task.parse(taskName);
-        ModelProto source = Float16Models.convert(switch (family) {
-            case "bert" -> TinyModels.encoder(7, null);
-            case "roberta" -> TinyEncoderFamilies.roberta(5);
-            default -> TinyClassifiers.bert(5, LABELS.size());
-        });
-        assertTrue(source.getGraph().getInitializerList().stream()
-                .anyMatch(t -> t.getDataType() == TensorProto.DataType.FLOAT16_VALUE && t.getDimsCount() == 2));
-        float[][] prototypes = task == Task.CLASSIFY && !family.endsWith("classifier")
-                ? TinyTransformerEquivalenceTest.unitRows(LABELS.size(), TinyModels.HIDDEN, 3) : null;
+        ModelProto source = float16(family);
+        float[][] prototypes = prototypes(family, task);
         ModelTransformer.Result ee = ModelTransformer.transform(source, TransformSpec.builder(task).key(key)
                 .hiddenPermutation(hidden).labelPrototypes(prototypes).build());
         ModelTransformer.Result plain = ModelTransformer.transform(source, TransformSpec.builder(task)
@@ -75,6 +69,70 @@ class Float16EncoderEquivalenceTest {
         if (task == Task.CLASSIFY && hidden) {
             assertTrue(agreeing[0] >= INPUTS * 0.95, "same top label for " + agreeing[0] + " of " + INPUTS);
         }
+    }
+
+    /**
+     * Homophones on a float16 table: its rows are copied whole to every id of their token, so whichever ids are drawn the
+     * outputs are the plaintext ones, bit-identical without ρ and within float16's bound with it, and the same both times.
+     * RoBERTa compares token ids, which homophones refuse ({@link HomophoneEquivalenceTest}).
+     */
+    @ParameterizedTest(name = "{0}: {1}, hidden permutation {2}")
+    @CsvSource({"bert, embed, true", "bert, classify, false", "bert, classify, true", "bert-classifier, classify, false",
+        "bert-classifier, classify, true"})
+    void float16WithHomophonesMatchesPlaintextWhicheverIdsAreSent(String family, String taskName, boolean hidden) {
+        Task task = Task.parse(taskName);
+        ModelProto source = float16(family);
+        float[][] prototypes = prototypes(family, task);
+        Homophones homophones = HomophoneEquivalenceTest.zipf(TinyModels.ENCODER_VOCAB, 4, 13);
+        ModelTransformer.Result ee = ModelTransformer.transform(source, TransformSpec.builder(task).key(key)
+                .hiddenPermutation(hidden).labelPrototypes(prototypes).homophones(homophones).build());
+        ModelTransformer.Result plain = ModelTransformer.transform(source, TransformSpec.builder(task)
+                .labelPrototypes(prototypes).build());
+        assertEquals(homophones.slotCount(), ee.manifest().vocabSize());
+
+        List<long[]> inputs = TinyTransformerEquivalenceTest.randomSequences(INPUTS, TinyModels.ENCODER_VOCAB, 1,
+                ee.manifest().maxSequenceLength(), 29);
+        OutputDecryptor decryptor = new OutputDecryptor(key);
+        double[] worst = {0};
+        int[] agreeing = {0};
+        int different = PairedRuns.homophonesInBatches(ee, plain, inputs, key.vocabulary(homophones), 16,
+                (index, eeOut, eeAgain, plainOut) -> {
+                    assertArrayEquals(eeOut, eeAgain, 0f, "the ids drawn do not change the output, input " + index);
+                    float[] decrypted = task == Task.EMBED ? decryptor.embedding(eeOut)
+                            : PairedRuns.byLabel(decryptor.classScores(eeOut, LABELS), LABELS);
+                    if (hidden) {
+                        worst[0] = Math.max(worst[0], maxAbsoluteDifference(decrypted, plainOut));
+                        agreeing[0] += task == Task.CLASSIFY && Compare.argmax(plainOut) == Compare.argmax(decrypted) ? 1 : 0;
+                    } else {
+                        assertArrayEquals(plainOut, decrypted, 0f, "without ρ float16 outputs are bit-identical, input " + index);
+                    }
+                });
+        System.out.printf(Locale.ROOT, "float16 %s, %s, hidden permutation %s, homophones (%d ids for %d tokens): %d inputs, "
+                + "%d encrypted differently twice, max |EE - plaintext| %.3g%s%n", family, taskName, hidden,
+                homophones.slotCount(), homophones.vocabSize(), INPUTS, different, worst[0],
+                task == Task.CLASSIFY && hidden ? ", same top label " + agreeing[0] : "");
+        assertTrue(different >= INPUTS * 9 / 10, "the same input encrypts differently: " + different);
+        assertTrue(worst[0] <= 1e-3, "max absolute difference " + worst[0]);
+        if (task == Task.CLASSIFY && hidden) {
+            assertTrue(agreeing[0] >= INPUTS * 0.95, "same top label for " + agreeing[0] + " of " + INPUTS);
+        }
+    }
+
+    private static ModelProto float16(String family) {
+        ModelProto source = Float16Models.convert(switch (family) {
+            case "bert" -> TinyModels.encoder(7, null);
+            case "roberta" -> TinyEncoderFamilies.roberta(5);
+            default -> TinyClassifiers.bert(5, LABELS.size());
+        });
+        assertTrue(source.getGraph().getInitializerList().stream()
+                .anyMatch(t -> t.getDataType() == TensorProto.DataType.FLOAT16_VALUE && t.getDimsCount() == 2));
+        return source;
+    }
+
+    /** Zero-shot prototypes, except for a fine-tuned classifier, which has its own head. */
+    private static float[][] prototypes(String family, Task task) {
+        return task == Task.CLASSIFY && !family.endsWith("classifier")
+                ? TinyTransformerEquivalenceTest.unitRows(LABELS.size(), TinyModels.HIDDEN, 3) : null;
     }
 
     private static double maxAbsoluteDifference(float[] a, float[] b) {

@@ -1,5 +1,6 @@
 package dev.eestream.core.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.eestream.core.decrypt.OutputDecryptor;
 import dev.eestream.core.key.EeKey;
+import dev.eestream.core.key.Homophones;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
 import dev.eestream.core.model.transform.UnsupportedModelException;
@@ -64,6 +66,18 @@ class FusedGraphEquivalenceTest {
                 TinyFusedEncoders.MAX_POSITIONS, false), hidden);
     }
 
+    /**
+     * Homophones through EmbedLayerNormalization: each word-table row is copied to every id of its token before π, so
+     * inputs encrypted twice, with fresh ids drawn, both give the plaintext outputs.
+     */
+    @ParameterizedTest(name = "{0}, hidden permutation {1}")
+    @CsvSource({"embed, true", "classify, false", "classify, true"})
+    void encoderInFusedOpsWithHomophonesMatchesPlaintextWhicheverIdsAreSent(String task, boolean hidden) {
+        Homophones homophones = HomophoneEquivalenceTest.zipf(TinyFusedEncoders.VOCAB, 4, 17);
+        check("encoder in fused ops with homophones " + task, Task.parse(task), compareWithHomophones(TinyFusedEncoders.encoder(3, false),
+                Task.parse(task), hidden, homophones), hidden);
+    }
+
     @Test
     void theFusedEmbeddingsAreFoundAsTheTokenEmbedding() {
         ModelTransformer.TokenEmbedding embedding = ModelTransformer.tokenEmbedding(TinyFusedEncoders.encoder(3, false), null);
@@ -117,6 +131,28 @@ class FusedGraphEquivalenceTest {
         } else {
             assertEquals(INPUTS, o.identical(), "bit-identical");
         }
+    }
+
+    /** Like {@link #compare} on {@link TinyFusedEncoders}, each batch encrypted twice: both draws must give the same outputs. */
+    private OutputTally compareWithHomophones(ModelProto model, Task task, boolean hidden, Homophones homophones) {
+        float[][] prototypes = task == Task.CLASSIFY ? TinyTransformerEquivalenceTest.unitRows(LABELS.size(), TinyFusedEncoders.HIDDEN, 3)
+                : null;
+        ModelTransformer.Result ee = ModelTransformer.transform(model, TransformSpec.builder(task).key(key).hiddenPermutation(hidden)
+                .labelPrototypes(prototypes).homophones(homophones).build());
+        ModelTransformer.Result plain = ModelTransformer.transform(model, TransformSpec.builder(task).labelPrototypes(prototypes).build());
+        assertEquals(homophones.slotCount(), ee.manifest().vocabSize());
+        List<long[]> clear = TinyTransformerEquivalenceTest.randomSequences(INPUTS, TinyFusedEncoders.VOCAB, 1,
+                TinyFusedEncoders.MAX_POSITIONS, 11);
+        OutputTally tally = new OutputTally(task, new OutputDecryptor(key), LABELS);
+        int different = PairedRuns.homophonesInBatches(ee, plain, clear, key.vocabulary(homophones), BATCH,
+                (index, eeOut, eeAgain, plainOut) -> {
+                    assertArrayEquals(eeOut, eeAgain, 0f, "the ids drawn do not change the output, input " + index);
+                    tally.accept("input " + index, eeOut, plainOut);
+                });
+        System.out.printf("homophones (%d ids for %d tokens): %d of %d inputs encrypted differently twice%n", homophones.slotCount(),
+                homophones.vocabSize(), different, INPUTS);
+        assertTrue(different >= INPUTS * 9 / 10, "the same input encrypts differently: " + different);
+        return tally;
     }
 
     private OutputTally compare(ModelProto model, Task task, boolean hidden, int vocab, int width, int maxLength, boolean fixedShape)

@@ -35,7 +35,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * Homophones: each token has several ciphertext ids, drawn at random per occurrence, and the EE model computes
  * exactly what the plaintext model does whichever id is sent. Encoders: outputs equal plaintext (bit-identical
  * without ρ). Decoders: greedy generation decrypts to the plaintext tokens, and every id's logit is its token's
- * plaintext logit, the same for all ids of a token (what lets the processor draw tokens, not ids).
+ * plaintext logit, the same for all ids of a token (what lets the processor draw tokens, not ids). float16, fused
+ * (EmbedLayerNormalization) and static QDQ encoders are checked with homophones next to their own equivalence tests.
  */
 class HomophoneEquivalenceTest {
     private static final int INPUTS = 120;

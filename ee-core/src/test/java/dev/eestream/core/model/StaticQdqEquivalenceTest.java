@@ -9,6 +9,7 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import dev.eestream.core.decrypt.OutputDecryptor;
 import dev.eestream.core.key.EeKey;
+import dev.eestream.core.key.Homophones;
 import dev.eestream.core.key.Permutation;
 import dev.eestream.core.model.transform.ModelTransformer;
 import dev.eestream.core.model.transform.TransformSpec;
@@ -56,6 +57,40 @@ class StaticQdqEquivalenceTest {
         });
         assertEquals(INPUTS, compared[0]);
         assertTrue(permuted[0] > INPUTS / 2, "the server's scores come out permuted by σ (" + permuted[0] + ")");
+    }
+
+    /**
+     * Homophones on an int8 table: its rows, and a per-row scale and zero point with them, are copied to every id of their
+     * token before π, so inputs encrypted twice, with fresh ids drawn, both classify bit-identically to plaintext.
+     */
+    @ParameterizedTest(name = "per-row table scale {0}")
+    @ValueSource(booleans = {false, true})
+    void classificationWithHomophonesIsBitIdenticalWhicheverIdsAreSent(boolean perRowTable) {
+        ModelProto source = QdqModels.quantizeStatic(TinyModels.encoder(7, null), "word_embeddings", perRowTable);
+        float[][] prototypes = TinyTransformerEquivalenceTest.unitRows(LABELS.size(), TinyModels.HIDDEN, 3);
+        Homophones homophones = HomophoneEquivalenceTest.zipf(TinyModels.ENCODER_VOCAB, 4, 19);
+        ModelTransformer.Result ee = ModelTransformer.transform(source, TransformSpec.builder(Task.CLASSIFY).key(key)
+                .hiddenPermutation(false).labelPrototypes(prototypes).homophones(homophones).build());
+        ModelTransformer.Result plain = ModelTransformer.transform(source, TransformSpec.builder(Task.CLASSIFY)
+                .labelPrototypes(prototypes).build());
+        assertEquals(homophones.slotCount(), ee.manifest().vocabSize());
+
+        List<long[]> inputs = TinyTransformerEquivalenceTest.randomSequences(INPUTS, TinyModels.ENCODER_VOCAB, 1,
+                TinyModels.MAX_POSITIONS, 31);
+        OutputDecryptor decryptor = new OutputDecryptor(key);
+        int[] compared = {0};
+        int different = PairedRuns.homophonesInBatches(ee, plain, inputs, key.vocabulary(homophones), 16,
+                (index, eeOut, eeAgain, plainOut) -> {
+                    assertArrayEquals(eeOut, eeAgain, 0f, "the ids drawn do not change the output, input " + index);
+                    assertArrayEquals(plainOut, PairedRuns.byLabel(decryptor.classScores(eeOut, LABELS), LABELS), 0f,
+                            "input " + index);
+                    compared[0]++;
+                });
+        System.out.printf("static QDQ, per-row table scale %s, homophones (%d ids for %d tokens): %d inputs bit-identical, "
+                + "%d encrypted differently twice%n", perRowTable, homophones.slotCount(), homophones.vocabSize(), compared[0],
+                different);
+        assertEquals(INPUTS, compared[0]);
+        assertTrue(different >= INPUTS * 9 / 10, "the same input encrypts differently: " + different);
     }
 
     @Test
