@@ -46,29 +46,16 @@ class Float16EncoderEquivalenceTest {
         List<long[]> inputs = TinyTransformerEquivalenceTest.randomSequences(INPUTS, TinyModels.ENCODER_VOCAB, 1,
                 ee.manifest().maxSequenceLength(), 29);
         Permutation pi = key.vocabPermutation(TinyModels.ENCODER_VOCAB);
-        OutputDecryptor decryptor = new OutputDecryptor(key);
-        double[] worst = {0};
-        int[] agreeing = {0};
+        Agreement agreement = new Agreement(task, hidden);
         PairedRuns.idsInBatches(ee, plain, inputs, pi, 16, (index, eeOut, plainOut) -> {
             for (float v : plainOut) {
                 assertTrue(Float.isFinite(v), "the float16 model's outputs are finite");
             }
-            float[] decrypted = task == Task.EMBED ? decryptor.embedding(eeOut)
-                    : PairedRuns.byLabel(decryptor.classScores(eeOut, LABELS), LABELS);
-            if (hidden) {
-                worst[0] = Math.max(worst[0], maxAbsoluteDifference(decrypted, plainOut));
-                agreeing[0] += task == Task.CLASSIFY && Compare.argmax(plainOut) == Compare.argmax(decrypted) ? 1 : 0;
-            } else {
-                assertArrayEquals(plainOut, decrypted, 0f, "without ρ float16 outputs are bit-identical");
-            }
+            agreement.add(index, eeOut, plainOut);
         });
-        System.out.printf(Locale.ROOT, "float16 %s, %s, hidden permutation %s: %d inputs, max |EE - plaintext| %.3g%s%n",
-                family, taskName, hidden, INPUTS, worst[0], task == Task.CLASSIFY && hidden ? ", same top label " + agreeing[0] : "");
-        // float16 keeps 11 significant bits: sums in another order differ by a few units in the last place.
-        assertTrue(worst[0] <= 1e-3, "max absolute difference " + worst[0]);
-        if (task == Task.CLASSIFY && hidden) {
-            assertTrue(agreeing[0] >= INPUTS * 0.95, "same top label for " + agreeing[0] + " of " + INPUTS);
-        }
+        System.out.printf(Locale.ROOT, "float16 %s, %s, hidden permutation %s: %d inputs, %s%n", family, taskName, hidden,
+                INPUTS, agreement);
+        agreement.assertClose();
     }
 
     /**
@@ -92,29 +79,55 @@ class Float16EncoderEquivalenceTest {
 
         List<long[]> inputs = TinyTransformerEquivalenceTest.randomSequences(INPUTS, TinyModels.ENCODER_VOCAB, 1,
                 ee.manifest().maxSequenceLength(), 29);
-        OutputDecryptor decryptor = new OutputDecryptor(key);
-        double[] worst = {0};
-        int[] agreeing = {0};
+        Agreement agreement = new Agreement(task, hidden);
         int different = PairedRuns.homophonesInBatches(ee, plain, inputs, key.vocabulary(homophones), 16,
                 (index, eeOut, eeAgain, plainOut) -> {
                     assertArrayEquals(eeOut, eeAgain, 0f, "the ids drawn do not change the output, input " + index);
-                    float[] decrypted = task == Task.EMBED ? decryptor.embedding(eeOut)
-                            : PairedRuns.byLabel(decryptor.classScores(eeOut, LABELS), LABELS);
-                    if (hidden) {
-                        worst[0] = Math.max(worst[0], maxAbsoluteDifference(decrypted, plainOut));
-                        agreeing[0] += task == Task.CLASSIFY && Compare.argmax(plainOut) == Compare.argmax(decrypted) ? 1 : 0;
-                    } else {
-                        assertArrayEquals(plainOut, decrypted, 0f, "without ρ float16 outputs are bit-identical, input " + index);
-                    }
+                    agreement.add(index, eeOut, plainOut);
                 });
         System.out.printf(Locale.ROOT, "float16 %s, %s, hidden permutation %s, homophones (%d ids for %d tokens): %d inputs, "
-                + "%d encrypted differently twice, max |EE - plaintext| %.3g%s%n", family, taskName, hidden,
-                homophones.slotCount(), homophones.vocabSize(), INPUTS, different, worst[0],
-                task == Task.CLASSIFY && hidden ? ", same top label " + agreeing[0] : "");
+                + "%d encrypted differently twice, %s%n", family, taskName, hidden, homophones.slotCount(),
+                homophones.vocabSize(), INPUTS, different, agreement);
         assertTrue(different >= INPUTS * 9 / 10, "the same input encrypts differently: " + different);
-        assertTrue(worst[0] <= 1e-3, "max absolute difference " + worst[0]);
-        if (task == Task.CLASSIFY && hidden) {
-            assertTrue(agreeing[0] >= INPUTS * 0.95, "same top label for " + agreeing[0] + " of " + INPUTS);
+        agreement.assertClose();
+    }
+
+    /** Decrypted EE outputs against plaintext: bit-identical without ρ; with it, the worst difference and top labels. */
+    private final class Agreement {
+        private final Task task;
+        private final boolean hidden;
+        private final OutputDecryptor decryptor = new OutputDecryptor(key);
+        double worst;
+        int sameTop;
+
+        Agreement(Task task, boolean hidden) {
+            this.task = task;
+            this.hidden = hidden;
+        }
+
+        void add(int index, float[] eeOut, float[] plainOut) {
+            float[] decrypted = task == Task.EMBED ? decryptor.embedding(eeOut)
+                    : PairedRuns.byLabel(decryptor.classScores(eeOut, LABELS), LABELS);
+            if (hidden) {
+                worst = Math.max(worst, maxAbsoluteDifference(decrypted, plainOut));
+                sameTop += task == Task.CLASSIFY && Compare.argmax(plainOut) == Compare.argmax(decrypted) ? 1 : 0;
+            } else {
+                assertArrayEquals(plainOut, decrypted, 0f, "without ρ float16 outputs are bit-identical, input " + index);
+            }
+        }
+
+        void assertClose() {
+            // float16 keeps 11 significant bits: sums in another order differ by a few units in the last place.
+            assertTrue(worst <= 1e-3, "max absolute difference " + worst);
+            if (task == Task.CLASSIFY && hidden) {
+                assertTrue(sameTop >= INPUTS * 0.95, "same top label for " + sameTop + " of " + INPUTS);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "max |EE - plaintext| %.3g%s", worst,
+                    task == Task.CLASSIFY && hidden ? ", same top label " + sameTop : "");
         }
     }
 
