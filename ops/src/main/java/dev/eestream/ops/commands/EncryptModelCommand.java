@@ -94,8 +94,9 @@ public final class EncryptModelCommand implements Callable<Integer> {
             description = "Give each token about N ciphertext ids on average (2-64), drawn at random per occurrence, so the same "
                     + "text never encrypts the same way twice; the embedding rows (and a generation head's rows) are copied to "
                     + "match and outputs stay exact. With --homophone-corpus frequent tokens get more ids, which flattens "
-                    + "the ids' frequencies; without it every token gets N. The counts go to the client profile only "
-                    + "(default: 1, no homophones).")
+                    + "the ids' frequencies; without it every token gets N. The counts go to the client profile only. "
+                    + "Measured against a homophonic-cipher solver: 8 held it to 3 % of 10^6 ids under one key, 4 did not; "
+                    + "use 8 and rotate the key before 10^6 ids (README, Threat model) (default: 1, no homophones).")
     Integer homophones;
 
     @Option(names = "--homophone-corpus", paramLabel = "FILE",
