@@ -76,38 +76,24 @@ class HomophoneEquivalenceTest {
         List<String> labels = List.of("a", "b", "c", "d");
         List<long[]> inputs = TinyTransformerEquivalenceTest.randomSequences(INPUTS, TinyModels.ENCODER_VOCAB, 1,
                 TinyModels.MAX_POSITIONS, 11);
-        double worst = 0;
-        int differentCiphertexts = 0;
-        try (ModelSession eeSession = ModelSession.open(ee.modelBytes(), ee.manifest());
-             ModelSession plainSession = ModelSession.open(plain.modelBytes(), plain.manifest())) {
-            for (int from = 0; from < INPUTS; from += 16) {
-                List<long[]> clear = inputs.subList(from, Math.min(INPUTS, from + 16));
-                List<long[]> first = encrypt(clear, vocab);
-                List<long[]> second = encrypt(clear, vocab);
-                float[][] eeOut = eeSession.run(first);
-                float[][] eeAgain = eeSession.run(second);
-                float[][] plainOut = plainSession.run(clear);
-                for (int i = 0; i < clear.size(); i++) {
-                    if (!Arrays.equals(first.get(i), second.get(i))) {
-                        differentCiphertexts++;
-                    }
-                    assertArrayEquals(eeOut[i], eeAgain[i], 0f, "the ids drawn do not change the output");
-                    float[] decrypted = task == Task.EMBED ? decryptor.embedding(eeOut[i])
-                            : PairedRuns.byLabel(decryptor.classScores(eeOut[i], labels), labels);
+        double[] worst = {0};
+        int differentCiphertexts = PairedRuns.homophonesInBatches(ee, plain, inputs, vocab, 16,
+                (index, eeOut, eeAgain, plainOut) -> {
+                    assertArrayEquals(eeOut, eeAgain, 0f, "the ids drawn do not change the output");
+                    float[] decrypted = task == Task.EMBED ? decryptor.embedding(eeOut)
+                            : PairedRuns.byLabel(decryptor.classScores(eeOut, labels), labels);
                     if (hidden) {
-                        worst = Math.max(worst, Compare.maxRelativeDifference(decrypted, plainOut[i]));
+                        worst[0] = Math.max(worst[0], Compare.maxRelativeDifference(decrypted, plainOut));
                     } else {
-                        assertArrayEquals(plainOut[i], decrypted, 0f, "input " + (from + i));
+                        assertArrayEquals(plainOut, decrypted, 0f, "input " + index);
                     }
-                }
-            }
-        }
+                });
         System.out.printf("homophones %s rho=%s: %d ids for %d tokens, %d of %d inputs encrypted differently twice, worst "
                 + "relative difference %.3g%n", task, hidden, homophones.slotCount(), homophones.vocabSize(),
-                differentCiphertexts, INPUTS, worst);
+                differentCiphertexts, INPUTS, worst[0]);
         // Only a short input of rare tokens (one id each) can repeat.
         assertTrue(differentCiphertexts >= INPUTS * 9 / 10, "the same text encrypts differently: " + differentCiphertexts);
-        assertTrue(worst <= 1e-5, "max relative difference " + worst);
+        assertTrue(worst[0] <= 1e-5, "max relative difference " + worst[0]);
     }
 
     @ParameterizedTest(name = "{0}, tied head {1}, hidden permutation {2}")

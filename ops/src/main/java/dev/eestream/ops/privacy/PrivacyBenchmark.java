@@ -299,7 +299,6 @@ public final class PrivacyBenchmark {
         long budget = Math.min(GROUPING_BUDGET, available);
         LongUnaryOperator truth = c -> vocab.decrypt(Math.toIntExact(c));
         TokenStatistics observed = TokenStatistics.of(traffic, budget);
-        TokenStatistics groupStats = TokenStatistics.of(HomophoneGrouping.relabel(traffic, groups), budget);
         HomophoneGrouping.Quality q = HomophoneGrouping.quality(groups, truth);
         StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "| processor operator without the public weights, "
                 + "reading the request topic, %d homophones | ids grouped by equal rows of the model's token table, then "
@@ -307,11 +306,9 @@ public final class PrivacyBenchmark {
                 + "%,d groups", n, observed.tokens(), q.grouped(), q.ids(), 100 * q.pure(),
                 groups.values().stream().distinct().count()));
         for (TokenStatistics stats : List.of(unrelatedStats, sameDomainStats)) {
-            FrequencyAnalysis.Guesses g = FrequencyAnalysis.guesses(groupStats, stats, stats.byFrequency());
-            row.append(String.format(Locale.ROOT, "; by rank %.1f %%, by neighbours %.1f %% (%s statistics)",
-                    100 * FrequencyAnalysis.score(observed, HomophoneGrouping.perId(g.byRank(), groups), truth),
-                    100 * FrequencyAnalysis.score(observed, HomophoneGrouping.perId(g.byNeighbours(), groups), truth),
-                    stats == unrelatedStats ? "unrelated" : "same-domain"));
+            GroupRecovery r = attackGroups(traffic, budget, observed, groups, stats, truth);
+            row.append(String.format(Locale.ROOT, "; by rank %.1f %%, by neighbours %.1f %% (%s statistics)", 100 * r.rank(),
+                    100 * r.context(), stats == unrelatedStats ? "unrelated" : "same-domain"));
         }
         out.println(row.append(String.format(Locale.ROOT, " (%.0f s) |", (System.nanoTime() - started) / 1e9)));
         out.flush();
@@ -456,13 +453,10 @@ public final class PrivacyBenchmark {
         String detail = "";
         for (double threshold : GROUPING_THRESHOLDS) {
             Map<Long, Long> groups = HomophoneGrouping.group(observed, 3, threshold, maxGroup, GROUPING_ROUNDS);
-            TokenStatistics groupStats = TokenStatistics.of(HomophoneGrouping.relabel(traffic, groups), budget);
-            FrequencyAnalysis.Guesses g = FrequencyAnalysis.guesses(groupStats, reference, reference.byFrequency());
-            double rank = FrequencyAnalysis.score(observed, HomophoneGrouping.perId(g.byRank(), groups), truth);
-            double context = FrequencyAnalysis.score(observed, HomophoneGrouping.perId(g.byNeighbours(), groups), truth);
-            if (Math.max(rank, context) > Math.max(bestRank, bestContext)) {
-                bestRank = rank;
-                bestContext = context;
+            GroupRecovery r = attackGroups(traffic, budget, observed, groups, reference, truth);
+            if (Math.max(r.rank(), r.context()) > Math.max(bestRank, bestContext)) {
+                bestRank = r.rank();
+                bestContext = r.context();
                 HomophoneGrouping.Quality q = HomophoneGrouping.quality(groups, truth);
                 detail = String.format(Locale.ROOT, "threshold %.2f, groups of up to %d: %,d of %,d ids grouped, %.0f %% of "
                         + "them rightly", threshold, maxGroup, q.grouped(), q.ids(), 100 * q.pure());
@@ -470,6 +464,18 @@ public final class PrivacyBenchmark {
         }
         return String.format(Locale.ROOT, "; grouped (%s): by rank %.1f %%, by neighbours %.1f %%", detail, 100 * bestRank,
                 100 * bestContext);
+    }
+
+    /** Shares of the observed tokens named by rank and by neighbours when groups of ids are attacked as tokens. */
+    private record GroupRecovery(double rank, double context) {
+    }
+
+    private static GroupRecovery attackGroups(List<long[]> traffic, long budget, TokenStatistics observed,
+            Map<Long, Long> groups, TokenStatistics stats, LongUnaryOperator truth) {
+        TokenStatistics groupStats = TokenStatistics.of(HomophoneGrouping.relabel(traffic, groups), budget);
+        FrequencyAnalysis.Guesses g = FrequencyAnalysis.guesses(groupStats, stats, stats.byFrequency());
+        return new GroupRecovery(FrequencyAnalysis.score(observed, HomophoneGrouping.perId(g.byRank(), groups), truth),
+                FrequencyAnalysis.score(observed, HomophoneGrouping.perId(g.byNeighbours(), groups), truth));
     }
 
     private static List<long[]> decrypted(List<long[]> traffic, LongUnaryOperator truth) {

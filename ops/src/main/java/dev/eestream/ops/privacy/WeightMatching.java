@@ -97,12 +97,16 @@ final class WeightMatching {
      * table, bit for bit (ρ moves every row's columns alike). Each ciphertext id maps to the first id with its row.
      */
     static Map<Long, Long> equalRows(ModelProto ee, String eeIdsInput) {
-        long[][] rows = rows(table(ee, eeIdsInput));
-        Map<LongsKey, Long> first = new HashMap<>();
+        TensorProto table = table(ee, eeIdsInput);
+        int rows = Math.toIntExact(OnnxTensors.dims(table)[0]);
+        ByteBuffer raw = ByteBuffer.wrap(OnnxTensors.rawBytes(table));
+        int rowBytes = raw.capacity() / rows;
+        // Rows compared as byte slices of the table (a ByteBuffer compares its remaining bytes): no copy of the table.
+        Map<ByteBuffer, Long> first = new HashMap<>();
         Map<Long, Long> groups = new HashMap<>();
-        for (int c = 0; c < rows.length; c++) {
+        for (int c = 0; c < rows; c++) {
             Long id = (long) c;
-            groups.put(id, first.computeIfAbsent(new LongsKey(rows[c]), k -> id));
+            groups.put(id, first.computeIfAbsent(raw.slice(c * rowBytes, rowBytes), k -> id));
         }
         return groups;
     }
