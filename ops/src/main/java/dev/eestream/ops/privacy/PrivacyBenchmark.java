@@ -151,8 +151,9 @@ public final class PrivacyBenchmark {
         out.printf(Locale.ROOT, "traffic: %s, %,d requests, %,d inner tokens; statistics: %s (%,d tokens) and a third of the "
                 + "traffic's corpus (%,d tokens); homophones allotted %s%n", setup.trafficName(), trafficPlain.size(), available,
                 setup.referenceName(), unrelatedStats.tokens(), sameDomainStats.tokens(),
-                setup.proportional() ? "by the token counts of another third (" + String.format(Locale.ROOT, "%,d",
-                        TokenStatistics.of(clientSample, Long.MAX_VALUE).tokens()) + " tokens)" : "evenly");
+                user != null ? "as in the model's client profile"
+                        : setup.proportional() ? "by the token counts of another third (" + String.format(Locale.ROOT, "%,d",
+                                TokenStatistics.of(clientSample, Long.MAX_VALUE).tokens()) + " tokens)" : "evenly");
         out.println();
         out.println("| party | attack | recovered |");
         out.println("|---|---|---|");
